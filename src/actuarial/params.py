@@ -1,0 +1,251 @@
+"""Load and validate scenario files, ``params/*.yaml``, into typed objects.
+
+YAML is read with the safe loader; dates stay text until validation, so an impossible
+date (``2023-02-30``) is reported with its key like any other bad value; a key given
+twice in one mapping is an error rather than silently taking the last. A file may start
+with ``extends: other.yaml`` to take another file's values and override some of them.
+
+Every problem is raised as one :class:`ParamsError` (a ``ValueError``) naming the file, the
+key path and the bad value, before anything is computed::
+
+    params/bad.yaml: jhf.coverage_ratio = 1.5: Input should be less than or equal to 1
+
+Validation uses pydantic models with unknown keys forbidden and strict types (a quoted
+number is not a number).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .products.common import COST_ITEMS, SUBROGATION_ITEMS
+from .products.jhf_insurance import JHFTerms
+from .products.mortgage_fee import validate_schedule
+from .products.rent_guarantee import PLAN_COSTS, FeePlan
+
+
+class ParamsError(ValueError):
+    """A params file is unreadable or invalid; the message names the file, key and value."""
+
+
+Yen = Annotated[int, Field(ge=0, strict=True)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
+Months = Annotated[int, Field(ge=0, strict=True)]
+LooseDate = Annotated[dt.date, Field(strict=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ScenarioInfo(_Model):
+    name: str
+    description: str = ""
+
+
+class JHFParams(_Model):
+    """Overrides of :class:`~actuarial.products.jhf_insurance.JHFTerms`."""
+
+    name: str = JHFTerms.name
+    effective_from: LooseDate = JHFTerms.effective_from
+    coverage_ratio: Probability = JHFTerms.coverage_ratio
+    cap_months: Annotated[int, Field(ge=1, strict=True)] = JHFTerms.cap_months
+    cap_yen: Yen | None = JHFTerms.cap_yen
+    premium_rate: Probability = JHFTerms.premium_rate
+    recovery_share: Probability = JHFTerms.recovery_share
+    payment_lag_days: Annotated[int, Field(ge=0, strict=True)] = JHFTerms.payment_lag_days
+    covered_items: list[Literal[SUBROGATION_ITEMS]] = list(JHFTerms.covered_items)  # type: ignore[valid-type]
+    contract_amount_yen: Yen | None = None
+
+    def terms(self) -> JHFTerms:
+        return JHFTerms(**self.model_dump())
+
+
+class FeePlanParams(_Model):
+    """One rent guarantee fee plan; see :class:`~actuarial.products.rent_guarantee.FeePlan`."""
+
+    initial_rate: Probability = 0.0
+    initial_min_yen: Yen = 0
+    initial_fixed_yen: Yen = 0
+    renewal_yen: Yen = 0
+    renewal_rate: Probability = 0.0
+    renewal_interval_months: Annotated[int, Field(ge=1, strict=True)] = 12
+    monthly_rate: Probability = 0.0
+    monthly_fixed_yen: Yen = 0
+    coverage_months: Months = 24
+    covered_costs: dict[Literal[PLAN_COSTS], Yen | None] = {}  # type: ignore[valid-type]
+    parking_in_total: bool = False
+
+    def plan(self, name: str) -> FeePlan:
+        return FeePlan(name=name, **self.model_dump())
+
+
+class DeductionBand(_Model):
+    last_month: Annotated[int, Field(ge=1, strict=True)] | None
+    rate: Probability
+
+
+class MortgageFeeParams(_Model):
+    """Mortgage guarantee fee terms (seed 004)."""
+
+    deduction_schedule: list[DeductionBand]
+    transfer_fee_yen: Yen = 0
+    administration_fee_yen: Yen = 0
+    installment_annual_rate: Probability = 0.002
+
+    @field_validator("deduction_schedule")
+    @classmethod
+    def _schedule(cls, bands):
+        validate_schedule([(b.last_month, b.rate) for b in bands])
+        return bands
+
+    def schedule(self) -> tuple[tuple[int | None, float], ...]:
+        return tuple((b.last_month, b.rate) for b in self.deduction_schedule)
+
+
+class Scenario(_Model):
+    """A whole scenario file."""
+
+    scenario: ScenarioInfo
+    jhf: JHFParams = JHFParams()
+    rent_plans: dict[str, FeePlanParams] = {}
+    mortgage_fee: MortgageFeeParams | None = None
+
+    @model_validator(mode="after")
+    def _plans_named(self):
+        for name in self.rent_plans:
+            if not name.strip():
+                raise ValueError("rent_plans has an empty plan name")
+        return self
+
+    def jhf_terms(self) -> JHFTerms:
+        return self.jhf.terms()
+
+    def fee_plans(self) -> dict[str, FeePlan]:
+        return {name: p.plan(name) for name, p in self.rent_plans.items()}
+
+
+# -- loading -----------------------------------------------------------------------------------
+class _Loader(yaml.SafeLoader):
+    """Safe loader that keeps dates as text and refuses duplicate keys."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ParamsError(f"key {key!r} appears twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})")
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read one YAML mapping with the safe loader; errors name the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- _Loader is a SafeLoader
+    except ParamsError as exc:
+        raise ParamsError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: must hold a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """The raw mapping of a params file with its ``extends`` chain merged in."""
+    path = Path(path).resolve()
+    if path in _chain:
+        raise ParamsError(f"{path}: extends itself through {' -> '.join(p.name for p in _chain)}")
+    data = read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ParamsError(f"{path}: extends = {parent!r}: must be a file name")
+    return _merge(resolve(path.parent / parent, _chain + (path,)), data)
+
+
+def _format(path: Path, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-", "literal[")))
+        value = e.get("input")
+        shown = "{...}" if isinstance(value, dict) else repr(value)
+        if e["type"] == "missing":
+            shown = "(missing)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{path}: {loc or '(top level)'} = {shown}: {msg}")
+    head = lines[0]
+    more = f"\n  ({len(lines) - 1} more: " + "; ".join(lines[1:]) + ")" if len(lines) > 1 else ""
+    return head + more
+
+
+def load_params(path: str | Path) -> Scenario:
+    """Load one scenario file into a validated :class:`Scenario`.
+
+    >>> s = load_params(Path(__file__).parents[2] / "params" / "base.yaml")
+    >>> s.jhf_terms().payout(subrogated_rent=1_400_000, rent_at_start=100_000)
+    840000
+    """
+    path = Path(path)
+    data = resolve(path)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ParamsError(_format(path, err)) from None
+    except ValueError as err:  # a product constructor's own check
+        raise ParamsError(f"{path}: {err}") from None
+
+
+def load_all(directory: str | Path) -> dict[str, Scenario]:
+    """Every ``*.yaml`` in a folder, by file stem, all validated before any is returned."""
+    directory = Path(directory)
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise ParamsError(f"{directory}: no *.yaml params files")
+    return {f.stem: load_params(f) for f in files}
+
+
+__all__ = [
+    "COST_ITEMS",
+    "ParamsError",
+    "Scenario",
+    "load_all",
+    "load_params",
+    "read_yaml",
+    "resolve",
+]
+
+

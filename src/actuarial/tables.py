@@ -1,0 +1,80 @@
+"""Tables the notebooks show, built from the product calculators (pure functions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .products.jhf_insurance import JHFTerms
+from .products.mortgage_fee import FeeCurve, refund, refund_ratio_pct
+
+
+def jhf_payout_grid(terms: JHFTerms, *, rents_yen, months_unpaid) -> pd.DataFrame:
+    """Payout for every (monthly rent, months unpaid), with each limit and which binds.
+
+    The subrogated rent is ``rent x months``; one row per pair.
+
+    >>> g = jhf_payout_grid(JHFTerms(), rents_yen=[100_000], months_unpaid=[14])
+    >>> g[["payout_yen", "binding"]].values.tolist()
+    [[840000, 'months']]
+    """
+    r, m = np.meshgrid(np.asarray(rents_yen, dtype=np.int64), np.asarray(months_unpaid, dtype=np.int64), indexing="ij")
+    r, m = r.ravel(), m.ravel()
+    sub = r * m
+    limits = terms.payout_limits(subrogated_rent=sub, rent_at_start=r)
+    out = pd.DataFrame({"rent_yen": r, "months_unpaid": m, "subrogated_yen": sub})
+    for name, v in limits.items():
+        out[f"limit_{name}_yen"] = np.broadcast_to(v, sub.shape)
+    out["payout_yen"] = terms.payout(subrogated_rent=sub, rent_at_start=r)
+    out["binding"] = terms.binding_limit(subrogated_rent=sub, rent_at_start=r)
+    return out
+
+
+def refund_table(*, months_elapsed, unearned_fee_yen, fee_paid_yen, transfer_fee_yen=0, schedule=None) -> pd.DataFrame:
+    """Refund and refund ratio for given unearned fees, as in the seed 004 table."""
+    kwargs = {} if schedule is None else {"schedule": schedule}
+    m = np.asarray(months_elapsed, dtype=np.int64)
+    u = np.asarray(unearned_fee_yen, dtype=np.int64)
+    ref = refund(unearned_fee=u, months_elapsed=m, transfer_fee=transfer_fee_yen, **kwargs)
+    return pd.DataFrame({
+        "months_elapsed": m,
+        "unearned_fee_yen": u,
+        "refund_yen": ref,
+        "refund_ratio_pct": [refund_ratio_pct(int(x), fee_paid_yen) for x in ref],
+    })
+
+
+def fee_curve_parameters(curve: FeeCurve) -> pd.DataFrame:
+    """The curve's parameters and fit summary as a two-column table."""
+    rows = [
+        ("principal_yen", f"{curve.principal_yen:,d}"),
+        ("term_years", f"{curve.term_years:d}"),
+        ("fee_annual_rate", f"{curve.fee_annual_rate:.6%}"),
+        ("loan_annual_rate", f"{curve.loan_annual_rate:.4%}"),
+        ("discount_annual_rate", f"{curve.discount_annual_rate:.4%}"),
+        ("month_offset", f"{curve.month_offset:d}"),
+        ("lump_sum_yen", f"{curve.lump_sum():,d}"),
+    ]
+    if curve.fit is not None:
+        rows += [
+            ("max |relative error|", f"{np.abs(curve.fit['relative_error']).max():.4%}"),
+            ("RMSE (yen)", f"{np.sqrt(np.mean(curve.fit['residual_yen'] ** 2)):,.2f}"),
+        ]
+    return pd.DataFrame(rows, columns=["parameter", "value"])
+
+
+def jhf_cap_summary(grid: pd.DataFrame, terms: JHFTerms) -> pd.DataFrame:
+    """Per rent in a :func:`jhf_payout_grid`: the premium, the largest payout, the first
+    month at which it is reached and the limit that binds there.
+
+    >>> g = jhf_payout_grid(JHFTerms(), rents_yen=[100_000, 150_000], months_unpaid=range(25))
+    >>> jhf_cap_summary(g, JHFTerms()).values.tolist()
+    [[100000, 25000, 840000, 12, 'months'], [150000, 37500, 1000000, 10, 'yen']]
+    """
+    rows = []
+    for rent, g in grid.groupby("rent_yen", sort=True):
+        top = int(g["payout_yen"].max())
+        first = g[g["payout_yen"] == top].sort_values("months_unpaid").iloc[0]
+        last = g.sort_values("months_unpaid").iloc[-1]
+        rows.append((int(rent), terms.premium(rent=int(rent)), top, int(first["months_unpaid"]), last["binding"]))
+    return pd.DataFrame(rows, columns=["rent_yen", "premium_yen", "max_payout_yen", "months_to_max", "binding_limit"])
