@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .collection import STATES, TRANSIENT_STATES, CollectionChain
 from .products.common import COST_ITEMS, SUBROGATION_ITEMS
 from .products.jhf_insurance import JHFTerms
 from .products.mortgage_fee import validate_schedule
@@ -108,6 +109,25 @@ class MortgageFeeParams(_Model):
         return tuple((b.last_month, b.rate) for b in self.deduction_schedule)
 
 
+class CollectionParams(_Model):
+    """The collection process (seed 000) and its costs; see :mod:`actuarial.collection`."""
+
+    transitions: dict[Literal[TRANSIENT_STATES], dict[Literal[STATES], Probability]]  # type: ignore[valid-type]
+    suit_cost_yen: Yen = 0
+    execution_cost_yen: Yen = 0
+    removal_cost_yen: Yen = 0
+    restoration_cost_yen: Yen = 0
+
+    @field_validator("transitions")
+    @classmethod
+    def _chain(cls, transitions):
+        CollectionChain.from_transitions(transitions)
+        return transitions
+
+    def chain(self) -> CollectionChain:
+        return CollectionChain.from_transitions(self.transitions)
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -115,6 +135,7 @@ class Scenario(_Model):
     jhf: JHFParams = JHFParams()
     rent_plans: dict[str, FeePlanParams] = {}
     mortgage_fee: MortgageFeeParams | None = None
+    collection: CollectionParams | None = None
 
     @model_validator(mode="after")
     def _plans_named(self):
