@@ -21,7 +21,7 @@ against (DESIGN.md, "Validation oracles"):
 - state occupancy after ``t`` months ``pi_0 P^t``.
 
 >>> chain = CollectionChain.from_transitions({"dunning": {"cure": 0.9, "skip": 0.1}})
->>> chain.absorption_probabilities().loc["dunning", "cure"]
+>>> float(chain.absorption_probabilities().loc["dunning", "cure"])
 0.9
 """
 
