@@ -1,0 +1,102 @@
+"""Expected cash flows of the rent model without simulation: the Monte Carlo's oracle.
+
+Defined as ``E[CF_t] = int sum_i sum_t0 P(first missed rent of i in t0 | z) E[CF_t | t0, z] phi(z) dz``.
+Given ``z`` the collection path is a Markov chain on (state, months subrogated), so
+``E[CF | t0, z]`` is a forward propagation of that chain; the integral over ``z`` is
+Gauss-Legendre on ``[-8, 0]`` and ``[0, 8]`` (split at the kink of the good-exit multiplier).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ..collection import STATES, TRANSIENT_STATES
+from ..products.common import rate_fraction
+from .rent import LINES, RentModel, _book
+
+_K = len(TRANSIENT_STATES)
+_IDX = {s: i for i, s in enumerate(STATES)}
+
+
+def _path_flows(model: RentModel, m: float, total: int, cap: int, insured: bool, jhf_rent: int) -> np.ndarray:
+    """Expected flows (subrogation, costs, recoveries, payout, remittance) by month after the
+    first missed rent (relative month 0), for one contract, given the good-exit multiplier."""
+    T = model.months
+    p = model.chain.stressed(m).matrix
+    jhf = model.jhf
+    cov = rate_fraction(jhf.coverage_ratio)
+    share = rate_fraction(jhf.recovery_share)
+    rec = rate_fraction(model.recovery_rate)
+    exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
+    delay = model.recovery_delay_months
+    out = np.zeros((5, T + delay + 3))
+    dist = np.zeros((_K, cap + 1))
+    dist[0, 0] = 1.0
+    ending = [_IDX[s] for s in ("settlement", "judgment_exit", "forced_execution", "skip")]
+    for tau in range(T):
+        new = np.zeros_like(dist)
+        for s in range(_K):
+            for k in range(cap + 1):
+                w = dist[s, k]
+                if w == 0.0:
+                    continue
+                k2 = k
+                if s != _IDX["installment"] and k < cap:
+                    out[0, tau] += w * total
+                    k2 = k + 1
+                arrears = k2 * total
+                for s2 in np.flatnonzero(p[s]):
+                    wp = w * p[s, s2]
+                    if s2 < _K:
+                        new[s2, k2] += wp
+                        if s2 == _IDX["suit"] and s != s2:
+                            out[1, tau + 1] += wp * model.suit_cost_yen
+                        continue
+                    if s2 == _IDX["forced_execution"]:
+                        out[1, tau + 1] += wp * exec_cost
+                    if s2 in (_IDX["cure"], _IDX["installment_paid"]):
+                        out[2, tau + 1] += wp * arrears
+                        continue
+                    if s2 in ending:
+                        r = arrears * rec.numerator // rec.denominator
+                        out[2, tau + 1 + delay] += wp * r
+                        if insured and arrears > 0:
+                            pay = min(arrears * cov.numerator // cov.denominator,
+                                      jhf_rent * jhf.cap_months * cov.numerator // cov.denominator)
+                            if jhf.cap_yen is not None:
+                                pay = min(pay, jhf.cap_yen)
+                            out[3, tau + 2] += wp * pay
+                            if delay >= 1:
+                                out[4, tau + 1 + delay] += wp * (r * share.numerator // share.denominator)
+        dist = new
+    return out
+
+
+def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int = 24) -> pd.DataFrame:
+    """Exact expected cash flow by month (rows ``0..T``) and line (columns :data:`LINES`), yen."""
+    book = _book(portfolio, model)
+    T = model.months
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    zs = np.concatenate([-4 + 4 * x, 4 + 4 * x])  # [-8, 0] and [0, 8]
+    ws = np.concatenate([4 * w, 4 * w]) * norm.pdf(zs)
+    df = pd.DataFrame({"total": book.total, "cap": book.cap, "insured": book.insured, "jhf_rent": book.jhf_rent,
+                       "grade": portfolio["grade"].to_numpy()})
+    types = df.value_counts().reset_index(name="n")
+    flows = np.zeros((5, T + 1))
+    t0 = np.arange(1, T + 1)
+    for z, wz in zip(zs, ws):
+        m = model.good_exit_multiplier(float(z))
+        for row in types.itertuples(index=False):
+            h = model.hazard(model.delinquency_hazard[row.grade], float(z))
+            q = (1 - h) * (1 - model.moveout_hazard)
+            p_t0 = q ** (t0 - 1) * h
+            rel = _path_flows(model, m, int(row.total), int(row.cap), bool(row.insured), int(row.jhf_rent))
+            for t, pt in zip(t0, p_t0):
+                flows[:, t:] += (wz * row.n * pt) * rel[:, : T + 1 - t]
+    out = pd.DataFrame(0.0, index=pd.RangeIndex(T + 1, name="month"), columns=list(LINES))
+    out["fees"] = book.fees
+    out.loc[0, "jhf_premium"] = book.premium
+    out[["subrogation", "costs", "recoveries", "jhf_payout", "jhf_remittance"]] = flows.T
+    return out

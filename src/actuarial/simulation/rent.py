@@ -1,0 +1,380 @@
+"""Rent-guarantee portfolio simulation (model v1).
+
+Per scenario ``s`` (its own ``numpy.random.Generator``, keyed by ``(seed, s)``, so results do
+not depend on how scenarios are split over threads or chunks):
+
+1. an economic factor ``z ~ N(0, 1)``; each grade's monthly delinquency hazard becomes
+   ``h(z) = Phi((Phi^-1(h) - sqrt(rho) z) / sqrt(1 - rho))`` (Vasicek), and the collection
+   chain's good exits are scaled by ``exp(beta min(z, 0))`` (bad economies cure less);
+2. a contract's first missed rent falls in month ``t`` with probability
+   ``q^(t-1) h(z)``, ``q = (1 - h(z))(1 - mu)``, ``mu`` the move-out hazard. Given ``z``
+   contracts are independent, so the number of defaulters in a grade is
+   ``Binomial(N_g, P_g)`` with ``P_g = h (1 - q^T) / (1 - q)`` and the defaulters are a
+   uniform sample of the grade: only they are simulated;
+3. each defaulter follows the collection chain month by month from ``dunning``. While in a
+   transient state other than ``installment`` the guarantor subrogates the monthly total,
+   up to the plan's coverage months. Entering ``suit`` costs the suit cost; entering
+   ``forced_execution`` the execution, removal and restoration costs. ``cure`` and
+   ``installment_paid`` recover all arrears in the month they happen; a tenancy-ending exit
+   recovers ``floor(recovery_rate x arrears)`` ``recovery_delay_months`` later;
+4. an insured contract whose tenancy ends after subrogation has the JHF insured event: the
+   payout (the product calculator's formula on the subrogated rent) comes one month after
+   the exit (the 30-day lag), and ``recovery_share`` of any recovery from then on is
+   remitted.
+
+Fees (initial fee and premium at month 0, renewals and monthly fees while the tenancy lasts)
+are their expectation under the move-out hazard: they do not depend on the scenario.
+
+v1 limits, kept on purpose and tested as such: one delinquency episode per contract (a
+cured tenant does not default again within the horizon); cash flows after the horizon are
+not counted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ..collection import ABSORBING_STATES, STATES, TRANSIENT_STATES, CollectionChain
+from ..products.common import mul_floor, rate_fraction
+from ..products.jhf_insurance import JHFTerms
+from ..products.rent_guarantee import FeePlan
+
+#: Cash-flow lines of the S x (T+1) output, all as positive amounts of yen.
+LINES = ("fees", "subrogation", "costs", "recoveries", "jhf_premium", "jhf_payout", "jhf_remittance")
+_SIGN = np.array([1, -1, -1, 1, -1, 1, -1])
+PORTFOLIO_COLUMNS = ("rent_yen", "management_fee_yen", "common_fee_yen", "parking_fee_yen", "plan", "grade", "insured")
+
+_S = {name: i for i, name in enumerate(STATES)}
+_K = len(TRANSIENT_STATES)
+
+
+@dataclasses.dataclass(frozen=True)
+class RentModel:
+    """Parameters of the rent-guarantee model (see the module docstring)."""
+
+    chain: CollectionChain
+    plans: dict
+    delinquency_hazard: dict  # grade -> monthly hazard of a first missed rent
+    moveout_hazard: float = 0.01
+    rho: float = 0.1
+    good_exit_sensitivity: float = 0.2
+    recovery_rate: float = 0.2
+    recovery_delay_months: int = 6
+    suit_cost_yen: int = 0
+    execution_cost_yen: int = 0
+    removal_cost_yen: int = 0
+    restoration_cost_yen: int = 0
+    jhf: JHFTerms = JHFTerms()
+    months: int = 60
+
+    def __post_init__(self):
+        for name in ("moveout_hazard", "rho", "recovery_rate"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {v!r}")
+        if not self.rho < 1:
+            raise ValueError(f"rho must be below 1, got {self.rho!r}")
+        if not self.delinquency_hazard:
+            raise ValueError("delinquency_hazard needs at least one grade")
+        for g, h in self.delinquency_hazard.items():
+            if isinstance(h, bool) or not isinstance(h, (int, float)) or not 0 < h < 1:
+                raise ValueError(f"delinquency_hazard[{g!r}] must be in (0, 1), got {h!r}")
+        for name in ("recovery_delay_months", "months", "suit_cost_yen", "execution_cost_yen",
+                     "removal_cost_yen", "restoration_cost_yen"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name == "months" else 0):
+                raise ValueError(f"{name} must be a whole number >= {1 if name == 'months' else 0}, got {v!r}")
+        if not isinstance(self.good_exit_sensitivity, (int, float)) or self.good_exit_sensitivity < 0:
+            raise ValueError(f"good_exit_sensitivity must be >= 0, got {self.good_exit_sensitivity!r}")
+        for name, plan in self.plans.items():
+            if not isinstance(plan, FeePlan):
+                raise ValueError(f"plans[{name!r}] must be a FeePlan, got {type(plan).__name__}")
+
+    # -- scenario-dependent pieces (shared with the exact oracle) --------------------------------
+    def hazard(self, grade_hazard: float, z: float) -> float:
+        """Vasicek conditional monthly hazard ``Phi((Phi^-1(h) - sqrt(rho) z) / sqrt(1 - rho))``."""
+        return float(norm.cdf((norm.ppf(grade_hazard) - math.sqrt(self.rho) * z) / math.sqrt(1 - self.rho)))
+
+    def good_exit_multiplier(self, z: float) -> float:
+        """``exp(beta min(z, 0))``: 1 in good economies, lower in bad ones."""
+        return math.exp(self.good_exit_sensitivity * min(z, 0.0))
+
+
+@dataclasses.dataclass
+class SimulationResult:
+    """What :func:`simulate` returns.
+
+    ``cash_flows`` is ``S x L x (T+1)`` yen by scenario, line (:data:`LINES`) and month;
+    ``losses`` one row per scenario with the loss parts; ``insurer_payouts`` the JHF payouts
+    per scenario.
+    """
+
+    cash_flows: np.ndarray
+    losses: pd.DataFrame
+    seed: int
+
+    @property
+    def insurer_payouts(self) -> np.ndarray:
+        return self.losses["jhf_payout"].to_numpy()
+
+    def net_cash_flow(self) -> np.ndarray:
+        """``S x (T+1)``: fees - subrogation - costs + recoveries - premium + payout - remittance."""
+        return np.einsum("slt,l->st", self.cash_flows, _SIGN)
+
+    def metrics(self, levels=(0.99, 0.995, 0.999)) -> pd.Series:
+        """EL, SD, VaR and TVaR of the net loss at each level, loss ratio and expected profit."""
+        loss = self.losses["net_loss"].to_numpy(dtype=float)
+        out = {"expected_loss": loss.mean(), "sd": loss.std(ddof=1) if len(loss) > 1 else 0.0}
+        srt = np.sort(loss)
+        for q in levels:
+            var = float(np.quantile(loss, q, method="inverted_cdf"))
+            tail = srt[srt >= var]
+            out[f"var_{q:.1%}"] = var
+            out[f"tvar_{q:.1%}"] = float(tail.mean())
+        fees = self.losses["fees"].to_numpy(dtype=float)
+        out["loss_ratio"] = float(loss.mean() / fees.mean()) if fees.mean() > 0 else float("nan")
+        out["expected_profit"] = float((fees - loss).mean())
+        return pd.Series(out)
+
+
+# -- portfolio checks ---------------------------------------------------------------------------
+def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
+    """Raise ``ValueError`` naming the column and the first bad row."""
+    if not isinstance(portfolio, pd.DataFrame):
+        raise ValueError(f"portfolio must be a pandas DataFrame, got {type(portfolio).__name__}")
+    for c in PORTFOLIO_COLUMNS:
+        if c not in portfolio.columns:
+            raise ValueError(f"portfolio is missing column {c!r} (needs {', '.join(PORTFOLIO_COLUMNS)})")
+    if len(portfolio) == 0:
+        raise ValueError("portfolio has no rows")
+    for c in PORTFOLIO_COLUMNS[:4]:
+        col = portfolio[c]
+        if not pd.api.types.is_integer_dtype(col):
+            raise ValueError(f"portfolio column {c!r} must hold whole yen, got dtype {col.dtype}")
+        bad = col.to_numpy() < 0
+        if bad.any():
+            row = portfolio.index[bad][0]
+            raise ValueError(f"portfolio column {c!r} has a negative amount {int(col[row])} in row {row!r}")
+    for c, known in (("plan", model.plans), ("grade", model.delinquency_hazard)):
+        bad = ~portfolio[c].isin(list(known))
+        if bad.any():
+            row = portfolio.index[bad.to_numpy()][0]
+            raise ValueError(f"portfolio column {c!r} has unknown value {str(portfolio[c][row])!r} in row {row!r}; "
+                             f"known: {', '.join(map(str, known))}")
+    if portfolio["insured"].dtype != bool:
+        raise ValueError(f"portfolio column 'insured' must be True/False, got dtype {portfolio['insured'].dtype}")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Book:
+    """The portfolio as arrays the kernel reads."""
+
+    total: np.ndarray      # monthly total (plan basis), int64
+    jhf_rent: np.ndarray   # rent at start in the JHF sense, int64
+    cap: np.ndarray        # coverage months, int64
+    insured: np.ndarray    # bool
+    grade_order: np.ndarray  # contract indices sorted by grade
+    grade_start: np.ndarray  # offsets into grade_order, len G + 1
+    grade_hazard: np.ndarray
+    fees: np.ndarray       # expected fee line, T + 1, float
+    premium: float         # JHF premiums at month 0
+
+
+def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
+    validate_portfolio(portfolio, model)
+    T = model.months
+    rent = portfolio["rent_yen"].to_numpy(np.int64)
+    mgmt = portfolio["management_fee_yen"].to_numpy(np.int64)
+    common = portfolio["common_fee_yen"].to_numpy(np.int64)
+    parking = portfolio["parking_fee_yen"].to_numpy(np.int64)
+    plans = portfolio["plan"].to_numpy()
+    total = np.empty(len(portfolio), dtype=np.int64)
+    cap = np.empty(len(portfolio), dtype=np.int64)
+    fees = np.zeros(T + 1)
+    alive = (1 - model.moveout_hazard) ** np.arange(T + 1)
+    for name, plan in model.plans.items():
+        sel = plans == name
+        if not sel.any():
+            continue
+        t = plan.monthly_total(rent_yen=rent[sel], management_fee_yen=mgmt[sel], common_fee_yen=common[sel],
+                               parking_fee_yen=parking[sel])
+        total[sel], cap[sel] = t, plan.coverage_months
+        line = np.zeros(T + 1)
+        line[0] += float(plan.initial_fee(monthly_total_yen=t).sum())
+        line += float(plan.monthly_fee(monthly_total_yen=t).sum())
+        if plan.renews:
+            line[plan.renewal_interval_months::plan.renewal_interval_months] += float(plan.renewal_fee(monthly_total_yen=t).sum())
+        fees += line * alive
+    insured = portfolio["insured"].to_numpy(bool)
+    jhf_rent = rent + mgmt + common
+    premium = float(model.jhf.premium(rent=rent[insured], management_fee=mgmt[insured], common_fee=common[insured]).sum())
+    grades = list(model.delinquency_hazard)
+    gidx = portfolio["grade"].map({g: i for i, g in enumerate(grades)}).to_numpy(np.int64)
+    order = np.argsort(gidx, kind="stable").astype(np.int64)
+    start = np.searchsorted(gidx[order], np.arange(len(grades) + 1)).astype(np.int64)
+    return _Book(total, jhf_rent, cap, insured, order, start,
+                 np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium)
+
+
+# -- the kernel ------------------------------------------------------------------------------------
+@numba.njit(nogil=True, cache=True)
+def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mask,
+              total, jhf_rent, cap, insured, order, start, cov_num, cov_den, jhf_months, jhf_yen,
+              share_num, share_den, rec_num, rec_den, delay, suit_cost, exec_cost, out, mark):
+    """One scenario: fill ``out`` (L x T+1) with subrogation..remittance; returns z."""
+    z = rng.standard_normal()
+    m = math.exp(beta * min(z, 0.0))
+    n_states = base_p.shape[0]
+    cum = np.empty((_K, n_states))
+    for i in range(_K):
+        removed = 0.0
+        for j in range(n_states):
+            if good_mask[j] and j != i:
+                removed += base_p[i, j] * (1.0 - m)
+        acc = 0.0
+        for j in range(n_states):
+            if j == i:
+                acc += base_p[i, i] + removed
+            elif good_mask[j]:
+                acc += base_p[i, j] * m
+            else:
+                acc += base_p[i, j]
+            cum[i, j] = acc
+        cum[i, n_states - 1] = 1.0
+    for g in range(start.shape[0] - 1):
+        n_g = start[g + 1] - start[g]
+        if n_g == 0:
+            continue
+        x = (probit_h[g] - sqrt_rho * z) / sqrt_1mrho
+        h = 0.5 * math.erfc(-x / math.sqrt(2.0))
+        q = (1.0 - h) * (1.0 - mu)
+        qT = q ** T
+        p_any = h * (1.0 - qT) / (1.0 - q) if q < 1.0 else 0.0
+        k = rng.binomial(n_g, min(max(p_any, 0.0), 1.0))
+        # Floyd's sampling of k distinct positions in [0, n_g)
+        chosen = np.empty(k, dtype=np.int64)
+        c = 0
+        for j in range(n_g - k, n_g):
+            r = int(rng.integers(0, j + 1))
+            if mark[start[g] + r]:
+                r = j
+            mark[start[g] + r] = True
+            chosen[c] = r
+            c += 1
+        for c in range(k):
+            mark[start[g] + chosen[c]] = False
+        for c in range(k):
+            i = order[start[g] + chosen[c]]
+            u = rng.random()
+            # truncated geometric: P(t) = q^(t-1) h / P_any, t = 1..T
+            t0 = 1 + int(math.floor(math.log(1.0 - u * (1.0 - qT)) / math.log(q))) if q > 0.0 else 1
+            if t0 > T:
+                t0 = T
+            state = 0
+            months_sub = 0
+            arrears = 0
+            tm = t0
+            while tm <= T:
+                if state != 5 and months_sub < cap[i]:  # 5 = installment
+                    out[0, tm] += total[i]
+                    arrears += total[i]
+                    months_sub += 1
+                u = rng.random()
+                nxt = 0
+                while nxt < n_states - 1 and u >= cum[state, nxt]:
+                    nxt += 1
+                tm += 1
+                if nxt == state:
+                    continue
+                if tm > T:
+                    break
+                state = nxt
+                if state == 3:  # suit
+                    out[1, tm] += suit_cost
+                if state < _K:
+                    continue
+                if state == _K + 4:  # forced_execution
+                    out[1, tm] += exec_cost
+                if state == _K or state == _K + 1:  # cure, installment_paid
+                    out[2, tm] += arrears
+                    break
+                rec = arrears * rec_num // rec_den
+                rec_month = tm + delay
+                pay_month = tm + 1
+                if insured[i] and arrears > 0:
+                    p1 = arrears * cov_num // cov_den
+                    p2 = jhf_rent[i] * jhf_months * cov_num // cov_den
+                    pay = min(p1, p2)
+                    if jhf_yen >= 0:
+                        pay = min(pay, jhf_yen)
+                    if pay_month <= T:
+                        out[4, pay_month] += pay
+                    if rec_month >= pay_month and rec_month <= T:
+                        out[5, rec_month] += rec * share_num // share_den
+                if rec_month <= T:
+                    out[2, rec_month] += rec
+                break
+    return z
+
+
+def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, seed: int, *,
+             threads: int = 1) -> SimulationResult:
+    """Simulate ``n_scenarios`` scenarios of a rent-guarantee book.
+
+    Scenario ``s`` draws from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(s,)))``,
+    so any ``threads`` gives the same result for the same seed.
+    """
+    model = scenario
+    if not isinstance(model, RentModel):
+        raise ValueError(f"scenario must be a RentModel, got {type(model).__name__}")
+    for name, v, lo in (("n_scenarios", n_scenarios, 1), ("seed", seed, 0), ("threads", threads, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
+    book = _book(portfolio, model)
+    T = model.months
+    jhf = model.jhf
+    cov = rate_fraction(jhf.coverage_ratio, "coverage_ratio")
+    share = rate_fraction(jhf.recovery_share, "recovery_share")
+    rec = rate_fraction(model.recovery_rate, "recovery_rate")
+    good = np.zeros(len(STATES), dtype=np.bool_)
+    for s in ("cure", "installment", "installment_paid"):
+        good[_S[s]] = True
+    sub_lines = np.zeros((n_scenarios, 6, T + 1), dtype=np.int64)
+    z = np.empty(n_scenarios)
+    exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
+
+    def run(s_range):
+        mark = np.zeros(len(book.total), dtype=np.bool_)
+        for s in s_range:
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
+            z[s] = _scenario(rng, math.sqrt(model.rho), math.sqrt(1 - model.rho), norm.ppf(book.grade_hazard),
+                             model.moveout_hazard, float(model.good_exit_sensitivity), T, model.chain.matrix, good,
+                             book.total, book.jhf_rent, book.cap, book.insured, book.grade_order, book.grade_start,
+                             cov.numerator, cov.denominator, jhf.cap_months, -1 if jhf.cap_yen is None else jhf.cap_yen,
+                             share.numerator, share.denominator, rec.numerator, rec.denominator,
+                             model.recovery_delay_months, model.suit_cost_yen, exec_cost, sub_lines[s], mark)
+
+    chunks = [range(i, n_scenarios, threads) for i in range(threads)]
+    if threads == 1:
+        run(chunks[0])
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, chunks))
+    flows = np.zeros((n_scenarios, len(LINES), T + 1))
+    flows[:, 0, :] = book.fees
+    flows[:, 1:4, :] = sub_lines[:, 0:3, :]
+    flows[:, 4, 0] = book.premium
+    flows[:, 5:7, :] = sub_lines[:, 4:6, :]
+    totals = flows.sum(axis=2)
+    losses = pd.DataFrame(totals, columns=list(LINES))
+    losses.insert(0, "z", z)
+    losses["net_loss"] = (losses["subrogation"] + losses["costs"] - losses["recoveries"] + losses["jhf_premium"]
+                          - losses["jhf_payout"] + losses["jhf_remittance"])
+    return SimulationResult(cash_flows=flows, losses=losses, seed=seed)

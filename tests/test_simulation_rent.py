@@ -1,0 +1,104 @@
+"""Rent engine v1: Monte Carlo against the exact expected cash flows, reproducibility, bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from actuarial.params import load_params
+from actuarial.simulation import LINES, RentModel, simulate
+from actuarial.simulation.exact import expected_cash_flows
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = load_params(ROOT / "params" / "base.yaml")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return RentModel(chain=BASE.collection.chain(), plans=BASE.fee_plans(), delinquency_hazard={"A": 0.01, "B": 0.03},
+                     moveout_hazard=0.015, rho=0.1, good_exit_sensitivity=0.3, recovery_rate=0.3,
+                     recovery_delay_months=3, suit_cost_yen=500_000, execution_cost_yen=507_000,
+                     restoration_cost_yen=100_000, jhf=BASE.jhf_terms(), months=24)
+
+
+@pytest.fixture(scope="module")
+def book():
+    return pd.DataFrame({
+        "rent_yen": [60_000, 100_000, 150_000] * 2, "management_fee_yen": [3_000, 5_000, 0] * 2,
+        "common_fee_yen": 0, "parking_fee_yen": 0,
+        "plan": ["zenhoren_yearly", "monthly", "zenhoren_yearly"] * 2,
+        "grade": ["A", "A", "B", "B", "B", "A"], "insured": [True, False, True, True, False, False]})
+
+
+@pytest.fixture(scope="module")
+def result(model, book):
+    return simulate(book, model, 20_000, seed=11)
+
+
+def test_monte_carlo_means_within_four_standard_errors_of_exact(model, book, result):
+    exact = expected_cash_flows(book, model).sum()
+    totals = result.cash_flows.sum(axis=2)
+    mean, se = totals.mean(axis=0), totals.std(axis=0, ddof=1) / np.sqrt(len(totals))
+    for j, line in enumerate(LINES):
+        assert abs(mean[j] - exact[line]) <= 4 * se[j] + 1e-6 * max(1.0, abs(exact[line])), line
+    assert exact["subrogation"] > 0 and exact["jhf_payout"] > 0 and exact["costs"] > 0
+
+
+def test_expected_monthly_cash_flow_within_four_standard_errors(model, book, result):
+    exact = expected_cash_flows(book, model)
+    sub = result.cash_flows[:, LINES.index("subrogation"), :]
+    mean, se = sub.mean(axis=0), sub.std(axis=0, ddof=1) / np.sqrt(len(sub))
+    assert np.all(np.abs(mean - exact["subrogation"].to_numpy()) <= 4 * se + 1e-9)
+
+
+def test_same_seed_same_result_whatever_the_threads(model, book, result):
+    again = simulate(book, model, 20_000, seed=11, threads=2)
+    assert np.array_equal(result.cash_flows, again.cash_flows)
+    first = simulate(book, model, 50, seed=11)
+    assert np.array_equal(first.cash_flows, result.cash_flows[:50])  # scenario s is keyed by (seed, s)
+    assert not np.array_equal(simulate(book, model, 50, seed=12).cash_flows, first.cash_flows)
+
+
+def test_premium_and_caps_match_the_product_calculator(model, book, result):
+    jhf = BASE.jhf_terms()
+    ins = book[book["insured"]]
+    premium = jhf.premium(rent=ins["rent_yen"].to_numpy(), management_fee=ins["management_fee_yen"].to_numpy()).sum()
+    assert (result.losses["jhf_premium"] == premium).all()
+    caps = jhf.payout(subrogated_rent=np.full(len(ins), 10**9), rent_at_start=(ins["rent_yen"] + ins["management_fee_yen"]).to_numpy())
+    assert result.losses["jhf_payout"].max() <= caps.sum()
+    sub = result.cash_flows[:, LINES.index("subrogation"), :].sum(axis=1)
+    totals = book["rent_yen"] + book["management_fee_yen"]
+    assert sub.max() <= (totals * 24).sum()  # every plan covers at most 24 months
+
+
+def test_metrics_are_ordered(result):
+    m = result.metrics()
+    assert m["var_99.0%"] <= m["var_99.5%"] <= m["var_99.9%"]
+    assert m["var_99.0%"] <= m["tvar_99.0%"]
+    assert m["expected_loss"] == pytest.approx(result.losses["net_loss"].mean())
+    assert m["expected_profit"] == pytest.approx((result.losses["fees"] - result.losses["net_loss"]).mean())
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda b: b.drop(columns="grade"), "missing column 'grade'"),
+    (lambda b: b.assign(rent_yen=[60_000, -1, 0, 0, 0, 0]), "'rent_yen' has a negative amount -1 in row 1"),
+    (lambda b: b.assign(plan=["zenhoren_yearly"] * 5 + ["gold"]), "'plan' has unknown value 'gold' in row 5"),
+    (lambda b: b.assign(grade=["A", "Z", "A", "A", "A", "A"]), "'grade' has unknown value 'Z' in row 1"),
+    (lambda b: b.assign(rent_yen=b["rent_yen"] + 0.5), "'rent_yen' must hold whole yen"),
+    (lambda b: b.assign(insured=1), "'insured' must be True/False"),
+])
+def test_bad_portfolio_names_column_and_row(model, book, change, needle):
+    with pytest.raises(ValueError, match=needle):
+        simulate(change(book), model, 10, seed=1)
+
+
+def test_bad_arguments(model, book):
+    with pytest.raises(ValueError, match="n_scenarios"):
+        simulate(book, model, 0, seed=1)
+    with pytest.raises(ValueError, match="seed"):
+        simulate(book, model, 10, seed=-1)
+    with pytest.raises(ValueError, match="rho"):
+        RentModel(chain=BASE.collection.chain(), plans={}, delinquency_hazard={"A": 0.01}, rho=1.0)
+    with pytest.raises(ValueError, match=r"delinquency_hazard\['A'\]"):
+        RentModel(chain=BASE.collection.chain(), plans={}, delinquency_hazard={"A": 0.0})
