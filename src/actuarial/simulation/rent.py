@@ -349,12 +349,13 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     sub_lines = np.zeros((n_scenarios, 6, T + 1), dtype=np.int64)
     z = np.empty(n_scenarios)
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
+    probit_h = norm.ppf(book.grade_hazard)
 
     def run(s_range):
         mark = np.zeros(len(book.total), dtype=np.bool_)
         for s in s_range:
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
-            z[s] = _scenario(rng, math.sqrt(model.rho), math.sqrt(1 - model.rho), norm.ppf(book.grade_hazard),
+            z[s] = _scenario(rng, math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h,
                              model.moveout_hazard, float(model.good_exit_sensitivity), T, model.chain.matrix, good,
                              book.total, book.jhf_rent, book.cap, book.insured, book.grade_order, book.grade_start,
                              cov.numerator, cov.denominator, jhf.cap_months, -1 if jhf.cap_yen is None else jhf.cap_yen,
