@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ..collection import ABSORBING_STATES, STATES, TRANSIENT_STATES, CollectionChain
-from ..products.common import mul_floor, rate_fraction
+from ..collection import STATES, TRANSIENT_STATES, CollectionChain
+from ..products.common import check_count, check_rate, check_yen, rate_fraction
 from ..products.jhf_insurance import JHFTerms
 from ..products.rent_guarantee import FeePlan
 
@@ -76,22 +76,20 @@ class RentModel:
 
     def __post_init__(self):
         for name in ("moveout_hazard", "rho", "recovery_rate"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-                raise ValueError(f"{name} must be in [0, 1], got {v!r}")
+            check_rate(name, getattr(self, name))
         if not self.rho < 1:
             raise ValueError(f"rho must be below 1, got {self.rho!r}")
         if not self.delinquency_hazard:
             raise ValueError("delinquency_hazard needs at least one grade")
         for g, h in self.delinquency_hazard.items():
-            if isinstance(h, bool) or not isinstance(h, (int, float)) or not 0 < h < 1:
-                raise ValueError(f"delinquency_hazard[{g!r}] must be in (0, 1), got {h!r}")
-        for name in ("recovery_delay_months", "months", "suit_cost_yen", "execution_cost_yen",
-                     "removal_cost_yen", "restoration_cost_yen"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name == "months" else 0):
-                raise ValueError(f"{name} must be a whole number >= {1 if name == 'months' else 0}, got {v!r}")
-        if not isinstance(self.good_exit_sensitivity, (int, float)) or self.good_exit_sensitivity < 0:
+            if check_rate(f"delinquency_hazard[{g!r}]", h) in (0.0, 1.0):
+                raise ValueError(f"delinquency_hazard[{g!r}] must be strictly between 0 and 1, got {h!r}")
+        check_count("months", self.months, minimum=1)
+        check_count("recovery_delay_months", self.recovery_delay_months)
+        for name in ("suit_cost_yen", "execution_cost_yen", "removal_cost_yen", "restoration_cost_yen"):
+            check_yen(name, getattr(self, name))
+        if isinstance(self.good_exit_sensitivity, bool) or not isinstance(self.good_exit_sensitivity, (int, float)) \
+                or self.good_exit_sensitivity < 0:
             raise ValueError(f"good_exit_sensitivity must be >= 0, got {self.good_exit_sensitivity!r}")
         for name, plan in self.plans.items():
             if not isinstance(plan, FeePlan):
