@@ -9,11 +9,13 @@ source documents.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 
 #: Items a subrogation (代位弁済) can consist of. The first three are "rent" in the
 #: JHF sense (unpaid rent including management and common-area fees); the rest are
@@ -138,3 +140,23 @@ def mul_floor(amount, rate: Fraction):
             return np.array([int(x) * rate.numerator // rate.denominator for x in a.ravel()], dtype=np.int64).reshape(a.shape)
         return (a * rate.numerator) // rate.denominator
     return int(amount) * rate.numerator // rate.denominator
+
+
+def to_date(name: str, value) -> dt.date:
+    """A ``date`` from a date, datetime, numpy/pandas timestamp or ISO text; else ``ValueError``.
+
+    >>> to_date("claim_date", "2024-04-01")
+    datetime.date(2024, 4, 1)
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (np.datetime64, pd.Timestamp)):
+        return pd.Timestamp(value).date()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")

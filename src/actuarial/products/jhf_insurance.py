@@ -39,6 +39,7 @@ from .common import (
     is_array,
     mul_floor,
     rate_fraction,
+    to_date,
 )
 
 #: The eight support categories of seed 003 II-1 (住宅確保要配慮者 ①-⑧).
@@ -271,7 +272,7 @@ class JHFTerms:
         >>> JHFTerms().payment_date(dt.date(2024, 3, 15))
         datetime.date(2024, 4, 14)
         """
-        return _to_date("claim_date", claim_date) + dt.timedelta(days=self.payment_lag_days)
+        return to_date("claim_date", claim_date) + dt.timedelta(days=self.payment_lag_days)
 
     def remittance(self, *, recovered_after_payout):
         """Share of recoveries after the payout that the guarantor remits to JHF, in yen.
@@ -305,7 +306,7 @@ class JHFTerms:
             if idx.hasnans:
                 raise ValueError("date must hold dates, got a missing value")
             return np.where(idx.month >= 4, idx.year, idx.year - 1).astype(np.int64)
-        d = _to_date("date", date)
+        d = to_date("date", date)
         return d.year if d.month >= 4 else d.year - 1
 
     def allocate_contract_amount(self, claims: pd.DataFrame) -> pd.DataFrame:
@@ -397,21 +398,6 @@ class JHFTerms:
         names = np.asarray(ELIGIBILITY_CONDITIONS, dtype=object)
         result["failed"] = [",".join(names[~row]) for row in conds.to_numpy()]
         return result
-
-
-def _to_date(name: str, value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, (np.datetime64, pd.Timestamp)):
-        return pd.Timestamp(value).date()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{name} must be a date (YYYY-MM-DD), got {value!r}") from None
-    raise ValueError(f"{name} must be a date, got {value!r}")
 
 
 def _require_columns(df: pd.DataFrame, columns, what: str) -> None:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from .common import check_count, check_rate, check_yen, is_array
+from .common import check_count, check_rate, check_yen, is_array, to_date
 
 #: Cancellation deduction of seed 004 (as of 2025-04-01): (last month of the band, rate);
 #: ``None`` closes the last band. Months elapsed count the loan month as month 1.
@@ -141,7 +141,7 @@ def months_elapsed(loan_date, event_date) -> int:
     >>> months_elapsed(dt.date(2025, 4, 10), dt.date(2026, 3, 31)), months_elapsed("2025-04-10", "2026-04-01")
     (12, 13)
     """
-    a, b = _date("loan_date", loan_date), _date("event_date", event_date)
+    a, b = to_date("loan_date", loan_date), to_date("event_date", event_date)
     if b < a:
         raise ValueError(f"event_date {b} is before loan_date {a}")
     return (b.year - a.year) * 12 + (b.month - a.month) + 1
@@ -474,16 +474,3 @@ def _table(table) -> tuple[np.ndarray, np.ndarray]:
     if np.any(values <= 0):
         raise ValueError("table unearned fees must be positive")
     return months, values
-
-
-def _date(name: str, value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
