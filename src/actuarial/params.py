@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .collection import STATES, TRANSIENT_STATES, CollectionChain
-from .products.common import COST_ITEMS, SUBROGATION_ITEMS
+from .products.common import SUBROGATION_ITEMS
 from .products.jhf_insurance import JHFTerms
 from .products.mortgage_fee import validate_schedule
 from .products.rent_guarantee import PLAN_COSTS, FeePlan
@@ -260,7 +260,6 @@ def load_all(directory: str | Path) -> dict[str, Scenario]:
 
 
 __all__ = [
-    "COST_ITEMS",
     "ParamsError",
     "Scenario",
     "load_all",

@@ -224,11 +224,7 @@ class JHFTerms:
         limits = self.payout_limits(subrogated_rent=subrogated_rent, rent_at_start=rent_at_start)
         values = list(limits.values())
         if any(isinstance(v, np.ndarray) for v in values):
-            shape = np.broadcast_shapes(*(np.shape(v) for v in values))
-            out = np.broadcast_to(np.asarray(values[0], dtype=np.int64), shape).copy()
-            for v in values[1:]:
-                out = np.minimum(out, v)
-            return out
+            return np.minimum.reduce(np.broadcast_arrays(*(np.asarray(v, dtype=np.int64) for v in values)))
         return int(min(values))
 
     def binding_limit(self, *, subrogated_rent, rent_at_start):

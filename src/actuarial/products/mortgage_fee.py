@@ -22,16 +22,14 @@ published; :class:`FeeCurve` reproduces it by calibration.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from .common import check_count, check_rate, check_yen, is_array, to_date
+from .common import check_count, check_rate, check_yen, is_array, rate_fraction, to_date
 
 #: Cancellation deduction of seed 004 (as of 2025-04-01): (last month of the band, rate);
 #: ``None`` closes the last band. Months elapsed count the loan month as month 1.
@@ -80,12 +78,17 @@ def deduction_rate(months_elapsed, schedule=SEED_DEDUCTION_SCHEDULE):
     >>> [deduction_rate(m) for m in (12, 13, 24, 25, 36, 37)]
     [0.05, 0.1, 0.1, 0.15, 0.15, 0.25]
     """
-    bands = validate_schedule(schedule)
     m = check_count("months_elapsed", months_elapsed)
-    edges = np.array([b for b, _ in bands[:-1]], dtype=np.int64)
-    rates = np.array([r for _, r in bands])
-    out = rates[np.searchsorted(edges, m, side="left")]
+    idx, bands = _band_index(m, schedule)
+    out = np.array([r for _, r in bands])[idx]
     return out if isinstance(m, np.ndarray) else float(out)
+
+
+def _band_index(months, schedule):
+    """Index of each month's band in a validated schedule, and the schedule."""
+    bands = validate_schedule(schedule)
+    edges = np.array([b for b, _ in bands[:-1]], dtype=np.int64)
+    return np.searchsorted(edges, months, side="left"), bands
 
 
 def refund(*, unearned_fee, months_elapsed, transfer_fee=0, schedule=SEED_DEDUCTION_SCHEDULE):
@@ -101,13 +104,11 @@ def refund(*, unearned_fee, months_elapsed, transfer_fee=0, schedule=SEED_DEDUCT
     >>> refund(unearned_fee=1_000, months_elapsed=48, transfer_fee=800)
     0
     """
-    bands = validate_schedule(schedule)
     fee = check_yen("unearned_fee", unearned_fee)
     m = check_count("months_elapsed", months_elapsed)
     transfer = check_yen("transfer_fee", transfer_fee)
-    edges = np.array([b for b, _ in bands[:-1]], dtype=np.int64)
-    keeps = [1 - Fraction(str(r)).limit_denominator(10**6) for _, r in bands]
-    idx = np.searchsorted(edges, m, side="left")
+    idx, bands = _band_index(m, schedule)
+    keeps = [1 - rate_fraction(r, "schedule rate") for _, r in bands]
     if is_array(fee, m, transfer):
         fee_a, idx_a, transfer_a = np.broadcast_arrays(np.asarray(fee, dtype=np.int64), idx, np.asarray(transfer, dtype=np.int64))
         num = np.array([k.numerator for k in keeps], dtype=np.int64)[idx_a]
@@ -138,6 +139,7 @@ def months_elapsed(loan_date, event_date) -> int:
     Seed 004: a loan made in April 2025 is in the 5% band to March 2026 (month 12) and in
     the 10% band from April 2026 (month 13).
 
+    >>> import datetime as dt
     >>> months_elapsed(dt.date(2025, 4, 10), dt.date(2026, 3, 31)), months_elapsed("2025-04-10", "2026-04-01")
     (12, 13)
     """
@@ -161,12 +163,7 @@ def level_payment_balances(*, principal_yen, annual_interest_rate: float, term_m
     n = check_count("term_months", term_months, minimum=1)
     if not isinstance(annual_interest_rate, (int, float)) or not (0 <= annual_interest_rate < 1):
         raise ValueError(f"annual_interest_rate must be in [0, 1), got {annual_interest_rate!r}")
-    j = np.arange(n + 1)
-    q = annual_interest_rate / 12
-    if q == 0:
-        return p * (1 - j / n)
-    g = (1 + q) ** n
-    return p * (g - (1 + q) ** j) / (g - 1)
+    return p * _shape(annual_interest_rate, n)
 
 
 def installment_fees(*, principal_yen, annual_interest_rate: float, term_years: int, fee_annual_rate: float) -> np.ndarray:
@@ -346,8 +343,7 @@ class FeeCurve:
         )
 
     def _reamortised(self, balance: float, months_left: int) -> np.ndarray:
-        return level_payment_balances(principal_yen=0, annual_interest_rate=self.loan_annual_rate,
-                                      term_months=months_left) + balance * _shape(self.loan_annual_rate, months_left)
+        return balance * _shape(self.loan_annual_rate, months_left)
 
     def _balance_at(self, months_elapsed) -> tuple[int, float]:
         t = int(self._t(months_elapsed))
