@@ -98,3 +98,16 @@ def test_bad_collection_params_name_the_file_and_key(tmp_path):
     with pytest.raises(ParamsError, match=r"bad\.yaml: collection\.transitions.*dunning.*sum to"):
         load_params(bad)
     assert ABSORBING_STATES[0] == "cure"
+
+
+def test_bad_arguments_to_the_exact_and_sampling_functions():
+    with pytest.raises(ValueError, match="months must be a whole number >= 0, got -1"):
+        BASE.occupancy(-1)
+    with pytest.raises(ValueError, match="months"):
+        BASE.occupancy(2.5)
+    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+        BASE.sample_paths(10, 5, 42)
+    with pytest.raises(ValueError, match="good_exit_multiplier must be >= 0"):
+        BASE.stressed(-0.5)
+    with pytest.raises(ValueError, match="transitions must map"):
+        CollectionChain.from_transitions([("dunning", {"cure": 1.0})])
