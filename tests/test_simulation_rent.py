@@ -1,5 +1,6 @@
 """Rent engine v1: Monte Carlo against the exact expected cash flows, reproducibility, bad input."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,46 @@ def test_bad_arguments(model, book):
         RentModel(chain=BASE.collection.chain(), plans={}, delinquency_hazard={"A": 0.01}, rho=1.0)
     with pytest.raises(ValueError, match=r"delinquency_hazard\['A'\]"):
         RentModel(chain=BASE.collection.chain(), plans={}, delinquency_hazard={"A": 0.0})
+
+
+# -- portfolio-level oracles ---------------------------------------------------------------------
+def _homogeneous(n, insured=False):
+    return pd.DataFrame({"rent_yen": np.full(n, 80_000), "management_fee_yen": 0, "common_fee_yen": 0,
+                         "parking_fee_yen": 0, "plan": "zenhoren_yearly", "grade": "A", "insured": insured})
+
+
+def test_delinquency_counts_follow_the_finite_pool_vasicek_integral(model):
+    from actuarial.simulation.exact import finite_pool_distribution
+
+    pool = dataclasses.replace(model, rho=0.15, delinquency_hazard={"A": 0.004})
+    n, s = 300, 20_000
+    counts = simulate(_homogeneous(n), pool, s, seed=5).losses["delinquencies"].to_numpy()
+    pmf = finite_pool_distribution(pool, 0.004, n)
+    cdf = np.cumsum(pmf)
+    k = np.arange(n + 1)
+    mean, sd = (k * pmf).sum(), np.sqrt((k**2 * pmf).sum() - (k * pmf).sum() ** 2)
+    assert abs(counts.mean() - mean) <= 4 * sd / np.sqrt(s)
+    for q in (0.99, 0.999):
+        x = int(np.quantile(counts, q, method="inverted_cdf"))
+        tol = 4 * np.sqrt(q * (1 - q) / s)
+        assert cdf[x] >= q - tol and (x == 0 or cdf[x - 1] <= q + tol), (q, x, cdf[x])
+
+
+def test_with_no_correlation_the_book_variance_is_the_sum_of_contract_variances(model, book):
+    indep = dataclasses.replace(model, rho=0.0, good_exit_sensitivity=0.0)
+    s = 40_000
+    whole = simulate(book, indep, s, seed=21).losses["net_loss"].to_numpy()
+    parts = [simulate(book.iloc[[i]], indep, s, seed=100 + i).losses["net_loss"].to_numpy() for i in range(len(book))]
+
+    def var_and_se(x):
+        c = x - x.mean()
+        v = (c**2).mean()
+        return v, np.sqrt(max((c**4).mean() - v**2, 0.0) / len(x))
+
+    v_whole, se_whole = var_and_se(whole)
+    v_parts = [var_and_se(p) for p in parts]
+    v_sum, se_sum = sum(v for v, _ in v_parts), np.sqrt(sum(se**2 for _, se in v_parts))
+    assert abs(v_whole - v_sum) <= 4 * np.hypot(se_whole, se_sum)
+    # and correlation matters: with rho the variance is larger than the independent sum
+    corr = simulate(book, dataclasses.replace(model, rho=0.3), s, seed=21).losses["net_loss"].to_numpy()
+    assert corr.var() > v_sum + 4 * np.hypot(var_and_se(corr)[1], se_sum)

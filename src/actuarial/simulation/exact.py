@@ -100,3 +100,41 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     out.loc[0, "jhf_premium"] = book.premium
     out[["subrogation", "costs", "recoveries", "jhf_payout", "jhf_remittance"]] = flows.T
     return out
+
+
+def delinquency_probability(model: RentModel, grade_hazard: float, z: float) -> float:
+    """``P(a contract's first missed rent falls within the horizon | z)``.
+
+    Defined as ``h(z) (1 - q^T) / (1 - q)`` with ``q = (1 - h(z))(1 - mu)``: the sum over
+    ``t = 1..T`` of ``q^(t-1) h(z)``.
+    """
+    h = model.hazard(grade_hazard, z)
+    q = (1 - h) * (1 - model.moveout_hazard)
+    return h * (1 - q ** model.months) / (1 - q)
+
+
+def finite_pool_distribution(model: RentModel, grade_hazard: float, n_contracts: int, *, nodes: int = 96) -> np.ndarray:
+    """Exact distribution of the number of delinquent contracts in a homogeneous pool.
+
+    Defined as ``P(D = k) = int C(N, k) p(z)^k (1 - p(z))^(N - k) phi(z) dz`` with ``p`` from
+    :func:`delinquency_probability` (DESIGN.md, validation oracles); Gauss-Legendre on
+    ``[-9, 9]``. Returns ``P(D = k)`` for ``k = 0..N``.
+    """
+    from scipy.stats import binom
+
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    zs, ws = 9 * x, 9 * w * norm.pdf(9 * x)
+    k = np.arange(n_contracts + 1)
+    out = np.zeros(n_contracts + 1)
+    for z, wz in zip(zs, ws):
+        out += wz * binom.pmf(k, n_contracts, delinquency_probability(model, grade_hazard, float(z)))
+    return out / out.sum()
+
+
+def vasicek_large_pool_quantile(pd_: float, rho: float, q: float) -> float:
+    """Large-pool Vasicek loss-fraction quantile ``Phi((Phi^-1(PD) + sqrt(rho) Phi^-1(q)) / sqrt(1 - rho))``.
+
+    >>> round(vasicek_large_pool_quantile(0.01, 0.15, 0.999), 4)
+    0.1103
+    """
+    return float(norm.cdf((norm.ppf(pd_) + np.sqrt(rho) * norm.ppf(q)) / np.sqrt(1 - rho)))

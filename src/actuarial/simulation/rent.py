@@ -110,13 +110,15 @@ class SimulationResult:
     """What :func:`simulate` returns.
 
     ``cash_flows`` is ``S x L x (T+1)`` yen by scenario, line (:data:`LINES`) and month;
-    ``losses`` one row per scenario with the loss parts; ``insurer_payouts`` the JHF payouts
-    per scenario.
+    ``losses`` one row per scenario: the factor ``z``, the number of contracts that became
+    delinquent, each line's total and ``net_loss``; ``delinquencies_by_grade`` the counts by
+    grade; ``insurer_payouts`` the JHF payouts per scenario.
     """
 
     cash_flows: np.ndarray
     losses: pd.DataFrame
     seed: int
+    delinquencies_by_grade: pd.DataFrame
 
     @property
     def insurer_payouts(self) -> np.ndarray:
@@ -225,8 +227,9 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
 @numba.njit(nogil=True, cache=True)
 def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mask,
               total, jhf_rent, cap, insured, order, start, cov_num, cov_den, jhf_months, jhf_yen,
-              share_num, share_den, rec_num, rec_den, delay, suit_cost, exec_cost, out, mark):
-    """One scenario: fill ``out`` (L x T+1) with subrogation..remittance; returns z."""
+              share_num, share_den, rec_num, rec_den, delay, suit_cost, exec_cost, out, counts, mark):
+    """One scenario: fill ``out`` (5 x T+1: subrogation, costs, recoveries, JHF payout,
+    remittance) and ``counts`` (delinquent contracts by grade); returns z."""
     z = rng.standard_normal()
     m = math.exp(beta * min(z, 0.0))
     n_states = base_p.shape[0]
@@ -256,6 +259,7 @@ def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mas
         qT = q ** T
         p_any = h * (1.0 - qT) / (1.0 - q) if q < 1.0 else 0.0
         k = rng.binomial(n_g, min(max(p_any, 0.0), 1.0))
+        counts[g] = k
         # Floyd's sampling of k distinct positions in [0, n_g)
         chosen = np.empty(k, dtype=np.int64)
         c = 0
@@ -313,9 +317,9 @@ def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mas
                     if jhf_yen >= 0:
                         pay = min(pay, jhf_yen)
                     if pay_month <= T:
-                        out[4, pay_month] += pay
+                        out[3, pay_month] += pay
                     if rec_month >= pay_month and rec_month <= T:
-                        out[5, rec_month] += rec * share_num // share_den
+                        out[4, rec_month] += rec * share_num // share_den
                 if rec_month <= T:
                     out[2, rec_month] += rec
                 break
@@ -344,7 +348,8 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     good = np.zeros(len(STATES), dtype=np.bool_)
     for s in ("cure", "installment", "installment_paid"):
         good[_S[s]] = True
-    sub_lines = np.zeros((n_scenarios, 6, T + 1), dtype=np.int64)
+    sub_lines = np.zeros((n_scenarios, 5, T + 1), dtype=np.int64)
+    counts = np.zeros((n_scenarios, len(book.grade_hazard)), dtype=np.int64)
     z = np.empty(n_scenarios)
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
     probit_h = norm.ppf(book.grade_hazard)
@@ -358,7 +363,7 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
                              book.total, book.jhf_rent, book.cap, book.insured, book.grade_order, book.grade_start,
                              cov.numerator, cov.denominator, jhf.cap_months, -1 if jhf.cap_yen is None else jhf.cap_yen,
                              share.numerator, share.denominator, rec.numerator, rec.denominator,
-                             model.recovery_delay_months, model.suit_cost_yen, exec_cost, sub_lines[s], mark)
+                             model.recovery_delay_months, model.suit_cost_yen, exec_cost, sub_lines[s], counts[s], mark)
 
     chunks = [range(i, n_scenarios, threads) for i in range(threads)]
     if threads == 1:
@@ -370,10 +375,12 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     flows[:, 0, :] = book.fees
     flows[:, 1:4, :] = sub_lines[:, 0:3, :]
     flows[:, 4, 0] = book.premium
-    flows[:, 5:7, :] = sub_lines[:, 4:6, :]
+    flows[:, 5:7, :] = sub_lines[:, 3:5, :]
     totals = flows.sum(axis=2)
     losses = pd.DataFrame(totals, columns=list(LINES))
     losses.insert(0, "z", z)
+    losses.insert(1, "delinquencies", counts.sum(axis=1))
     losses["net_loss"] = (losses["subrogation"] + losses["costs"] - losses["recoveries"] + losses["jhf_premium"]
                           - losses["jhf_payout"] + losses["jhf_remittance"])
-    return SimulationResult(cash_flows=flows, losses=losses, seed=seed)
+    return SimulationResult(cash_flows=flows, losses=losses, seed=seed,
+                            delinquencies_by_grade=pd.DataFrame(counts, columns=list(model.delinquency_hazard)))
