@@ -146,3 +146,57 @@ def test_with_no_correlation_the_book_variance_is_the_sum_of_contract_variances(
     # and correlation matters: with rho the variance is larger than the independent sum
     corr = simulate(book, dataclasses.replace(model, rho=0.3), s, seed=21).losses["net_loss"].to_numpy()
     assert corr.var() > v_sum + 4 * np.hypot(var_and_se(corr)[1], se_sum)
+
+
+# -- params and synthetic books -------------------------------------------------------------------
+def test_model_from_params_and_a_synthetic_book():
+    from actuarial.portfolio import synthetic_rent_book
+
+    m = RentModel.from_params(BASE)
+    assert m.months == 60 and m.delinquency_hazard == {"A": 0.004, "B": 0.008, "C": 0.016}
+    assert m.execution_cost_yen == 507_000 and m.jhf == BASE.jhf_terms()
+    b = synthetic_rent_book(2_000, seed=3)
+    assert b.equals(synthetic_rent_book(2_000, seed=3))
+    r = simulate(b, m, 20, seed=1)
+    assert r.cash_flows.shape == (20, len(LINES), 61)
+    assert (r.losses["delinquencies"] > 0).all()
+
+
+def test_insured_contract_must_be_eligible(model):
+    from actuarial.portfolio import synthetic_rent_book
+
+    b = synthetic_rent_book(200, seed=4)
+    row = b.index[b["insured"]][0]
+    b.loc[row, "monthly_income_yen"] = 1
+    with pytest.raises(ValueError, match=rf"row {row} is insured but not eligible .*fails: income"):
+        simulate(b, RentModel.from_params(BASE), 5, seed=1)
+
+
+def test_synthetic_book_bad_arguments():
+    from actuarial.portfolio import synthetic_rent_book
+
+    with pytest.raises(ValueError, match="n_contracts"):
+        synthetic_rent_book(0, seed=1)
+    with pytest.raises(ValueError, match="insured_share=0.9 needs"):
+        synthetic_rent_book(100, seed=1, insured_share=0.9)
+    with pytest.raises(ValueError, match="grade_shares"):
+        synthetic_rent_book(100, seed=1, grade_shares=(0.5, 0.5))
+
+
+def test_rent_model_params_errors_name_the_key(tmp_path):
+    from actuarial.params import ParamsError
+
+    text = (ROOT / "params" / "base.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("  rho: 0.08 ", "  rho: 1.5 "), encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"bad\.yaml: rent_model\.rho = 1\.5"):
+        load_params(bad)
+    bad.write_text(text.replace("    B: 0.008 ", "    B: 0.0 "), encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"rent_model\.delinquency_hazard\.B = 0\.0"):
+        load_params(bad)
+    no_collection = text[: text.index("collection:  #")] + text[text.index("rent_model:  #"):]
+    bad.write_text(no_collection, encoding="utf-8")
+    with pytest.raises(ParamsError, match="rent_model needs a collection section"):
+        load_params(bad)
+    with pytest.raises(ValueError, match="has no rent_model section"):
+        RentModel.from_params(load_params(ROOT / "params" / "jhf_2025_support.yaml").model_copy(update={"rent_model": None}))

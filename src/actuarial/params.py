@@ -128,6 +128,25 @@ class CollectionParams(_Model):
         return CollectionChain.from_transitions(self.transitions)
 
 
+class RentModelParams(_Model):
+    """The rent-guarantee portfolio model; see :class:`~actuarial.simulation.rent.RentModel`."""
+
+    months: Annotated[int, Field(ge=1, le=600, strict=True)] = 60
+    delinquency_hazard: dict[str, Annotated[float, Field(gt=0.0, lt=1.0, strict=True)]]
+    moveout_hazard: Probability
+    rho: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]
+    good_exit_sensitivity: Annotated[float, Field(ge=0.0, strict=True)] = 0.0
+    recovery_rate: Probability
+    recovery_delay_months: Months = 0
+
+    @field_validator("delinquency_hazard")
+    @classmethod
+    def _grades(cls, hazards):
+        if not hazards:
+            raise ValueError("needs at least one grade")
+        return hazards
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -136,6 +155,13 @@ class Scenario(_Model):
     rent_plans: dict[str, FeePlanParams] = {}
     mortgage_fee: MortgageFeeParams | None = None
     collection: CollectionParams | None = None
+    rent_model: RentModelParams | None = None
+
+    @model_validator(mode="after")
+    def _rent_model_needs_collection(self):
+        if self.rent_model is not None and self.collection is None:
+            raise ValueError("rent_model needs a collection section")
+        return self
 
     @model_validator(mode="after")
     def _plans_named(self):

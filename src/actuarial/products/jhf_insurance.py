@@ -408,7 +408,7 @@ def _bool_column(df: pd.DataFrame, column: str) -> np.ndarray:
         return s.to_numpy()
     bad = ~s.map(lambda v: isinstance(v, (bool, np.bool_)))
     if bad.any():
-        row = s.index[bad.to_numpy()][0]
+        row = s.index[bad.to_numpy()].tolist()[0]
         raise ValueError(f"column {column!r} must be True/False, got {s[row]!r} in row {row!r}")
     return s.to_numpy(dtype=bool)
 

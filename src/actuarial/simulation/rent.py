@@ -43,7 +43,7 @@ from scipy.stats import norm
 
 from ..collection import STATES, TRANSIENT_STATES, CollectionChain
 from ..products.common import check_count, check_rate, check_yen, rate_fraction
-from ..products.jhf_insurance import JHFTerms
+from ..products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
 from ..products.rent_guarantee import FeePlan
 
 #: Cash-flow lines of the S x (T+1) output, all as positive amounts of yen.
@@ -94,6 +94,17 @@ class RentModel:
         for name, plan in self.plans.items():
             if not isinstance(plan, FeePlan):
                 raise ValueError(f"plans[{name!r}] must be a FeePlan, got {type(plan).__name__}")
+
+    @classmethod
+    def from_params(cls, scenario) -> RentModel:
+        """Build the model from a validated :class:`~actuarial.params.Scenario`."""
+        if scenario.rent_model is None:
+            raise ValueError(f"scenario {scenario.scenario.name!r} has no rent_model section")
+        c = scenario.collection
+        return cls(chain=c.chain(), plans=scenario.fee_plans(), jhf=scenario.jhf_terms(),
+                   suit_cost_yen=c.suit_cost_yen, execution_cost_yen=c.execution_cost_yen,
+                   removal_cost_yen=c.removal_cost_yen, restoration_cost_yen=c.restoration_cost_yen,
+                   **scenario.rent_model.model_dump())
 
     # -- scenario-dependent pieces (shared with the exact oracle) --------------------------------
     def hazard(self, grade_hazard: float, z: float) -> float:
@@ -146,7 +157,11 @@ class SimulationResult:
 
 # -- portfolio checks ---------------------------------------------------------------------------
 def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
-    """Raise ``ValueError`` naming the column and the first bad row."""
+    """Raise ``ValueError`` naming the column and the first bad row.
+
+    When the book carries the JHF eligibility columns, every insured contract must pass
+    :meth:`~actuarial.products.jhf_insurance.JHFTerms.eligibility`.
+    """
     if not isinstance(portfolio, pd.DataFrame):
         raise ValueError(f"portfolio must be a pandas DataFrame, got {type(portfolio).__name__}")
     for c in PORTFOLIO_COLUMNS:
@@ -160,16 +175,23 @@ def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
             raise ValueError(f"portfolio column {c!r} must hold whole yen, got dtype {col.dtype}")
         bad = col.to_numpy() < 0
         if bad.any():
-            row = portfolio.index[bad][0]
+            row = portfolio.index[bad].tolist()[0]
             raise ValueError(f"portfolio column {c!r} has a negative amount {int(col[row])} in row {row!r}")
     for c, known in (("plan", model.plans), ("grade", model.delinquency_hazard)):
         bad = ~portfolio[c].isin(list(known))
         if bad.any():
-            row = portfolio.index[bad.to_numpy()][0]
+            row = portfolio.index[bad.to_numpy()].tolist()[0]
             raise ValueError(f"portfolio column {c!r} has unknown value {str(portfolio[c][row])!r} in row {row!r}; "
                              f"known: {', '.join(map(str, known))}")
     if portfolio["insured"].dtype != bool:
         raise ValueError(f"portfolio column 'insured' must be True/False, got dtype {portfolio['insured'].dtype}")
+    if all(c in portfolio.columns for c in ELIGIBILITY_COLUMNS):
+        insured = portfolio[portfolio["insured"].to_numpy()]
+        check = model.jhf.eligibility(insured)
+        if not check["eligible"].all():
+            row = check.index[~check["eligible"].to_numpy()].tolist()[0]
+            raise ValueError(f"portfolio row {row!r} is insured but not eligible for JHF insurance "
+                             f"(fails: {check.loc[row, 'failed']})")
 
 
 @dataclasses.dataclass(frozen=True)
