@@ -200,3 +200,24 @@ def test_rent_model_params_errors_name_the_key(tmp_path):
         load_params(bad)
     with pytest.raises(ValueError, match="has no rent_model section"):
         RentModel.from_params(load_params(ROOT / "params" / "jhf_2025_support.yaml").model_copy(update={"rent_model": None}))
+
+
+# -- the slow reference ----------------------------------------------------------------------------
+def test_fast_path_equals_the_plain_python_reference(model, book):
+    from actuarial.simulation.reference import simulate_reference
+
+    fast = simulate(book, model, 300, seed=8).cash_flows
+    slow = simulate_reference(book, model, 300, seed=8)
+    money = [LINES.index(x) for x in LINES if x != "fees"]
+    assert np.array_equal(fast[:, money, :], slow[:, money, :])
+    assert np.allclose(fast[:, LINES.index("fees"), :], slow[:, LINES.index("fees"), :], rtol=1e-12)
+    assert fast[:, LINES.index("jhf_payout"), :].sum() > 0 and fast[:, LINES.index("costs"), :].sum() > 0
+
+
+def test_fast_path_equals_the_reference_on_a_synthetic_book():
+    from actuarial.portfolio import synthetic_rent_book
+    from actuarial.simulation.reference import simulate_reference
+
+    m = dataclasses.replace(RentModel.from_params(BASE), months=36)
+    b = synthetic_rent_book(60, seed=9)
+    assert np.array_equal(simulate(b, m, 40, seed=2).cash_flows[:, 1:], simulate_reference(b, m, 40, seed=2)[:, 1:])
