@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: test report lab setup nbval-update clean
+.PHONY: test report bench lab setup nbval-update clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,9 @@ test: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/actuarial report
+
+bench: $(STAMP)
+	$(BIN)/actuarial bench
 
 # Regenerate the notebooks' committed outputs, which nbval compares in `make test`.
 nbval-update: $(STAMP)

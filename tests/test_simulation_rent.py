@@ -221,3 +221,21 @@ def test_fast_path_equals_the_reference_on_a_synthetic_book():
     m = dataclasses.replace(RentModel.from_params(BASE), months=36)
     b = synthetic_rent_book(60, seed=9)
     assert np.array_equal(simulate(b, m, 40, seed=2).cash_flows[:, 1:], simulate_reference(b, m, 40, seed=2)[:, 1:])
+
+
+def test_numpy_month_stepping_baseline_is_the_same_model(model, book):
+    from actuarial.simulation.baseline import simulate_month_stepping
+
+    flows = simulate_month_stepping(book, model, 4_000, seed=3).sum(axis=2)
+    exact = expected_cash_flows(book, model).sum()
+    mean, se = flows.mean(axis=0), flows.std(axis=0, ddof=1) / np.sqrt(len(flows))
+    for j, line in enumerate(LINES):
+        assert abs(mean[j] - exact[line]) <= 4 * se[j] + 1e-6 * max(1.0, abs(exact[line])), line
+
+
+def test_progress_bar_only_when_asked(model, book, capsys):
+    quiet = simulate(book, model, 5, seed=1)
+    assert capsys.readouterr().err == ""
+    shown = simulate(book, model, 5, seed=1, progress=True)
+    assert "5/5" in capsys.readouterr().err
+    assert np.array_equal(quiet.cash_flows, shown.cash_flows)

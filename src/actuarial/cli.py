@@ -17,8 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="run the default notebooks into reports/ with an HTML copy of each")
     rep.add_argument("--output", default="reports", help="output folder (default: reports)")
+    sub.add_parser("bench", help="time the reference workloads into reports/bench.json", add_help=False)
     chk = sub.add_parser("check", help="validate params files and report the first problem of each")
     chk.add_argument("files", nargs="+")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = parser.parse_args(argv)
 
     if args.command == "check":

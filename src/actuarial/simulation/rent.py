@@ -34,12 +34,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
+from tqdm import tqdm
 
 from ..collection import STATES, TRANSIENT_STATES, CollectionChain
 from ..products.common import check_count, check_rate, check_yen, rate_fraction
@@ -349,11 +351,13 @@ def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mas
 
 
 def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, seed: int, *,
-             threads: int = 1) -> SimulationResult:
+             threads: int = 1, progress: bool | None = None) -> SimulationResult:
     """Simulate ``n_scenarios`` scenarios of a rent-guarantee book.
 
     Scenario ``s`` draws from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(s,)))``,
-    so any ``threads`` gives the same result for the same seed.
+    so any ``threads`` gives the same result for the same seed. ``progress`` shows a tqdm
+    bar; by default only on a terminal and for runs of 10^8 contract-scenarios or more
+    (a few seconds), so notebooks and tests stay quiet.
     """
     model = scenario
     if not isinstance(model, RentModel):
@@ -375,6 +379,9 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     z = np.empty(n_scenarios)
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
     probit_h = norm.ppf(book.grade_hazard)
+    if progress is None:
+        progress = sys.stderr.isatty() and len(book.total) * n_scenarios >= 10**8
+    bar = tqdm(total=n_scenarios, unit="scenario", disable=not progress)
 
     def run(s_range):
         mark = np.zeros(len(book.total), dtype=np.bool_)
@@ -386,6 +393,7 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
                              cov.numerator, cov.denominator, jhf.cap_months, -1 if jhf.cap_yen is None else jhf.cap_yen,
                              share.numerator, share.denominator, rec.numerator, rec.denominator,
                              model.recovery_delay_months, model.suit_cost_yen, exec_cost, sub_lines[s], counts[s], mark)
+            bar.update()
 
     chunks = [range(i, n_scenarios, threads) for i in range(threads)]
     if threads == 1:
@@ -393,6 +401,7 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     else:
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(run, chunks))
+    bar.close()
     flows = np.zeros((n_scenarios, len(LINES), T + 1))
     flows[:, 0, :] = book.fees
     flows[:, 1:4, :] = sub_lines[:, 0:3, :]

@@ -1,0 +1,96 @@
+"""``make bench``: the reference workloads, timed, written to ``reports/bench.json``.
+
+Each workload runs in its own process (so ``peak_memory_mb`` is that workload's peak
+resident memory) and, in the same process, the numpy month-stepping baseline on a subset;
+``speedup_vs_numpy_baseline`` compares contract-scenarios per second. Speed is measured
+here, never asserted in a test.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+WORKLOADS = {
+    # name: (contracts, scenarios, months, baseline contracts, baseline scenarios)
+    "rent": (100_000, 10_000, 60, 5_000, 20),
+}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_rent(contracts: int, scenarios: int, months: int, base_contracts: int, base_scenarios: int,
+             threads: int) -> dict:
+    """Time the rent engine and the month-stepping baseline; returns the bench.json entry."""
+    import dataclasses
+    from pathlib import Path as _P
+
+    from .params import load_params
+    from .portfolio import synthetic_rent_book
+    from .simulation import RentModel, simulate
+    from .simulation.baseline import simulate_month_stepping
+
+    model = dataclasses.replace(RentModel.from_params(load_params(_P(__file__).resolve().parents[2] / "params" / "base.yaml")),
+                                months=months)
+    book = synthetic_rent_book(contracts, seed=2026, insured_share=0.3)
+    simulate(book.head(1_000), model, 2, seed=0, threads=threads)  # compile outside the timing
+    t = time.perf_counter()
+    simulate(book, model, scenarios, seed=1, threads=threads, progress=False)
+    seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    simulate_month_stepping(book.head(base_contracts), model, base_scenarios, seed=1)
+    base_seconds = time.perf_counter() - t
+    rate = contracts * scenarios / seconds
+    base_rate = base_contracts * base_scenarios / base_seconds
+    return {"contracts": contracts, "scenarios": scenarios, "months": months, "seconds": round(seconds, 3),
+            "contract_scenarios_per_s": round(rate), "speedup_vs_numpy_baseline": round(rate / base_rate, 1),
+            "numpy_baseline": {"contracts": base_contracts, "scenarios": base_scenarios, "seconds": round(base_seconds, 3),
+                               "contract_scenarios_per_s": round(base_rate)},
+            "peak_memory_mb": round(_peak_mb(), 1), "threads": threads, "insured_share": 0.3}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m actuarial.bench [--out reports/bench.json] [--scale 1.0] [--threads 2]``."""
+    import argparse
+    import os
+
+    p = argparse.ArgumentParser(prog="actuarial bench")
+    p.add_argument("--out", default="reports/bench.json")
+    p.add_argument("--scale", type=float, default=1.0, help="multiply the scenario counts (quick runs: 0.01)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--workload", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if not args.scale > 0 or args.threads < 1:
+        p.error(f"--scale must be > 0 and --threads >= 1, got {args.scale} and {args.threads}")
+    if args.workload:  # child process: one workload, JSON on stdout
+        c, s, m, bc, bs = WORKLOADS[args.workload]
+        entry = run_rent(c, max(1, round(s * args.scale)), m, bc, bs, args.threads)
+        print(json.dumps(entry))
+        return 0
+    results = {}
+    for name in WORKLOADS:
+        run = subprocess.run([sys.executable, "-m", "actuarial.bench", "--workload", name, "--scale", str(args.scale),
+                              "--threads", str(args.threads)], capture_output=True, text=True)
+        if run.returncode != 0:
+            print(run.stderr, file=sys.stderr)
+            return run.returncode
+        results[name] = json.loads(run.stdout.strip().splitlines()[-1])
+        r = results[name]
+        print(f"{name}: {r['contracts']:,} x {r['scenarios']:,} x {r['months']} months in {r['seconds']:.2f} s = "
+              f"{r['contract_scenarios_per_s']:.3e} contract-scenarios/s, {r['speedup_vs_numpy_baseline']}x the numpy "
+              f"baseline, peak {r['peak_memory_mb']:.0f} MB, {r['threads']} threads")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

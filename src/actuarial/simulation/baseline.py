@@ -1,0 +1,79 @@
+"""The rent model as a user would first write it: numpy, stepping month by month.
+
+Every contract of the book is carried through every month of every scenario. Same model
+as :mod:`.rent`, different random draws; it exists to measure the engine's speed-up
+(``make bench``) and is tested to have the same expected cash flows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import norm
+
+from ..collection import STATES, TRANSIENT_STATES
+from .rent import LINES, RentModel, _book
+
+_K = len(TRANSIENT_STATES)
+_PERFORMING, _GONE = -1, -2
+
+
+def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed: int) -> np.ndarray:
+    """Cash flows ``S x L x (T+1)`` in yen, month by month over the whole book."""
+    book = _book(portfolio, model)
+    T, jhf = model.months, model.jhf
+    n = len(book.total)
+    grade_of = np.empty(n, dtype=np.int64)
+    for g in range(len(book.grade_hazard)):
+        grade_of[book.grade_order[book.grade_start[g]:book.grade_start[g + 1]]] = g
+    cap_yen = np.inf if jhf.cap_yen is None else jhf.cap_yen
+    out = np.zeros((n_scenarios, len(LINES), T + 1 + model.recovery_delay_months + 2))
+    li = {name: i for i, name in enumerate(LINES)}
+    for s in range(n_scenarios):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 1], spawn_key=(s,)))
+        z = rng.standard_normal()
+        h = norm.cdf((norm.ppf(book.grade_hazard) - math.sqrt(model.rho) * z) / math.sqrt(1 - model.rho))[grade_of]
+        cum = np.cumsum(model.chain.stressed(model.good_exit_multiplier(z)).matrix, axis=1)
+        cum[:, -1] = 1.0
+        state = np.full(n, _PERFORMING)
+        months_sub = np.zeros(n, dtype=np.int64)
+        arrears = np.zeros(n, dtype=np.int64)
+        f = out[s]
+        for t in range(1, T + 1):
+            perf = state == _PERFORMING
+            u = rng.random(n)
+            state[perf & (u < h)] = 0
+            state[perf & (u >= h) & (rng.random(n) < model.moveout_hazard)] = _GONE
+            active = (state >= 0) & (state < _K)
+            pays = active & (state != STATES.index("installment")) & (months_sub < book.cap)
+            f[li["subrogation"], t] += book.total[pays].sum()
+            arrears[pays] += book.total[pays]
+            months_sub[pays] += 1
+            idx = np.flatnonzero(active)
+            nxt = (rng.random(len(idx))[:, None] >= cum[state[idx]]).sum(axis=1)
+            moved = nxt != state[idx]
+            idx, nxt = idx[moved], nxt[moved]
+            state[idx] = nxt
+            e = t + 1
+            f[li["costs"], e] += model.suit_cost_yen * np.count_nonzero(nxt == STATES.index("suit"))
+            f[li["costs"], e] += (model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen) \
+                * np.count_nonzero(nxt == STATES.index("forced_execution"))
+            good = (nxt == STATES.index("cure")) | (nxt == STATES.index("installment_paid"))
+            f[li["recoveries"], e] += arrears[idx[good]].sum()
+            ending = nxt >= STATES.index("settlement")
+            ended = idx[ending]
+            rec = np.floor(arrears[ended] * model.recovery_rate + 1e-9)
+            f[li["recoveries"], e + model.recovery_delay_months] += rec.sum()
+            ins = book.insured[ended] & (arrears[ended] > 0)
+            pay = np.minimum(np.minimum(np.floor(jhf.coverage_ratio * arrears[ended] + 1e-9),
+                                        np.floor(jhf.coverage_ratio * jhf.cap_months * book.jhf_rent[ended] + 1e-9)),
+                             cap_yen)
+            f[li["jhf_payout"], e + 1] += pay[ins].sum()
+            if model.recovery_delay_months >= 1:
+                f[li["jhf_remittance"], e + model.recovery_delay_months] += np.floor(
+                    jhf.recovery_share * rec[ins] + 1e-9).sum()
+            state[idx[good | ending]] = _GONE
+        f[li["fees"], : T + 1] = book.fees
+        f[li["jhf_premium"], 0] = book.premium
+    return out[:, :, : T + 1]

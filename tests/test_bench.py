@@ -1,0 +1,23 @@
+"""`make bench` plumbing on a tiny workload (speed itself is measured, never asserted)."""
+
+import subprocess
+import sys
+
+from actuarial.bench import run_rent
+
+KEYS = {"contracts", "scenarios", "months", "seconds", "contract_scenarios_per_s", "speedup_vs_numpy_baseline",
+        "peak_memory_mb", "threads"}
+
+
+def test_bench_entry_has_every_field():
+    entry = run_rent(300, 3, 12, 100, 2, threads=1)
+    assert KEYS <= set(entry)
+    assert (entry["contracts"], entry["scenarios"], entry["months"], entry["threads"]) == (300, 3, 12, 1)
+    assert entry["seconds"] > 0 and entry["peak_memory_mb"] > 0
+
+
+def test_bench_command_refuses_a_bad_scale(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "actuarial.cli", "bench", "--scale", "0", "--out", str(tmp_path / "b.json")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "--scale must be > 0" in run.stderr
+    assert not (tmp_path / "b.json").exists()
