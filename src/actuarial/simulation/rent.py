@@ -350,57 +350,87 @@ def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mas
     return z
 
 
-def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, seed: int, *,
-             threads: int = 1, progress: bool | None = None) -> SimulationResult:
-    """Simulate ``n_scenarios`` scenarios of a rent-guarantee book.
+def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, step: int = 1, bar=None):
+    """Run scenarios ``range(first, stop, step)``; returns (sub_lines, counts, z) for them.
 
-    Scenario ``s`` draws from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(s,)))``,
-    so any ``threads`` gives the same result for the same seed. ``progress`` shows a tqdm
-    bar; by default only on a terminal and for runs of 10^8 contract-scenarios or more
-    (a few seconds), so notebooks and tests stay quiet.
+    The unit of work for threads and for Dask workers: scenario ``s`` always draws from
+    ``SeedSequence(seed, spawn_key=(s,))``, wherever it runs.
     """
-    model = scenario
-    if not isinstance(model, RentModel):
-        raise ValueError(f"scenario must be a RentModel, got {type(model).__name__}")
-    for name, v, lo in (("n_scenarios", n_scenarios, 1), ("seed", seed, 0), ("threads", threads, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
-    book = _book(portfolio, model)
-    T = model.months
-    jhf = model.jhf
+    T, jhf = model.months, model.jhf
     cov = rate_fraction(jhf.coverage_ratio, "coverage_ratio")
     share = rate_fraction(jhf.recovery_share, "recovery_share")
     rec = rate_fraction(model.recovery_rate, "recovery_rate")
     good = np.zeros(len(STATES), dtype=np.bool_)
-    for s in ("cure", "installment", "installment_paid"):
-        good[_S[s]] = True
-    sub_lines = np.zeros((n_scenarios, 5, T + 1), dtype=np.int64)
-    counts = np.zeros((n_scenarios, len(book.grade_hazard)), dtype=np.int64)
-    z = np.empty(n_scenarios)
+    for name in ("cure", "installment", "installment_paid"):
+        good[_S[name]] = True
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
     probit_h = norm.ppf(book.grade_hazard)
+    scenarios = range(first, stop, step)
+    sub_lines = np.zeros((len(scenarios), 5, T + 1), dtype=np.int64)
+    counts = np.zeros((len(scenarios), len(book.grade_hazard)), dtype=np.int64)
+    z = np.empty(len(scenarios))
+    mark = np.zeros(len(book.total), dtype=np.bool_)
+    for j, s in enumerate(scenarios):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
+        z[j] = _scenario(rng, math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h,
+                         model.moveout_hazard, float(model.good_exit_sensitivity), T, model.chain.matrix, good,
+                         book.total, book.jhf_rent, book.cap, book.insured, book.grade_order, book.grade_start,
+                         cov.numerator, cov.denominator, jhf.cap_months, -1 if jhf.cap_yen is None else jhf.cap_yen,
+                         share.numerator, share.denominator, rec.numerator, rec.denominator,
+                         model.recovery_delay_months, model.suit_cost_yen, exec_cost, sub_lines[j], counts[j], mark)
+        if bar is not None:
+            bar.update()
+    return sub_lines, counts, z
+
+
+def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, seed: int, *,
+             threads: int = 1, progress: bool | None = None, backend: str = "local", client=None,
+             scheduler: str | None = None, chunk_scenarios: int = 250) -> SimulationResult:
+    """Simulate ``n_scenarios`` scenarios of a rent-guarantee book.
+
+    Scenario ``s`` draws from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(s,)))``,
+    so the result for a seed is the same for any ``threads``, any ``chunk_scenarios`` and
+    either backend. ``progress`` shows a tqdm bar; by default only on a terminal and for runs
+    of 10^8 contract-scenarios or more (a few seconds), so notebooks and tests stay quiet.
+
+    ``backend="dask"`` runs chunks of ``chunk_scenarios`` scenarios on a Dask distributed
+    cluster: pass an existing ``client`` or a ``scheduler`` address (``pip install .[dask]``).
+    Memory is bounded by the outputs: the book once, plus ``S x 5 x (T+1)`` integers.
+    """
+    model = scenario
+    if not isinstance(model, RentModel):
+        raise ValueError(f"scenario must be a RentModel, got {type(model).__name__}")
+    for name, v, lo in (("n_scenarios", n_scenarios, 1), ("seed", seed, 0), ("threads", threads, 1),
+                        ("chunk_scenarios", chunk_scenarios, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
+    if backend not in ("local", "dask"):
+        raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
+    book = _book(portfolio, model)
+    T = model.months
     if progress is None:
         progress = sys.stderr.isatty() and len(book.total) * n_scenarios >= 10**8
     bar = tqdm(total=n_scenarios, unit="scenario", disable=not progress)
+    sub_lines = np.zeros((n_scenarios, 5, T + 1), dtype=np.int64)
+    counts = np.zeros((n_scenarios, len(book.grade_hazard)), dtype=np.int64)
+    z = np.empty(n_scenarios)
+    if backend == "dask":
+        from .distributed import run_on_dask
 
-    def run(s_range):
-        mark = np.zeros(len(book.total), dtype=np.bool_)
-        for s in s_range:
-            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
-            z[s] = _scenario(rng, math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h,
-                             model.moveout_hazard, float(model.good_exit_sensitivity), T, model.chain.matrix, good,
-                             book.total, book.jhf_rent, book.cap, book.insured, book.grade_order, book.grade_start,
-                             cov.numerator, cov.denominator, jhf.cap_months, -1 if jhf.cap_yen is None else jhf.cap_yen,
-                             share.numerator, share.denominator, rec.numerator, rec.denominator,
-                             model.recovery_delay_months, model.suit_cost_yen, exec_cost, sub_lines[s], counts[s], mark)
-            bar.update()
-
-    chunks = [range(i, n_scenarios, threads) for i in range(threads)]
-    if threads == 1:
-        run(chunks[0])
+        for first, stop, (sl, ct, zz) in run_on_dask(_run_range, book, model, seed, n_scenarios, chunk_scenarios,
+                                                     client=client, scheduler=scheduler):
+            sub_lines[first:stop], counts[first:stop], z[first:stop] = sl, ct, zz
+            bar.update(stop - first)
     else:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, chunks))
+        def run(i):
+            sl, ct, zz = _run_range(book, model, seed, i, n_scenarios, threads, bar)
+            sub_lines[i::threads], counts[i::threads], z[i::threads] = sl, ct, zz
+
+        if threads == 1:
+            run(0)
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(run, range(threads)))
     bar.close()
     flows = np.zeros((n_scenarios, len(LINES), T + 1))
     flows[:, 0, :] = book.fees

@@ -1,0 +1,39 @@
+"""The Dask backend gives the same results as the local run (LocalCluster of 2 processes)."""
+
+from pathlib import Path
+
+import distributed
+import numpy as np
+import pytest
+
+from actuarial.params import load_params
+from actuarial.portfolio import synthetic_rent_book
+from actuarial.simulation import RentModel, simulate
+
+BASE = load_params(Path(__file__).resolve().parents[1] / "params" / "base.yaml")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as c:
+            yield c
+
+
+def test_dask_backend_equals_the_local_run(client):
+    model = RentModel.from_params(BASE)
+    book = synthetic_rent_book(3_000, seed=12)
+    local = simulate(book, model, 90, seed=4)
+    remote = simulate(book, model, 90, seed=4, backend="dask", client=client, chunk_scenarios=16)
+    assert np.array_equal(local.cash_flows, remote.cash_flows)
+    assert local.losses.equals(remote.losses)
+    by_address = simulate(book, model, 20, seed=4, backend="dask", scheduler=client.scheduler.address)
+    assert np.array_equal(by_address.cash_flows, local.cash_flows[:20])
+
+
+def test_dask_backend_needs_a_cluster():
+    model = RentModel.from_params(BASE)
+    with pytest.raises(ValueError, match="needs a client= or a scheduler="):
+        simulate(synthetic_rent_book(50, seed=1), model, 2, seed=1, backend="dask")
+    with pytest.raises(ValueError, match="backend must be 'local' or 'dask', got 'spark'"):
+        simulate(synthetic_rent_book(50, seed=1), model, 2, seed=1, backend="spark")
