@@ -21,3 +21,10 @@ def test_bench_command_refuses_a_bad_scale(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 2 and "--scale must be > 0" in run.stderr
     assert not (tmp_path / "b.json").exists()
+
+
+def test_mortgage_bench_entry_has_every_field():
+    from actuarial.bench import run_mortgage
+
+    entry = run_mortgage(200, 2, 60, 50, 1, threads=1)
+    assert KEYS <= set(entry) and entry["months"] == 60

@@ -37,3 +37,14 @@ def test_dask_backend_needs_a_cluster():
         simulate(synthetic_rent_book(50, seed=1), model, 2, seed=1, backend="dask")
     with pytest.raises(ValueError, match="backend must be 'local' or 'dask', got 'spark'"):
         simulate(synthetic_rent_book(50, seed=1), model, 2, seed=1, backend="spark")
+
+
+def test_dask_backend_equals_the_local_run_for_mortgages(client):
+    from actuarial.portfolio import synthetic_mortgage_book
+    from actuarial.simulation import MortgageModel
+
+    model = MortgageModel.from_params(BASE)
+    book = synthetic_mortgage_book(500, seed=3)
+    local = simulate(book, model, 24, seed=9, threads=2)
+    remote = simulate(book, model, 24, seed=9, backend="dask", client=client, chunk_scenarios=5)
+    assert np.array_equal(local.cash_flows, remote.cash_flows)

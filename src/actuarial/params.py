@@ -147,6 +147,30 @@ class RentModelParams(_Model):
         return hazards
 
 
+class MortgageModelParams(_Model):
+    """The mortgage-guarantee portfolio model; see :class:`~actuarial.simulation.mortgage.MortgageModel`."""
+
+    months: Annotated[int, Field(ge=1, le=600, strict=True)] = 420
+    annual_default_rate: dict[str, Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]]
+    rho: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]
+    psj_plateau_cpr: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]
+    psj_ramp_months: Annotated[int, Field(ge=1, strict=True)]
+    partial_prepayment_smm: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)] = 0.0
+    recovery_delay_months: Months = 12
+    forced_sale_discount: Probability
+    house_price_sensitivity: Annotated[float, Field(ge=0.0, strict=True)] = 0.0
+    fee_annual_rate: Probability
+    schedule_loan_rate: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]
+    schedule_discount_rate: Annotated[float, Field(gt=-0.5, lt=1.0, strict=True)]
+
+    @field_validator("annual_default_rate")
+    @classmethod
+    def _grades(cls, rates):
+        if not rates:
+            raise ValueError("needs at least one grade")
+        return rates
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -156,11 +180,14 @@ class Scenario(_Model):
     mortgage_fee: MortgageFeeParams | None = None
     collection: CollectionParams | None = None
     rent_model: RentModelParams | None = None
+    mortgage_model: MortgageModelParams | None = None
 
     @model_validator(mode="after")
     def _rent_model_needs_collection(self):
         if self.rent_model is not None and self.collection is None:
             raise ValueError("rent_model needs a collection section")
+        if self.mortgage_model is not None and self.mortgage_fee is None:
+            raise ValueError("mortgage_model needs a mortgage_fee section")
         return self
 
     @model_validator(mode="after")

@@ -77,3 +77,48 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
         f[li["fees"], : T + 1] = book.fees
         f[li["jhf_premium"], 0] = book.premium
     return out[:, :, : T + 1]
+
+
+def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: int) -> np.ndarray:
+    """The mortgage model month by month over every loan: ``S x L x (T+1)`` yen."""
+    from .mortgage import MORTGAGE_LINES, _mbook
+
+    book = _mbook(portfolio, model)
+    T = model.months
+    n = len(book.principal)
+    d0 = 1 - (1 - book.annual_pd[book.grade]) ** (1 / 12)
+    keep = [1 - float(r) for _, r in model.deduction_schedule]
+    out = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1 + model.recovery_delay_months))
+    cohorts = book.inst_factor.shape[0]
+    for s in range(n_scenarios):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 2], spawn_key=(s,)))
+        z = rng.standard_normal()
+        with np.errstate(divide="ignore"):
+            d = np.where(d0 > 0, norm.cdf((norm.ppf(d0) - math.sqrt(model.rho) * z) / math.sqrt(1 - model.rho)), 0.0)
+        sale = model.sale_factor(z)
+        alive = np.ones(n, dtype=bool)
+        f = out[s]
+        f[0, 0] = book.lump_fee_month0
+        for t in range(1, T + 1):
+            alive &= t <= book.life
+            idx = np.flatnonzero(alive)
+            u, v = rng.random(len(idx)), rng.random(len(idx))
+            a = book.age[idx] + t
+            scale = (1 - model.partial_prepayment_smm) ** (t - 1)
+            default = u < d[idx]
+            prepay = ~default & (v < model.prepayment_hazard(a))
+            dd = idx[default]
+            bal = np.floor(book.principal[dd] * book.shapes[book.product[dd], book.age[dd] + t - 1] * scale + 1e-6)
+            f[3, t] += bal.sum()
+            f[4, t + model.recovery_delay_months] += np.minimum(bal, np.floor(book.collateral[dd] * sale + 1e-6)).sum()
+            pp = idx[prepay & book.lump[idx]]
+            m = book.age[pp] + t + 1
+            fee = np.floor(book.principal[pp] * book.unearned[book.product[pp], np.minimum(m, book.unearned.shape[1] - 1)]
+                           * scale + 1e-6)
+            kept = np.floor(fee * np.array(keep)[np.searchsorted(book.edges, m, side="left")] + 1e-6)
+            f[2, t] += np.where(kept >= model.transfer_fee_yen, kept - model.transfer_fee_yen, 0).sum()
+            alive[idx[default | prepay]] = False
+            alive_principal = np.bincount(book.cohort[alive], weights=book.principal[alive], minlength=cohorts)
+            f[1, t] += alive_principal @ book.inst_factor[:, t]
+            f[2, t] += alive_principal @ book.part_factor[:, t]
+    return out[:, :, : T + 1]

@@ -122,7 +122,8 @@ class RentModel:
 class SimulationResult:
     """What :func:`simulate` returns.
 
-    ``cash_flows`` is ``S x L x (T+1)`` yen by scenario, line (:data:`LINES`) and month;
+    ``cash_flows`` is ``S x L x (T+1)`` yen by scenario, line (``lines``, :data:`LINES` for
+    the rent book) and month;
     ``losses`` one row per scenario: the factor ``z``, the number of contracts that became
     delinquent, each line's total and ``net_loss``; ``delinquencies_by_grade`` the counts by
     grade; ``insurer_payouts`` the JHF payouts per scenario.
@@ -131,15 +132,18 @@ class SimulationResult:
     cash_flows: np.ndarray
     losses: pd.DataFrame
     seed: int
-    delinquencies_by_grade: pd.DataFrame
+    delinquencies_by_grade: pd.DataFrame | None = None
+    lines: tuple = LINES
+    signs: np.ndarray = dataclasses.field(default_factory=lambda: _SIGN.copy())
 
     @property
     def insurer_payouts(self) -> np.ndarray:
         return self.losses["jhf_payout"].to_numpy()
 
     def net_cash_flow(self) -> np.ndarray:
-        """``S x (T+1)``: fees - subrogation - costs + recoveries - premium + payout - remittance."""
-        return np.einsum("slt,l->st", self.cash_flows, _SIGN)
+        """``S x (T+1)``: the lines with their signs (money in +, out -); for the rent book
+        fees - subrogation - costs + recoveries - premium + payout - remittance."""
+        return np.einsum("slt,l->st", self.cash_flows, self.signs)
 
     def metrics(self, levels=(0.99, 0.995, 0.999)) -> pd.Series:
         """EL, SD, VaR and TVaR of the net loss at each level, loss ratio and expected profit."""
@@ -386,7 +390,10 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
 def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, seed: int, *,
              threads: int = 1, progress: bool | None = None, backend: str = "local", client=None,
              scheduler: str | None = None, chunk_scenarios: int = 250) -> SimulationResult:
-    """Simulate ``n_scenarios`` scenarios of a rent-guarantee book.
+    """Simulate ``n_scenarios`` scenarios of a rent-guarantee book (``scenario`` a
+    :class:`RentModel`) or a mortgage-guarantee book (a
+    :class:`~actuarial.simulation.mortgage.MortgageModel`, see
+    :func:`~actuarial.simulation.mortgage.simulate_mortgage`).
 
     Scenario ``s`` draws from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(s,)))``,
     so the result for a seed is the same for any ``threads``, any ``chunk_scenarios`` and
@@ -398,8 +405,13 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     Memory is bounded by the outputs: the book once, plus ``S x 5 x (T+1)`` integers.
     """
     model = scenario
+    from .mortgage import MortgageModel, simulate_mortgage
+
+    if isinstance(model, MortgageModel):
+        return simulate_mortgage(portfolio, model, n_scenarios, seed, threads=threads, progress=progress,
+                                 backend=backend, client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios)
     if not isinstance(model, RentModel):
-        raise ValueError(f"scenario must be a RentModel, got {type(model).__name__}")
+        raise ValueError(f"scenario must be a RentModel or a MortgageModel, got {type(model).__name__}")
     for name, v, lo in (("n_scenarios", n_scenarios, 1), ("seed", seed, 0), ("threads", threads, 1),
                         ("chunk_scenarios", chunk_scenarios, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:

@@ -1,0 +1,375 @@
+"""Mortgage-guarantee portfolio simulation.
+
+Each loan amortises on a level-payment schedule. Per scenario ``s`` (its own stream, keyed by
+``(seed, s)``):
+
+1. an economic factor ``z ~ N(0, 1)``; each grade's monthly default hazard ``d`` (from an
+   annual PD, ``d = 1 - (1 - PD)^(1/12)``) becomes ``Phi((Phi^-1(d) - sqrt(rho) z) /
+   sqrt(1 - rho))`` (Vasicek; Basel's residential ``rho = 0.15``), and house prices fall by
+   the factor ``exp(-house_price_sensitivity x max(-z, 0))``;
+2. for each loan the month of default (geometric in ``d``) and the month of full prepayment
+   (PSJ ramp: the annual prepayment rate rises linearly from 0 at loan age 0 to
+   ``psj_plateau_cpr`` at ``psj_ramp_months`` and stays there) are sampled directly by
+   inverse CDF, not by stepping months; the earlier one happens, a default first when both
+   fall in the same month. Nothing happens after maturity or the horizon;
+3. a default in month ``t``: the guarantor pays the balance outstanding at the start of the
+   month (subrogation, 代位弁済) and recovers ``min(balance, collateral x price factor x
+   (1 - forced_sale_discount))`` ``recovery_delay_months`` later;
+4. a full prepayment in month ``t`` of a lump-sum loan refunds the unearned fee by the seed's
+   deduction schedule, truncated, less the transfer fee (:func:`~actuarial.products.mortgage_fee.refund`);
+   the unearned fee comes from the guarantor's fee curve, scaled to the loan.
+
+Partial prepayment is a monthly curtailment rate ``partial_prepayment_smm`` of the balance
+(expected, not random): it lowers every later balance by ``(1 - c)`` a month and refunds the
+unearned fee it removes, after the deduction. Fees: a lump-sum loan made at the start
+(``age_months == 0``) pays its fee in month 0; an installment loan pays ``balance x
+installment_annual_rate / 12`` in each month it is alive before its event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+from tqdm import tqdm
+
+from ..products.common import check_count, check_rate, check_yen, rate_fraction
+from ..products.mortgage_fee import SEED_DEDUCTION_SCHEDULE, FeeCurve, _shape, validate_schedule
+from .rent import SimulationResult
+
+MORTGAGE_LINES = ("fee_lump_sum", "fee_installment", "refunds", "subrogation", "recoveries")
+_SIGNS = np.array([1, 1, -1, -1, 1])
+MORTGAGE_COLUMNS = ("principal_yen", "annual_interest_rate", "term_months", "age_months", "collateral_value_yen",
+                    "grade", "fee_type")
+FEE_TYPES = ("lump_sum", "installment")
+
+
+@dataclasses.dataclass(frozen=True)
+class MortgageModel:
+    """Parameters of the mortgage-guarantee model (see the module docstring).
+
+    ``fee_annual_rate``, ``schedule_loan_rate`` and ``schedule_discount_rate`` are the
+    guarantor's fee-curve basis (:class:`~actuarial.products.mortgage_fee.FeeCurve`); the
+    defaults are the curve calibrated to seed 004.
+    """
+
+    annual_default_rate: dict
+    rho: float = 0.15
+    psj_plateau_cpr: float = 0.06
+    psj_ramp_months: int = 60
+    partial_prepayment_smm: float = 0.0
+    recovery_delay_months: int = 12
+    forced_sale_discount: float = 0.3
+    house_price_sensitivity: float = 0.1
+    fee_annual_rate: float = 0.0014998
+    schedule_loan_rate: float = 0.079849
+    schedule_discount_rate: float = 0.049954
+    installment_annual_rate: float = 0.002
+    deduction_schedule: tuple = SEED_DEDUCTION_SCHEDULE
+    transfer_fee_yen: int = 0
+    months: int = 420
+
+    def __post_init__(self):
+        if not self.annual_default_rate:
+            raise ValueError("annual_default_rate needs at least one grade")
+        for g, pd_ in self.annual_default_rate.items():
+            if check_rate(f"annual_default_rate[{g!r}]", pd_) >= 1.0:
+                raise ValueError(f"annual_default_rate[{g!r}] must be below 1, got {pd_!r}")
+        for name in ("rho", "psj_plateau_cpr", "partial_prepayment_smm", "forced_sale_discount", "fee_annual_rate",
+                     "installment_annual_rate"):
+            check_rate(name, getattr(self, name))
+        if not self.rho < 1 or not self.psj_plateau_cpr < 1 or not self.partial_prepayment_smm < 1:
+            raise ValueError("rho, psj_plateau_cpr and partial_prepayment_smm must be below 1")
+        check_count("psj_ramp_months", self.psj_ramp_months, minimum=1)
+        check_count("recovery_delay_months", self.recovery_delay_months)
+        check_count("months", self.months, minimum=1)
+        check_yen("transfer_fee_yen", self.transfer_fee_yen)
+        if isinstance(self.house_price_sensitivity, bool) or not isinstance(self.house_price_sensitivity, (int, float)) \
+                or self.house_price_sensitivity < 0:
+            raise ValueError(f"house_price_sensitivity must be >= 0, got {self.house_price_sensitivity!r}")
+        object.__setattr__(self, "deduction_schedule", validate_schedule(self.deduction_schedule))
+
+    @classmethod
+    def from_params(cls, scenario) -> MortgageModel:
+        """Build the model from a validated :class:`~actuarial.params.Scenario`."""
+        if scenario.mortgage_model is None or scenario.mortgage_fee is None:
+            raise ValueError(f"scenario {scenario.scenario.name!r} needs mortgage_model and mortgage_fee sections")
+        fee = scenario.mortgage_fee
+        return cls(deduction_schedule=fee.schedule(), transfer_fee_yen=fee.transfer_fee_yen,
+                   installment_annual_rate=fee.installment_annual_rate, **scenario.mortgage_model.model_dump())
+
+    # -- pieces shared with the exact oracle --------------------------------------------------
+    def monthly_default_hazard(self, annual_pd: float, z: float) -> float:
+        """``Phi((Phi^-1(d) - sqrt(rho) z) / sqrt(1 - rho))`` with ``d = 1 - (1 - PD)^(1/12)``."""
+        d = 1 - (1 - annual_pd) ** (1 / 12)
+        if d <= 0:
+            return 0.0
+        return float(norm.cdf((norm.ppf(d) - math.sqrt(self.rho) * z) / math.sqrt(1 - self.rho)))
+
+    def prepayment_hazard(self, ages: np.ndarray) -> np.ndarray:
+        """Monthly full-prepayment probability at each loan age (PSJ ramp)."""
+        cpr = self.psj_plateau_cpr * np.minimum(np.asarray(ages, dtype=float) / self.psj_ramp_months, 1.0)
+        return 1 - (1 - cpr) ** (1 / 12)
+
+    def sale_factor(self, z: float) -> float:
+        """Collateral value realised in a forced sale: ``exp(-k max(-z, 0)) x (1 - discount)``."""
+        return math.exp(-self.house_price_sensitivity * max(-z, 0.0)) * (1 - self.forced_sale_discount)
+
+
+def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> None:
+    """Raise ``ValueError`` naming the column and the first bad row."""
+    if not isinstance(portfolio, pd.DataFrame):
+        raise ValueError(f"portfolio must be a pandas DataFrame, got {type(portfolio).__name__}")
+    for c in MORTGAGE_COLUMNS:
+        if c not in portfolio.columns:
+            raise ValueError(f"portfolio is missing column {c!r} (needs {', '.join(MORTGAGE_COLUMNS)})")
+    if len(portfolio) == 0:
+        raise ValueError("portfolio has no rows")
+
+    def first_bad(mask, column, what):
+        if mask.any():
+            row = portfolio.index[np.asarray(mask)].tolist()[0]
+            value = portfolio[column][row]
+            value = value.item() if hasattr(value, "item") else value
+            raise ValueError(f"portfolio column {column!r} {what}, got {value!r} in row {row!r}")
+
+    for c in ("principal_yen", "term_months", "age_months", "collateral_value_yen"):
+        if not pd.api.types.is_integer_dtype(portfolio[c]):
+            raise ValueError(f"portfolio column {c!r} must hold whole numbers, got dtype {portfolio[c].dtype}")
+        first_bad(portfolio[c].to_numpy() < 0, c, "must not be negative")
+    first_bad(portfolio["term_months"].to_numpy() % 12 != 0, "term_months", "must be whole years (a multiple of 12)")
+    first_bad(portfolio["term_months"].to_numpy() == 0, "term_months", "must be positive")
+    first_bad(portfolio["age_months"].to_numpy() >= portfolio["term_months"].to_numpy(), "age_months",
+              "must be below term_months")
+    rate = portfolio["annual_interest_rate"]
+    if not pd.api.types.is_float_dtype(rate):
+        raise ValueError(f"portfolio column 'annual_interest_rate' must hold numbers, got dtype {rate.dtype}")
+    first_bad(~((rate >= 0) & (rate < 1)).to_numpy(), "annual_interest_rate", "must be in [0, 1)")
+    first_bad(~portfolio["grade"].isin(list(model.annual_default_rate)).to_numpy(), "grade",
+              f"must be one of {', '.join(map(str, model.annual_default_rate))}")
+    first_bad(~portfolio["fee_type"].isin(FEE_TYPES).to_numpy(), "fee_type", "must be 'lump_sum' or 'installment'")
+
+
+@dataclasses.dataclass(frozen=True)
+class _MBook:
+    principal: np.ndarray
+    age: np.ndarray
+    life: np.ndarray          # months left to maturity
+    collateral: np.ndarray
+    grade: np.ndarray
+    lump: np.ndarray          # bool
+    product: np.ndarray       # index into shapes
+    cohort: np.ndarray        # index into the cohort tables
+    shapes: np.ndarray        # P x (max term + 1): balance per yen borrowed by age
+    unearned: np.ndarray      # P x (max term + 2): unearned fee per yen by months elapsed (seed count)
+    G: np.ndarray             # cumulative prepayment hazard by age, length max term + 1
+    annual_pd: np.ndarray
+    lump_fee_month0: float
+    inst_factor: np.ndarray   # C x (T + 1): installment fee per yen alive, by month
+    part_factor: np.ndarray   # C x (T + 1): expected partial-prepayment refund per yen alive
+    keep_num: np.ndarray
+    keep_den: np.ndarray
+    edges: np.ndarray
+
+
+def _mbook(portfolio: pd.DataFrame, model: MortgageModel) -> _MBook:
+    validate_mortgage_book(portfolio, model)
+    T = model.months
+    principal = portfolio["principal_yen"].to_numpy(np.int64)
+    term = portfolio["term_months"].to_numpy(np.int64)
+    age = portfolio["age_months"].to_numpy(np.int64)
+    rate = portfolio["annual_interest_rate"].to_numpy(float)
+    lump = (portfolio["fee_type"] == "lump_sum").to_numpy()
+    max_term = int(term.max())
+    products, product = np.unique(np.stack([rate, term.astype(float)], axis=1), axis=0, return_inverse=True)
+    product = product.ravel().astype(np.int64)
+    shapes = np.zeros((len(products), max_term + 1))
+    unearned = np.zeros((len(products), max_term + 2))
+    lump_per_yen = np.zeros(len(products))
+    for p, (r, n) in enumerate(products):
+        n = int(n)
+        shapes[p, : n + 1] = _shape(float(r), n)
+        curve = FeeCurve(principal_yen=1_000_000, term_years=n // 12, fee_annual_rate=model.fee_annual_rate,
+                         loan_annual_rate=model.schedule_loan_rate, discount_annual_rate=model.schedule_discount_rate)
+        unearned[p, : n + 2] = curve.unearned(np.arange(n + 2)) / 1_000_000
+        lump_per_yen[p] = unearned[p, 0]
+    ages = np.arange(max_term + 1)
+    G = np.concatenate([[0.0], np.cumsum(-np.log1p(-model.prepayment_hazard(ages[1:])))])
+    lump_fee = float(np.floor(principal * lump_per_yen[product] + 1e-6)[lump & (age == 0)].sum())
+    cohorts, cohort = np.unique(np.stack([product, age, lump.astype(np.int64)], axis=1), axis=0, return_inverse=True)
+    cohort = cohort.ravel().astype(np.int64)
+    t = np.arange(T + 1)
+    cf = (1 - model.partial_prepayment_smm) ** np.maximum(t - 1, 0)
+    inst = np.zeros((len(cohorts), T + 1))
+    part = np.zeros((len(cohorts), T + 1))
+    keep = 1 - _deduction(model, np.arange(max_term + 2 + T + 1))
+    for c, (p, a, is_lump) in enumerate(cohorts):
+        n = int(products[p][1])
+        idx = np.clip(a + t - 1, 0, n)
+        alive_sched = (t >= 1) & (a + t <= n)
+        if is_lump:
+            m = np.minimum(a + t + 1, n + 1)
+            part[c] = np.where(alive_sched, model.partial_prepayment_smm * cf * unearned[p, m] * keep[a + t + 1], 0.0)
+        else:
+            inst[c] = np.where(alive_sched, shapes[p, idx] * cf * model.installment_annual_rate / 12, 0.0)
+    keeps = [1 - rate_fraction(r, "deduction rate") for _, r in model.deduction_schedule]
+    return _MBook(principal, age, term - age, portfolio["collateral_value_yen"].to_numpy(np.int64),
+                  portfolio["grade"].map({g: i for i, g in enumerate(model.annual_default_rate)}).to_numpy(np.int64),
+                  lump, product, cohort, shapes, unearned, G,
+                  np.array(list(model.annual_default_rate.values()), dtype=float), lump_fee, inst, part,
+                  np.array([k.numerator for k in keeps], dtype=np.int64),
+                  np.array([k.denominator for k in keeps], dtype=np.int64),
+                  np.array([b for b, _ in model.deduction_schedule[:-1]], dtype=np.int64))
+
+
+def _deduction(model: MortgageModel, months: np.ndarray) -> np.ndarray:
+    edges = np.array([b for b, _ in model.deduction_schedule[:-1]], dtype=np.int64)
+    rates = np.array([r for _, r in model.deduction_schedule])
+    return rates[np.searchsorted(edges, months, side="left")]
+
+
+@numba.njit(nogil=True, cache=True)
+def _mortgage_scenario(rng, sqrt_rho, sqrt_1mrho, probit_d, house_k, sale_keep, T, cf_rate, delay, transfer,
+                       principal, age, life, collateral, grade, lump, product, cohort, shapes, unearned, G,
+                       keep_num, keep_den, edges, out, alive_diff):
+    """One scenario: fill ``out`` rows 2..4 (refunds, subrogation, recoveries) and the cohorts'
+    alive-principal difference arrays; returns z."""
+    z = rng.standard_normal()
+    n_g = probit_d.shape[0]
+    d = np.empty(n_g)
+    for g in range(n_g):
+        if probit_d[g] == -np.inf:
+            d[g] = 0.0
+        else:
+            x = (probit_d[g] - sqrt_rho * z) / sqrt_1mrho
+            d[g] = 0.5 * math.erfc(-x / math.sqrt(2.0))
+    sale = math.exp(-house_k * max(-z, 0.0)) * sale_keep
+    log_cf = math.log(1.0 - cf_rate)
+    n_ages = G.shape[0]
+    for i in range(principal.shape[0]):
+        L = min(T, life[i])
+        u1 = rng.random()
+        u2 = rng.random()
+        dg = d[grade[i]]
+        td = L + 1
+        if dg > 0.0:
+            td = int(math.ceil(math.log(1.0 - u1) / math.log(1.0 - dg)))
+            if td < 1:
+                td = 1
+        target = G[age[i]] - math.log(1.0 - u2)
+        lo, hi = age[i], n_ages  # first a with G[a] >= target
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if G[mid] >= target:
+                hi = mid
+            else:
+                lo = mid + 1
+        tp = lo - age[i] if lo < n_ages else L + 1
+        if td <= tp and td <= L:
+            event, kind = td, 1
+        elif tp < td and tp <= L:
+            event, kind = tp, 2
+        else:
+            event, kind = L + 1, 0
+        alive_diff[cohort[i], 1] += principal[i]
+        if event <= T:
+            alive_diff[cohort[i], event] -= principal[i]
+        if kind == 0:
+            continue
+        scale = math.exp(log_cf * (event - 1))
+        if kind == 1:
+            bal = int(math.floor(principal[i] * shapes[product[i], age[i] + event - 1] * scale + 1e-6))
+            out[3, event] += bal
+            rec = min(bal, int(math.floor(collateral[i] * sale + 1e-6)))
+            if event + delay <= T:
+                out[4, event + delay] += rec
+        elif lump[i]:
+            m = age[i] + event + 1
+            fee = int(math.floor(principal[i] * unearned[product[i], min(m, unearned.shape[1] - 1)] * scale + 1e-6))
+            b = 0
+            while b < edges.shape[0] and m > edges[b]:
+                b += 1
+            kept = fee * keep_num[b] // keep_den[b]
+            if kept >= transfer:
+                out[2, event] += kept - transfer
+    return z
+
+
+def _run_range(book: _MBook, model: MortgageModel, seed: int, first: int, stop: int, step: int = 1, bar=None):
+    T = model.months
+    probit_d = norm.ppf(1 - (1 - book.annual_pd) ** (1 / 12))
+    scenarios = range(first, stop, step)
+    out = np.zeros((len(scenarios), len(MORTGAGE_LINES), T + 1))
+    z = np.empty(len(scenarios))
+    n_cohorts = book.inst_factor.shape[0]
+    for j, s in enumerate(scenarios):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
+        ints = np.zeros((5, T + 1), dtype=np.int64)
+        alive_diff = np.zeros((n_cohorts, T + 2), dtype=np.int64)
+        z[j] = _mortgage_scenario(rng, math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_d,
+                                  float(model.house_price_sensitivity), 1 - model.forced_sale_discount, T,
+                                  model.partial_prepayment_smm, model.recovery_delay_months, model.transfer_fee_yen,
+                                  book.principal, book.age, book.life, book.collateral, book.grade, book.lump,
+                                  book.product, book.cohort, book.shapes, book.unearned, book.G,
+                                  book.keep_num, book.keep_den, book.edges, ints, alive_diff)
+        alive = np.cumsum(alive_diff, axis=1)[:, : T + 1].astype(float)
+        out[j, 2:] = ints[2:]
+        out[j, 0, 0] = book.lump_fee_month0
+        out[j, 1] = (alive * book.inst_factor).sum(axis=0)
+        out[j, 2] += (alive * book.part_factor).sum(axis=0)
+        if bar is not None:
+            bar.update()
+    return out, z
+
+
+def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios: int, seed: int, *,
+                      threads: int = 1, progress: bool | None = None, backend: str = "local", client=None,
+                      scheduler: str | None = None, chunk_scenarios: int = 50) -> SimulationResult:
+    """Simulate a mortgage-guarantee book; same contract as :func:`~actuarial.simulation.simulate`.
+
+    Lines are :data:`MORTGAGE_LINES`; ``losses['net_loss']`` is subrogation - recoveries and
+    ``losses['fees']`` the fee income net of refunds.
+    """
+    for name, v, lo in (("n_scenarios", n_scenarios, 1), ("seed", seed, 0), ("threads", threads, 1),
+                        ("chunk_scenarios", chunk_scenarios, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
+    if backend not in ("local", "dask"):
+        raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
+    book = _mbook(portfolio, model)
+    T = model.months
+    if progress is None:
+        progress = sys.stderr.isatty() and len(book.principal) * n_scenarios >= 10**7
+    bar = tqdm(total=n_scenarios, unit="scenario", disable=not progress)
+    flows = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1))
+    z = np.empty(n_scenarios)
+    if backend == "dask":
+        from .distributed import run_on_dask
+
+        for first, stop, (f, zz) in run_on_dask(_run_range, book, model, seed, n_scenarios, chunk_scenarios,
+                                                 client=client, scheduler=scheduler):
+            flows[first:stop], z[first:stop] = f, zz
+            bar.update(stop - first)
+    else:
+        def run(i):
+            f, zz = _run_range(book, model, seed, i, n_scenarios, threads, bar)
+            flows[i::threads], z[i::threads] = f, zz
+
+        if threads == 1:
+            run(0)
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(run, range(threads)))
+    bar.close()
+    totals = flows.sum(axis=2)
+    losses = pd.DataFrame(totals, columns=list(MORTGAGE_LINES))
+    losses.insert(0, "z", z)
+    losses["fees"] = losses["fee_lump_sum"] + losses["fee_installment"] - losses["refunds"]
+    losses["net_loss"] = losses["subrogation"] - losses["recoveries"]
+    return SimulationResult(cash_flows=flows, losses=losses, seed=seed, lines=MORTGAGE_LINES, signs=_SIGNS.copy())

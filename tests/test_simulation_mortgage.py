@@ -1,0 +1,144 @@
+"""Mortgage engine: Monte Carlo against exact expected cash flows, amounts against the
+product calculators, reproducibility, bad input."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from actuarial.params import ParamsError, load_params
+from actuarial.portfolio import synthetic_mortgage_book
+from actuarial.products.mortgage_fee import FeeCurve, level_payment_balances, refund
+from actuarial.simulation import MORTGAGE_LINES, MortgageModel, simulate
+from actuarial.simulation.exact import expected_mortgage_cash_flows
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = load_params(ROOT / "params" / "base.yaml")
+L = {name: i for i, name in enumerate(MORTGAGE_LINES)}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return dataclasses.replace(MortgageModel.from_params(BASE), months=120, transfer_fee_yen=660,
+                               annual_default_rate={"A": 0.004, "B": 0.02, "C": 0.05})
+
+
+@pytest.fixture(scope="module")
+def book():
+    return synthetic_mortgage_book(40, seed=5, new_share=0.6)
+
+
+@pytest.fixture(scope="module")
+def result(model, book):
+    return simulate(book, model, 20_000, seed=3)
+
+
+def test_monte_carlo_totals_within_four_standard_errors(model, book, result):
+    exact = expected_mortgage_cash_flows(book, model).sum()
+    totals = result.cash_flows.sum(axis=2)
+    mean, se = totals.mean(axis=0), totals.std(axis=0, ddof=1) / np.sqrt(len(totals))
+    for line, j in L.items():
+        assert abs(mean[j] - exact[line]) <= 4 * se[j] + 1e-6 * abs(exact[line]), line
+        assert exact[line] > 0, line
+
+
+def test_monte_carlo_monthly_subrogation_and_refunds_within_four_standard_errors(model, book, result):
+    exact = expected_mortgage_cash_flows(book, model)
+    for line in ("subrogation", "refunds", "fee_installment"):
+        x = result.cash_flows[:, L[line], :]
+        mean, se = x.mean(axis=0), x.std(axis=0, ddof=1) / np.sqrt(len(x))
+        assert np.all(np.abs(mean - exact[line].to_numpy()) <= 4 * se + 1e-6 * np.abs(exact[line].to_numpy())), line
+
+
+def test_same_seed_same_result_whatever_the_threads(model, book, result):
+    again = simulate(book, model, 20_000, seed=3, threads=2)
+    assert np.array_equal(result.cash_flows, again.cash_flows)
+    assert np.array_equal(simulate(book, model, 30, seed=3).cash_flows, result.cash_flows[:30])
+
+
+def _one_loan(**over):
+    row = {"principal_yen": 30_000_000, "annual_interest_rate": 0.012, "term_months": 360, "age_months": 0,
+           "collateral_value_yen": 20_000_000, "grade": "A", "fee_type": "lump_sum"}
+    row.update(over)
+    return pd.DataFrame([row])
+
+
+def test_lump_sum_fee_and_refunds_match_the_fee_curve_and_refund_function(model):
+    m = dataclasses.replace(model, annual_default_rate={"A": 0.0}, psj_plateau_cpr=0.3, partial_prepayment_smm=0.0)
+    r = simulate(_one_loan(), m, 300, seed=1)
+    curve = FeeCurve(principal_yen=30_000_000, term_years=30, fee_annual_rate=m.fee_annual_rate,
+                     loan_annual_rate=m.schedule_loan_rate, discount_annual_rate=m.schedule_discount_rate)
+    assert r.cash_flows[:, L["fee_lump_sum"], 0] == pytest.approx(curve.lump_sum(), abs=1)
+    assert curve.lump_sum() == pytest.approx(578_910, rel=1e-4)  # the seed's fee, from the calibrated basis
+    seen = 0
+    for s in range(300):
+        months = np.flatnonzero(r.cash_flows[s, L["refunds"], :])
+        assert len(months) <= 1
+        for t in months:  # prepaid in projection month t: months elapsed t + 1 in the seed's count
+            expected = refund(unearned_fee=curve.unearned_yen(int(t) + 1), months_elapsed=int(t) + 1, transfer_fee=660)
+            assert abs(r.cash_flows[s, L["refunds"], t] - expected) <= 1
+            seen += 1
+    assert seen > 100
+
+
+def test_subrogation_is_the_scheduled_balance_and_recovery_the_discounted_collateral(model):
+    m = dataclasses.replace(model, annual_default_rate={"A": 0.3}, psj_plateau_cpr=0.0, partial_prepayment_smm=0.0,
+                            house_price_sensitivity=0.0, forced_sale_discount=0.3, recovery_delay_months=6)
+    r = simulate(_one_loan(age_months=24, fee_type="installment"), m, 200, seed=2)
+    bal = level_payment_balances(principal_yen=30_000_000, annual_interest_rate=0.012, term_months=360)
+    for s in range(200):
+        (t,) = np.flatnonzero(r.cash_flows[s, L["subrogation"], :]) if r.cash_flows[s, L["subrogation"]].any() else (None,)
+        if t is None:
+            continue
+        assert abs(r.cash_flows[s, L["subrogation"], t] - np.floor(bal[24 + t - 1])) <= 1
+        if t + 6 <= m.months:
+            assert r.cash_flows[s, L["recoveries"], t + 6] == 14_000_000  # 70% of 20,000,000 < balance
+        fees = r.cash_flows[s, L["fee_installment"], 1:t]  # alive before the default month only
+        assert fees == pytest.approx(bal[24:24 + t - 1] * 0.002 / 12)
+        assert r.cash_flows[s, L["fee_installment"], t:].sum() == 0
+
+
+def test_nothing_happens_after_maturity(model):
+    m = dataclasses.replace(model, months=120, annual_default_rate={"A": 0.0}, psj_plateau_cpr=0.0)
+    r = simulate(_one_loan(term_months=120, age_months=60, fee_type="installment"), m, 3, seed=1)
+    assert r.cash_flows[:, L["fee_installment"], 61:].sum() == 0
+    assert (r.cash_flows[:, L["fee_installment"], 60] > 0).all()
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda b: b.drop(columns="fee_type"), "missing column 'fee_type'"),
+    (lambda b: b.assign(principal_yen=-1), "'principal_yen' must not be negative, got -1 in row 0"),
+    (lambda b: b.assign(term_months=365), "'term_months' must be whole years"),
+    (lambda b: b.assign(age_months=360), "'age_months' must be below term_months"),
+    (lambda b: b.assign(annual_interest_rate=1.5), "'annual_interest_rate' must be in"),
+    (lambda b: b.assign(grade="Z"), "'grade' must be one of A, B, C, got 'Z' in row 0"),
+    (lambda b: b.assign(fee_type="yearly"), "'fee_type' must be 'lump_sum' or 'installment', got 'yearly'"),
+    (lambda b: b.assign(principal_yen=1.5), "'principal_yen' must hold whole numbers"),
+])
+def test_bad_mortgage_book_names_column_and_row(model, change, needle):
+    with pytest.raises(ValueError, match=needle):
+        simulate(change(_one_loan()), model, 2, seed=1)
+
+
+def test_bad_model_and_params(tmp_path):
+    with pytest.raises(ValueError, match=r"annual_default_rate\['A'\]"):
+        MortgageModel(annual_default_rate={"A": 1.2})
+    with pytest.raises(ValueError, match="psj_ramp_months"):
+        MortgageModel(annual_default_rate={"A": 0.01}, psj_ramp_months=0)
+    text = (ROOT / "params" / "base.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("  psj_plateau_cpr: 0.06 ", "  psj_plateau_cpr: 1.5 "), encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"bad\.yaml: mortgage_model\.psj_plateau_cpr = 1\.5"):
+        load_params(bad)
+
+
+def test_numpy_month_stepping_baseline_is_the_same_model(model, book):
+    from actuarial.simulation.baseline import simulate_mortgage_month_stepping
+
+    flows = simulate_mortgage_month_stepping(book, model, 3_000, seed=4).sum(axis=2)
+    exact = expected_mortgage_cash_flows(book, model).sum()
+    mean, se = flows.mean(axis=0), flows.std(axis=0, ddof=1) / np.sqrt(len(flows))
+    for line, j in L.items():
+        assert abs(mean[j] - exact[line]) <= 4 * se[j] + 1e-6 * abs(exact[line]), line
