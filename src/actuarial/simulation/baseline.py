@@ -63,7 +63,7 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
             f[li["recoveries"], e] += arrears[idx[good]].sum()
             ending = nxt >= STATES.index("settlement")
             ended = idx[ending]
-            rec = np.floor(arrears[ended] * model.recovery_rate + 1e-9)
+            rec = np.floor(arrears[ended] * model.recovery_rate * model.good_exit_multiplier(z) + 1e-9)
             f[li["recoveries"], e + model.recovery_delay_months] += rec.sum()
             ins = book.insured[ended] & (arrears[ended] > 0)
             pay = np.minimum(np.minimum(np.floor(jhf.coverage_ratio * arrears[ended] + 1e-9),

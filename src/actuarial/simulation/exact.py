@@ -20,15 +20,15 @@ _K = len(TRANSIENT_STATES)
 _IDX = {s: i for i, s in enumerate(STATES)}
 
 
-def _path_flows(model: RentModel, m: float, total: int, cap: int, insured: bool, jhf_rent: int) -> np.ndarray:
+def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool, jhf_rent: int) -> np.ndarray:
     """Expected flows (subrogation, costs, recoveries, payout, remittance) by month after the
-    first missed rent (relative month 0), for one contract, given the good-exit multiplier."""
+    first missed rent (relative month 0), for one contract, given the economic factor."""
+    m = model.good_exit_multiplier(z)
     T = model.months
     p = model.chain.stressed(m).matrix
     jhf = model.jhf
     cov = rate_fraction(jhf.coverage_ratio)
     share = rate_fraction(jhf.recovery_share)
-    rec = rate_fraction(model.recovery_rate)
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
     delay = model.recovery_delay_months
     out = np.zeros((5, T + delay + 3))
@@ -60,7 +60,7 @@ def _path_flows(model: RentModel, m: float, total: int, cap: int, insured: bool,
                         out[2, tau + 1] += wp * arrears
                         continue
                     if s2 in ending:
-                        r = arrears * rec.numerator // rec.denominator
+                        r = model.recovery_after_exit(arrears, z)
                         out[2, tau + 1 + delay] += wp * r
                         if insured and arrears > 0:
                             pay = min(arrears * cov.numerator // cov.denominator,
@@ -87,12 +87,11 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     flows = np.zeros((5, T + 1))
     t0 = np.arange(1, T + 1)
     for z, wz in zip(zs, ws):
-        m = model.good_exit_multiplier(float(z))
         for row in types.itertuples(index=False):
             h = model.hazard(model.delinquency_hazard[row.grade], float(z))
             q = (1 - h) * (1 - model.moveout_hazard)
             p_t0 = q ** (t0 - 1) * h
-            rel = _path_flows(model, m, int(row.total), int(row.cap), bool(row.insured), int(row.jhf_rent))
+            rel = _path_flows(model, float(z), int(row.total), int(row.cap), bool(row.insured), int(row.jhf_rent))
             for t, pt in zip(t0, p_t0):
                 flows[:, t:] += (wz * row.n * pt) * rel[:, : T + 1 - t]
     out = pd.DataFrame(0.0, index=pd.RangeIndex(T + 1, name="month"), columns=list(LINES))

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from ..collection import STATES, TENANCY_ENDING_EXITS, TRANSIENT_STATES
-from ..products.common import mul_floor, rate_fraction
 from .rent import LINES, RentModel, validate_portfolio
 
 
@@ -53,11 +52,11 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
                 r = int(rng.integers(0, j + 1))
                 chosen.append(j if r in chosen else r)
             for position in chosen:
-                _one_contract(contracts.iloc[members[position]], model, chain, rng, q, flows, line)
+                _one_contract(contracts.iloc[members[position]], model, chain, rng, q, z, flows, line)
     return out
 
 
-def _one_contract(c, model: RentModel, chain, rng, q: float, flows: np.ndarray, line: dict) -> None:
+def _one_contract(c, model: RentModel, chain, rng, q: float, z: float, flows: np.ndarray, line: dict) -> None:
     """Follow one delinquent contract from its first missed rent to its exit or the horizon."""
     T, jhf = model.months, model.jhf
     plan = model.plans[c["plan"]]
@@ -91,7 +90,7 @@ def _one_contract(c, model: RentModel, chain, rng, q: float, flows: np.ndarray, 
             flows[line["recoveries"], month] += arrears
             return
         assert state in TENANCY_ENDING_EXITS
-        recovered = mul_floor(arrears, rate_fraction(model.recovery_rate))
+        recovered = model.recovery_after_exit(arrears, z)
         recovery_month, payout_month = month + model.recovery_delay_months, month + 1
         if c["insured"] and jhf.insured_event(subrogated_yen=arrears, contract_ended=True):
             if payout_month <= T:

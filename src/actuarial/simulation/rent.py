@@ -16,7 +16,8 @@ not depend on how scenarios are split over threads or chunks):
    up to the plan's coverage months. Entering ``suit`` costs the suit cost; entering
    ``forced_execution`` the execution, removal and restoration costs. ``cure`` and
    ``installment_paid`` recover all arrears in the month they happen; a tenancy-ending exit
-   recovers ``floor(recovery_rate x arrears)`` ``recovery_delay_months`` later;
+   recovers ``floor(recovery_rate x exp(beta min(z, 0)) x arrears)`` ``recovery_delay_months``
+   later (bad economies recover less, by the same factor as the cures);
 4. an insured contract whose tenancy ends after subrogation has the JHF insured event: the
    payout (the product calculator's formula on the subrogated rent) comes one month after
    the exit (the 30-day lag), and ``recovery_share`` of any recovery from then on is
@@ -116,6 +117,10 @@ class RentModel:
     def good_exit_multiplier(self, z: float) -> float:
         """``exp(beta min(z, 0))``: 1 in good economies, lower in bad ones."""
         return math.exp(self.good_exit_sensitivity * min(z, 0.0))
+
+    def recovery_after_exit(self, arrears_yen: int, z: float) -> int:
+        """``floor(arrears x recovery_rate x exp(beta min(z, 0)))``, yen."""
+        return int(math.floor(arrears_yen * self.recovery_rate * self.good_exit_multiplier(z) + 1e-9))
 
 
 @dataclasses.dataclass
@@ -255,7 +260,7 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
 @numba.njit(nogil=True, cache=True)
 def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mask,
               total, jhf_rent, cap, insured, order, start, cov_num, cov_den, jhf_months, jhf_yen,
-              share_num, share_den, rec_num, rec_den, delay, suit_cost, exec_cost, out, counts, mark):
+              share_num, share_den, recovery_rate, delay, suit_cost, exec_cost, out, counts, mark):
     """One scenario: fill ``out`` (5 x T+1: subrogation, costs, recoveries, JHF payout,
     remittance) and ``counts`` (delinquent contracts by grade); returns z."""
     z = rng.standard_normal()
@@ -335,7 +340,7 @@ def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mas
                 if state == _K or state == _K + 1:  # cure, installment_paid
                     out[2, tm] += arrears
                     break
-                rec = arrears * rec_num // rec_den
+                rec = int(math.floor(arrears * recovery_rate * m + 1e-9))
                 rec_month = tm + delay
                 pay_month = tm + 1
                 if insured[i] and arrears > 0:
@@ -363,7 +368,6 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     T, jhf = model.months, model.jhf
     cov = rate_fraction(jhf.coverage_ratio, "coverage_ratio")
     share = rate_fraction(jhf.recovery_share, "recovery_share")
-    rec = rate_fraction(model.recovery_rate, "recovery_rate")
     good = np.zeros(len(STATES), dtype=np.bool_)
     for name in ("cure", "installment", "installment_paid"):
         good[_S[name]] = True
@@ -380,7 +384,7 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
                          model.moveout_hazard, float(model.good_exit_sensitivity), T, model.chain.matrix, good,
                          book.total, book.jhf_rent, book.cap, book.insured, book.grade_order, book.grade_start,
                          cov.numerator, cov.denominator, jhf.cap_months, -1 if jhf.cap_yen is None else jhf.cap_yen,
-                         share.numerator, share.denominator, rec.numerator, rec.denominator,
+                         share.numerator, share.denominator, float(model.recovery_rate),
                          model.recovery_delay_months, model.suit_cost_yen, exec_cost, sub_lines[j], counts[j], mark)
         if bar is not None:
             bar.update()
