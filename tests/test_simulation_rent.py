@@ -239,3 +239,60 @@ def test_progress_bar_only_when_asked(model, book, capsys):
     shown = simulate(book, model, 5, seed=1, progress=True)
     assert "5/5" in capsys.readouterr().err
     assert np.array_equal(quiet.cash_flows, shown.cash_flows)
+
+
+# -- start months: books already in force and new business ------------------------------------------
+@pytest.fixture(scope="module")
+def staggered(book):
+    return book.assign(start_month=[-30, 0, 5, 20, -3, 11])
+
+
+def test_staggered_starts_meet_the_exact_oracle(model, staggered):
+    r = simulate(staggered, model, 20_000, seed=13)
+    exact = expected_cash_flows(staggered, model)
+    totals = r.cash_flows.sum(axis=2)
+    mean, se = totals.mean(axis=0), totals.std(axis=0, ddof=1) / np.sqrt(len(totals))
+    for j, line in enumerate(LINES):
+        assert abs(mean[j] - exact[line].sum()) <= 4 * se[j] + 1e-6 * max(1.0, abs(exact[line].sum())), line
+    sub = r.cash_flows[:, LINES.index("subrogation"), :]
+    assert np.all(np.abs(sub.mean(axis=0) - exact["subrogation"]) <= 4 * sub.std(axis=0, ddof=1) / np.sqrt(len(sub)) + 1e-9)
+
+
+def test_staggered_starts_equal_the_reference(model, staggered):
+    from actuarial.simulation.reference import simulate_reference
+
+    fast = simulate(staggered, model, 200, seed=14).cash_flows
+    slow = simulate_reference(staggered, model, 200, seed=14)
+    assert np.array_equal(fast[:, 1:], slow[:, 1:])
+    assert np.allclose(fast[:, 0], slow[:, 0], rtol=1e-12)
+
+
+def test_no_delinquency_before_a_contract_starts(model, staggered):
+    late = staggered.iloc[[3]]  # starts in month 20 of 24
+    r = simulate(late, dataclasses.replace(model, delinquency_hazard={"A": 0.5, "B": 0.5}), 500, seed=1)
+    assert r.cash_flows[:, LINES.index("subrogation"), :21].sum() == 0
+    assert r.cash_flows[:, LINES.index("subrogation"), 21:].sum() > 0
+
+
+def test_premium_in_the_start_month_and_fees_by_age(model):
+    jhf = BASE.jhf_terms()
+    b = pd.DataFrame({"rent_yen": [60_000, 60_000], "management_fee_yen": 0, "common_fee_yen": 0, "parking_fee_yen": 0,
+                      "plan": "zenhoren_yearly", "grade": "A", "insured": True, "start_month": [-3, 5]})
+    m = dataclasses.replace(model, moveout_hazard=0.0)
+    r = simulate(b, m, 1, seed=1)
+    premium = r.cash_flows[0, LINES.index("jhf_premium")]
+    assert premium[5] == jhf.premium(rent=60_000) and premium.sum() == jhf.premium(rent=60_000)  # seasoned: paid before
+    fees = r.cash_flows[0, LINES.index("fees")]
+    # seasoned (age 3 at month 0): renewal 10,000 at age 12 = month 9 and age 24 = month 21
+    # new (month 5): initial 30,000 at month 5, renewal at month 17
+    expected = np.zeros(25)
+    expected[[9, 21, 17]] += 10_000
+    expected[5] += 30_000
+    assert fees.tolist() == expected.tolist()
+
+
+def test_bad_start_month(model, book):
+    with pytest.raises(ValueError, match=r"'start_month' must be below the horizon \(24\), got 24 in row 2"):
+        simulate(book.assign(start_month=[0, 0, 24, 0, 0, 0]), model, 2, seed=1)
+    with pytest.raises(ValueError, match="'start_month' must hold whole months"):
+        simulate(book.assign(start_month=0.5), model, 2, seed=1)

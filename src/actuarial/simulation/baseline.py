@@ -25,8 +25,10 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
     T, jhf = model.months, model.jhf
     n = len(book.total)
     grade_of = np.empty(n, dtype=np.int64)
-    for g in range(len(book.grade_hazard)):
-        grade_of[book.grade_order[book.grade_start[g]:book.grade_start[g + 1]]] = g
+    offset = np.empty(n, dtype=np.int64)
+    for g in range(len(book.group_grade)):
+        members = book.group_order[book.group_start[g]:book.group_start[g + 1]]
+        grade_of[members], offset[members] = book.group_grade[g], book.group_offset[g]
     cap_yen = np.inf if jhf.cap_yen is None else jhf.cap_yen
     out = np.zeros((n_scenarios, len(LINES), T + 1 + model.recovery_delay_months + 2))
     li = {name: i for i, name in enumerate(LINES)}
@@ -41,7 +43,7 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
         arrears = np.zeros(n, dtype=np.int64)
         f = out[s]
         for t in range(1, T + 1):
-            perf = state == _PERFORMING
+            perf = (state == _PERFORMING) & (t > offset)
             u = rng.random(n)
             state[perf & (u < h)] = 0
             state[perf & (u >= h) & (rng.random(n) < model.moveout_hazard)] = _GONE
@@ -75,7 +77,7 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
                     jhf.recovery_share * rec[ins] + 1e-9).sum()
             state[idx[good | ending]] = _GONE
         f[li["fees"], : T + 1] = book.fees
-        f[li["jhf_premium"], 0] = book.premium
+        f[li["jhf_premium"], : T + 1] = book.premium
     return out[:, :, : T + 1]
 
 

@@ -14,7 +14,7 @@ from scipy.stats import norm
 
 from ..collection import STATES, TRANSIENT_STATES
 from ..products.common import rate_fraction
-from .rent import LINES, RentModel, _book
+from .rent import LINES, RentModel, _book, start_months
 
 _K = len(TRANSIENT_STATES)
 _IDX = {s: i for i, s in enumerate(STATES)}
@@ -82,7 +82,8 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     zs = np.concatenate([-4 + 4 * x, 4 + 4 * x])  # [-8, 0] and [0, 8]
     ws = np.concatenate([4 * w, 4 * w]) * norm.pdf(zs)
     df = pd.DataFrame({"total": book.total, "cap": book.cap, "insured": book.insured, "jhf_rent": book.jhf_rent,
-                       "grade": portfolio["grade"].to_numpy()})
+                       "grade": portfolio["grade"].to_numpy(),
+                       "offset": np.maximum(start_months(portfolio, T), 0)})
     types = df.value_counts().reset_index(name="n")
     flows = np.zeros((5, T + 1))
     t0 = np.arange(1, T + 1)
@@ -90,13 +91,14 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
         for row in types.itertuples(index=False):
             h = model.hazard(model.delinquency_hazard[row.grade], float(z))
             q = (1 - h) * (1 - model.moveout_hazard)
-            p_t0 = q ** (t0 - 1) * h
+            starts = t0[t0 > row.offset]
+            p_t0 = q ** (starts - row.offset - 1) * h
             rel = _path_flows(model, float(z), int(row.total), int(row.cap), bool(row.insured), int(row.jhf_rent))
-            for t, pt in zip(t0, p_t0):
+            for t, pt in zip(starts, p_t0):
                 flows[:, t:] += (wz * row.n * pt) * rel[:, : T + 1 - t]
     out = pd.DataFrame(0.0, index=pd.RangeIndex(T + 1, name="month"), columns=list(LINES))
     out["fees"] = book.fees
-    out.loc[0, "jhf_premium"] = book.premium
+    out["jhf_premium"] = book.premium
     out[["subrogation", "costs", "recoveries", "jhf_payout", "jhf_remittance"]] = flows.T
     return out
 

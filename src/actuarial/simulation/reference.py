@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..collection import STATES, TENANCY_ENDING_EXITS, TRANSIENT_STATES
-from .rent import LINES, RentModel, validate_portfolio
+from .rent import LINES, RentModel, start_months, validate_portfolio
 
 
 def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, seed: int) -> np.ndarray:
@@ -24,39 +24,43 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
     out = np.zeros((n_scenarios, len(LINES), T + 1))
     line = {name: i for i, name in enumerate(LINES)}
     contracts = portfolio.reset_index(drop=True)
+    start = start_months(contracts, T)
     for s in range(n_scenarios):
         flows = out[s]
         # fees and premiums do not depend on the scenario
-        for c in contracts.itertuples():
+        for i, c in enumerate(contracts.itertuples()):
             plan = model.plans[c.plan]
             total = plan.monthly_total(rent_yen=c.rent_yen, management_fee_yen=c.management_fee_yen,
                                        common_fee_yen=c.common_fee_yen, parking_fee_yen=c.parking_fee_yen)
-            sched = plan.fee_schedule(monthly_total_yen=total, months_in_force=T + 1)
-            flows[line["fees"]] += sched * (1 - model.moveout_hazard) ** np.arange(T + 1)
-            if c.insured:
-                flows[line["jhf_premium"], 0] += jhf.premium(rent=c.rent_yen, management_fee=c.management_fee_yen,
-                                                             common_fee=c.common_fee_yen)
+            sched = plan.fee_schedule(monthly_total_yen=total, months_in_force=T + 1 - start[i])
+            for t in range(max(start[i], 0), T + 1):
+                flows[line["fees"], t] += sched[t - start[i]] * (1 - model.moveout_hazard) ** (t - max(start[i], 0))
+            if c.insured and start[i] >= 0:
+                flows[line["jhf_premium"], start[i]] += jhf.premium(rent=c.rent_yen, management_fee=c.management_fee_yen,
+                                                                    common_fee=c.common_fee_yen)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         z = rng.standard_normal()
         chain = model.chain.stressed(model.good_exit_multiplier(z))
-        for grade, hazard in model.delinquency_hazard.items():
-            members = np.flatnonzero(contracts["grade"].to_numpy() == grade)
+        offset = np.maximum(start, 0)
+        groups = [(g, s0) for g in model.delinquency_hazard for s0 in sorted(set(offset.tolist()))]
+        for grade, s0 in groups:  # the kernel's order: by grade, then by first month at risk
+            members = np.flatnonzero((contracts["grade"].to_numpy() == grade) & (offset == s0))
             if len(members) == 0:
                 continue
-            h = model.hazard(hazard, z)
+            h = model.hazard(model.delinquency_hazard[grade], z)
             q = (1 - h) * (1 - model.moveout_hazard)
-            p_any = h * (1 - q**T) / (1 - q)
+            p_any = h * (1 - q ** (T - s0)) / (1 - q)
             k = rng.binomial(len(members), min(max(p_any, 0.0), 1.0))
             chosen: list[int] = []
             for j in range(len(members) - k, len(members)):  # Floyd's algorithm
                 r = int(rng.integers(0, j + 1))
                 chosen.append(j if r in chosen else r)
             for position in chosen:
-                _one_contract(contracts.iloc[members[position]], model, chain, rng, q, z, flows, line)
+                _one_contract(contracts.iloc[members[position]], model, chain, rng, q, z, s0, flows, line)
     return out
 
 
-def _one_contract(c, model: RentModel, chain, rng, q: float, z: float, flows: np.ndarray, line: dict) -> None:
+def _one_contract(c, model: RentModel, chain, rng, q: float, z: float, s0: int, flows: np.ndarray, line: dict) -> None:
     """Follow one delinquent contract from its first missed rent to its exit or the horizon."""
     T, jhf = model.months, model.jhf
     plan = model.plans[c["plan"]]
@@ -64,7 +68,7 @@ def _one_contract(c, model: RentModel, chain, rng, q: float, z: float, flows: np
                                common_fee_yen=int(c["common_fee_yen"]), parking_fee_yen=int(c["parking_fee_yen"]))
     rent_at_start = int(c["rent_yen"] + c["management_fee_yen"] + c["common_fee_yen"])
     u = rng.random()
-    month = min(1 + math.floor(math.log(1 - u * (1 - q**T)) / math.log(q)), T)
+    month = min(s0 + 1 + math.floor(math.log(1 - u * (1 - q ** (T - s0))) / math.log(q)), T)
     state, months_subrogated, arrears = "dunning", 0, 0
     while month <= T:
         if state != "installment" and months_subrogated < plan.coverage_months:

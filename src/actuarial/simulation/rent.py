@@ -23,8 +23,12 @@ not depend on how scenarios are split over threads or chunks):
    the exit (the 30-day lag), and ``recovery_share`` of any recovery from then on is
    remitted.
 
-Fees (initial fee and premium at month 0, renewals and monthly fees while the tenancy lasts)
-are their expectation under the move-out hazard: they do not depend on the scenario.
+A contract's optional ``start_month`` (0 when absent) places it in the projection: negative
+for contracts already in force, positive for new business. It is at risk of a first missed
+rent from month ``max(start_month, 0) + 1``; its JHF premium is paid in its start month when
+that falls in the projection. Fees (initial fee at the start, renewals at anniversaries,
+monthly fees) are their expectation under the move-out hazard: they do not depend on the
+scenario.
 
 v1 limits, kept on purpose and tested as such: one delinquency episode per contract (a
 cured tenant does not default again within the horizon); cash flows after the horizon are
@@ -209,20 +213,67 @@ def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
 class _Book:
     """The portfolio as arrays the kernel reads."""
 
-    total: np.ndarray      # monthly total (plan basis), int64
-    jhf_rent: np.ndarray   # rent at start in the JHF sense, int64
-    cap: np.ndarray        # coverage months, int64
-    insured: np.ndarray    # bool
-    grade_order: np.ndarray  # contract indices sorted by grade
-    grade_start: np.ndarray  # offsets into grade_order, len G + 1
+    total: np.ndarray         # monthly total (plan basis), int64
+    jhf_rent: np.ndarray      # rent at start in the JHF sense, int64
+    cap: np.ndarray           # coverage months, int64
+    insured: np.ndarray       # bool
+    group_order: np.ndarray   # contract indices sorted by (grade, first month at risk)
+    group_start: np.ndarray   # offsets into group_order, one group per (grade, start)
+    group_grade: np.ndarray   # grade index of each group
+    group_offset: np.ndarray  # months before the first month at risk, max(start_month, 0)
     grade_hazard: np.ndarray
-    fees: np.ndarray       # expected fee line, T + 1, float
-    premium: float         # JHF premiums at month 0
+    fees: np.ndarray          # expected fee line, T + 1, float
+    premium: np.ndarray       # JHF premiums by month, T + 1, float
+
+
+def start_months(portfolio: pd.DataFrame, months: int) -> np.ndarray:
+    """The optional ``start_month`` column (0 when absent), checked: whole numbers below ``months``."""
+    if "start_month" not in portfolio.columns:
+        return np.zeros(len(portfolio), dtype=np.int64)
+    col = portfolio["start_month"]
+    if not pd.api.types.is_integer_dtype(col):
+        raise ValueError(f"portfolio column 'start_month' must hold whole months, got dtype {col.dtype}")
+    bad = col.to_numpy() >= months
+    if bad.any():
+        row = portfolio.index[bad].tolist()[0]
+        raise ValueError(f"portfolio column 'start_month' must be below the horizon ({months}), "
+                         f"got {int(col[row])} in row {row!r}")
+    return col.to_numpy(np.int64)
+
+
+def expected_fee_line(plan: FeePlan, monthly_totals_yen, start_month: int, months: int,
+                      moveout_hazard: float) -> np.ndarray:
+    """Expected fees by projection month ``0..months`` of contracts starting in ``start_month``.
+
+    Defined as ``fee(age) x (1 - mu)^(t - max(start, 0))`` summed over the contracts, for
+    ``t >= max(start, 0)`` with ``age = t - start``; ``fee(age)`` is the plan's schedule
+    (:meth:`~actuarial.products.rent_guarantee.FeePlan.fee_schedule`: the initial fee at age 0,
+    renewals at multiples of the interval, the monthly fee every month). Negative starts are
+    contracts already in force.
+
+    >>> from actuarial.products.rent_guarantee import FeePlan
+    >>> p = FeePlan(name="y", initial_rate=0.5, renewal_yen=10_000)
+    >>> expected_fee_line(p, [60_000], -11, 2, 0.0).tolist()
+    [0.0, 10000.0, 0.0]
+    """
+    totals = np.atleast_1d(np.asarray(monthly_totals_yen, dtype=np.int64))
+    first = max(start_month, 0)
+    t = np.arange(first, months + 1)
+    age = t - start_month
+    per_month = float(plan.monthly_fee(monthly_total_yen=totals).sum()) + np.where(
+        age == 0, float(plan.initial_fee(monthly_total_yen=totals).sum()), 0.0)
+    if plan.renews:
+        renewal = float(plan.renewal_fee(monthly_total_yen=totals).sum())
+        per_month = per_month + np.where((age > 0) & (age % plan.renewal_interval_months == 0), renewal, 0.0)
+    line = np.zeros(months + 1)
+    line[first:] = per_month * (1 - moveout_hazard) ** (t - first)
+    return line
 
 
 def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
     validate_portfolio(portfolio, model)
     T = model.months
+    start = start_months(portfolio, T)
     rent = portfolio["rent_yen"].to_numpy(np.int64)
     mgmt = portfolio["management_fee_yen"].to_numpy(np.int64)
     common = portfolio["common_fee_yen"].to_numpy(np.int64)
@@ -231,35 +282,37 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
     total = np.empty(len(portfolio), dtype=np.int64)
     cap = np.empty(len(portfolio), dtype=np.int64)
     fees = np.zeros(T + 1)
-    alive = (1 - model.moveout_hazard) ** np.arange(T + 1)
     for name, plan in model.plans.items():
         sel = plans == name
         if not sel.any():
             continue
-        t = plan.monthly_total(rent_yen=rent[sel], management_fee_yen=mgmt[sel], common_fee_yen=common[sel],
-                               parking_fee_yen=parking[sel])
-        total[sel], cap[sel] = t, plan.coverage_months
-        line = np.zeros(T + 1)
-        line[0] += float(plan.initial_fee(monthly_total_yen=t).sum())
-        line += float(plan.monthly_fee(monthly_total_yen=t).sum())
-        if plan.renews:
-            line[plan.renewal_interval_months::plan.renewal_interval_months] += float(plan.renewal_fee(monthly_total_yen=t).sum())
-        fees += line * alive
+        total[sel] = plan.monthly_total(rent_yen=rent[sel], management_fee_yen=mgmt[sel], common_fee_yen=common[sel],
+                                        parking_fee_yen=parking[sel])
+        cap[sel] = plan.coverage_months
+        for s0 in np.unique(start[sel]):
+            fees += expected_fee_line(plan, total[sel & (start == s0)], int(s0), T, model.moveout_hazard)
     insured = portfolio["insured"].to_numpy(bool)
     jhf_rent = rent + mgmt + common
-    premium = float(model.jhf.premium(rent=rent[insured], management_fee=mgmt[insured], common_fee=common[insured]).sum())
+    premium = np.zeros(T + 1)
+    attach = insured & (start >= 0)
+    np.add.at(premium, start[attach], model.jhf.premium(rent=rent[attach], management_fee=mgmt[attach],
+                                                        common_fee=common[attach]).astype(float))
     grades = list(model.delinquency_hazard)
     gidx = portfolio["grade"].map({g: i for i, g in enumerate(grades)}).to_numpy(np.int64)
-    order = np.argsort(gidx, kind="stable").astype(np.int64)
-    start = np.searchsorted(gidx[order], np.arange(len(grades) + 1)).astype(np.int64)
-    return _Book(total, jhf_rent, cap, insured, order, start,
+    offset = np.maximum(start, 0)
+    order = np.lexsort((offset, gidx)).astype(np.int64)
+    keys = np.stack([gidx[order], offset[order]], axis=1)
+    new = np.concatenate([[True], np.any(keys[1:] != keys[:-1], axis=1)]) if len(order) else np.array([], bool)
+    first = np.flatnonzero(new)
+    return _Book(total, jhf_rent, cap, insured, order, np.append(first, len(order)).astype(np.int64),
+                 gidx[order][first].astype(np.int64), offset[order][first].astype(np.int64),
                  np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium)
 
 
 # -- the kernel ------------------------------------------------------------------------------------
 @numba.njit(nogil=True, cache=True)
 def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mask,
-              total, jhf_rent, cap, insured, order, start, cov_num, cov_den, jhf_months, jhf_yen,
+              total, jhf_rent, cap, insured, order, start, group_grade, group_offset, cov_num, cov_den, jhf_months, jhf_yen,
               share_num, share_den, recovery_rate, delay, suit_cost, exec_cost, out, counts, mark):
     """One scenario: fill ``out`` (5 x T+1: subrogation, costs, recoveries, JHF payout,
     remittance) and ``counts`` (delinquent contracts by grade); returns z."""
@@ -286,13 +339,15 @@ def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mas
         n_g = start[g + 1] - start[g]
         if n_g == 0:
             continue
-        x = (probit_h[g] - sqrt_rho * z) / sqrt_1mrho
+        s0 = group_offset[g]
+        H = T - s0
+        x = (probit_h[group_grade[g]] - sqrt_rho * z) / sqrt_1mrho
         h = 0.5 * math.erfc(-x / math.sqrt(2.0))
         q = (1.0 - h) * (1.0 - mu)
-        qT = q ** T
+        qT = q ** H
         p_any = h * (1.0 - qT) / (1.0 - q) if q < 1.0 else 0.0
         k = rng.binomial(n_g, min(max(p_any, 0.0), 1.0))
-        counts[g] = k
+        counts[group_grade[g]] += k
         # Floyd's sampling of k distinct positions in [0, n_g)
         chosen = np.empty(k, dtype=np.int64)
         c = 0
@@ -308,8 +363,8 @@ def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mas
         for c in range(k):
             i = order[start[g] + chosen[c]]
             u = rng.random()
-            # truncated geometric: P(t) = q^(t-1) h / P_any, t = 1..T
-            t0 = 1 + int(math.floor(math.log(1.0 - u * (1.0 - qT)) / math.log(q))) if q > 0.0 else 1
+            # truncated geometric: P(t) = q^(t-s0-1) h / P_any, t = s0+1..T
+            t0 = s0 + 1 + (int(math.floor(math.log(1.0 - u * (1.0 - qT)) / math.log(q))) if q > 0.0 else 0)
             if t0 > T:
                 t0 = T
             state = 0
@@ -382,7 +437,8 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         z[j] = _scenario(rng, math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h,
                          model.moveout_hazard, float(model.good_exit_sensitivity), T, model.chain.matrix, good,
-                         book.total, book.jhf_rent, book.cap, book.insured, book.grade_order, book.grade_start,
+                         book.total, book.jhf_rent, book.cap, book.insured, book.group_order, book.group_start,
+                         book.group_grade, book.group_offset,
                          cov.numerator, cov.denominator, jhf.cap_months, -1 if jhf.cap_yen is None else jhf.cap_yen,
                          share.numerator, share.denominator, float(model.recovery_rate),
                          model.recovery_delay_months, model.suit_cost_yen, exec_cost, sub_lines[j], counts[j], mark)
@@ -451,7 +507,7 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     flows = np.zeros((n_scenarios, len(LINES), T + 1))
     flows[:, 0, :] = book.fees
     flows[:, 1:4, :] = sub_lines[:, 0:3, :]
-    flows[:, 4, 0] = book.premium
+    flows[:, 4, :] = book.premium
     flows[:, 5:7, :] = sub_lines[:, 3:5, :]
     totals = flows.sum(axis=2)
     losses = pd.DataFrame(totals, columns=list(LINES))
