@@ -142,3 +142,12 @@ def test_numpy_month_stepping_baseline_is_the_same_model(model, book):
     mean, se = flows.mean(axis=0), flows.std(axis=0, ddof=1) / np.sqrt(len(flows))
     for line, j in L.items():
         assert abs(mean[j] - exact[line]) <= 4 * se[j] + 1e-6 * abs(exact[line]), line
+
+
+def test_expected_loss_summary_matches_the_simulated_mean(model, book, result):
+    from actuarial.simulation.exact import expected_loss
+
+    e = expected_loss(book, model)
+    x = result.losses["net_loss"]
+    assert abs(x.mean() - e["net_loss"]) <= 4 * x.std() / np.sqrt(len(x))
+    assert abs(result.losses["fees"].mean() - e["fees"]) <= 4 * result.losses["fees"].std() / np.sqrt(len(x)) + 1

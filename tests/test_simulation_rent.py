@@ -296,3 +296,12 @@ def test_bad_start_month(model, book):
         simulate(book.assign(start_month=[0, 0, 24, 0, 0, 0]), model, 2, seed=1)
     with pytest.raises(ValueError, match="'start_month' must hold whole months"):
         simulate(book.assign(start_month=0.5), model, 2, seed=1)
+
+
+def test_expected_loss_summary_matches_the_simulated_mean(model, book, result):
+    from actuarial.simulation.exact import expected_loss
+
+    e = expected_loss(book, model)
+    x = result.losses["net_loss"]
+    assert abs(x.mean() - e["net_loss"]) <= 4 * x.std() / np.sqrt(len(x))
+    assert result.metrics()["loss_ratio"] == pytest.approx(x.mean() / result.losses["fees"].mean())

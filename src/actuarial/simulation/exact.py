@@ -185,3 +185,19 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
             flows[1, tt] += wz * s_now * P * book.inst_factor[book.cohort[i], tt]
             flows[2, tt] += wz * s_now * P * book.part_factor[book.cohort[i], tt]
     return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
+
+
+def expected_loss(portfolio: pd.DataFrame, model) -> pd.Series:
+    """Exact expected totals of every line plus ``fees`` and ``net_loss``, as in
+    :attr:`SimulationResult.losses` (rent or mortgage model), without simulation."""
+    from .mortgage import MortgageModel
+
+    if isinstance(model, MortgageModel):
+        s = expected_mortgage_cash_flows(portfolio, model).sum()
+        s["fees"] = s["fee_lump_sum"] + s["fee_installment"] - s["refunds"]
+        s["net_loss"] = s["subrogation"] - s["recoveries"]
+        return s
+    s = expected_cash_flows(portfolio, model).sum()
+    s["net_loss"] = (s["subrogation"] + s["costs"] - s["recoveries"] + s["jhf_premium"] - s["jhf_payout"]
+                     + s["jhf_remittance"])
+    return s
