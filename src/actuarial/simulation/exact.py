@@ -22,7 +22,11 @@ _IDX = {s: i for i, s in enumerate(STATES)}
 
 def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool, jhf_rent: int) -> np.ndarray:
     """Expected flows (subrogation, costs, recoveries, payout, remittance) by month after the
-    first missed rent (relative month 0), for one contract, given the economic factor."""
+    first missed rent (relative month 0), for one contract, given the economic factor.
+
+    The distribution over (collection state, months subrogated ``k``) is propagated month by
+    month; amounts that depend on the arrears ``k x total`` are vectors over ``k``.
+    """
     m = model.good_exit_multiplier(z)
     T = model.months
     p = model.chain.stressed(m).matrix
@@ -34,42 +38,61 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
     out = np.zeros((5, T + delay + 3))
     dist = np.zeros((_K, cap + 1))
     dist[0, 0] = 1.0
-    ending = [_IDX[s] for s in ("settlement", "judgment_exit", "forced_execution", "skip")]
+    k = np.arange(cap + 1)
+    inst = _IDX["installment"]
+    # per k after this month's subrogation: arrears, recovery after exit, payout, remittance
+    arrears_pay = np.minimum(k + 1, cap) * total          # states that subrogate this month
+    arrears_stay = k * total                              # installment: no new subrogation
+
+    def exit_amounts(arrears):
+        rec = np.array([model.recovery_after_exit(int(a), z) for a in arrears], dtype=float)
+        if insured:
+            pay = np.minimum(arrears * cov.numerator // cov.denominator,
+                             jhf_rent * jhf.cap_months * cov.numerator // cov.denominator)
+            if jhf.cap_yen is not None:
+                pay = np.minimum(pay, jhf.cap_yen)
+            pay = np.where(arrears > 0, pay, 0).astype(float)
+            rem = np.where(arrears > 0, rec.astype(np.int64) * share.numerator // share.denominator, 0).astype(float)
+        else:
+            pay = rem = np.zeros(len(arrears))
+        return rec, pay, rem
+
+    amounts = {True: exit_amounts(arrears_pay), False: exit_amounts(arrears_stay)}
+    good = (_IDX["cure"], _IDX["installment_paid"])
+    ending = [_IDX[x] for x in ("settlement", "judgment_exit", "forced_execution", "skip")]
     for tau in range(T):
         new = np.zeros_like(dist)
         for s in range(_K):
-            for k in range(cap + 1):
-                w = dist[s, k]
-                if w == 0.0:
+            w = dist[s]
+            if not w.any():
+                continue
+            pays = s != inst
+            if pays:
+                out[0, tau] += (w[:cap] * total).sum()
+                w_after = np.zeros_like(w)
+                w_after[1:] += w[:cap]
+                w_after[cap] += w[cap]
+                w_by_k, arrears = w, arrears_pay   # weight indexed by k before, amounts by k after
+            else:
+                w_after, w_by_k, arrears = w, w, arrears_stay
+            rec, pay, rem = amounts[pays]
+            for s2 in np.flatnonzero(p[s]):
+                prob = p[s, s2]
+                if s2 < _K:
+                    new[s2] += prob * w_after
+                    if s2 == _IDX["suit"] and s != s2:
+                        out[1, tau + 1] += prob * w.sum() * model.suit_cost_yen
                     continue
-                k2 = k
-                if s != _IDX["installment"] and k < cap:
-                    out[0, tau] += w * total
-                    k2 = k + 1
-                arrears = k2 * total
-                for s2 in np.flatnonzero(p[s]):
-                    wp = w * p[s, s2]
-                    if s2 < _K:
-                        new[s2, k2] += wp
-                        if s2 == _IDX["suit"] and s != s2:
-                            out[1, tau + 1] += wp * model.suit_cost_yen
-                        continue
-                    if s2 == _IDX["forced_execution"]:
-                        out[1, tau + 1] += wp * exec_cost
-                    if s2 in (_IDX["cure"], _IDX["installment_paid"]):
-                        out[2, tau + 1] += wp * arrears
-                        continue
-                    if s2 in ending:
-                        r = model.recovery_after_exit(arrears, z)
-                        out[2, tau + 1 + delay] += wp * r
-                        if insured and arrears > 0:
-                            pay = min(arrears * cov.numerator // cov.denominator,
-                                      jhf_rent * jhf.cap_months * cov.numerator // cov.denominator)
-                            if jhf.cap_yen is not None:
-                                pay = min(pay, jhf.cap_yen)
-                            out[3, tau + 2] += wp * pay
-                            if delay >= 1:
-                                out[4, tau + 1 + delay] += wp * (r * share.numerator // share.denominator)
+                mass = prob * w_by_k
+                if s2 == _IDX["forced_execution"]:
+                    out[1, tau + 1] += mass.sum() * exec_cost
+                if s2 in good:
+                    out[2, tau + 1] += mass @ arrears
+                elif s2 in ending:
+                    out[2, tau + 1 + delay] += mass @ rec
+                    out[3, tau + 2] += mass @ pay
+                    if delay >= 1:
+                        out[4, tau + 1 + delay] += mass @ rem
         dist = new
     return out
 
