@@ -40,6 +40,16 @@ STATES = TRANSIENT_STATES + ABSORBING_STATES
 #: Exits after which the tenant has left the dwelling (the guarantee contract ends).
 TENANCY_ENDING_EXITS = ("settlement", "judgment_exit", "forced_execution", "skip")
 
+#: The MLIT survey of 1,000 delinquencies (DOMAIN.md §1; 120 managers, Dec 2017-Jan 2018):
+#: event -> (cases per 1,000, months after the missed rent; None where not reported).
+MLIT_FUNNEL = {
+    "paid_in_full_within_a_month": (942.9, 1.0),
+    "settlement": (8.5, 4.5),
+    "suit_filed": (3.8, 4.0),
+    "forced_execution": (0.8, 9.1),
+    "judgment_exit": (0.7, 7.3),
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class CollectionChain:
@@ -167,6 +177,43 @@ class CollectionChain:
         t = (n[0] @ n) @ self.r
         with np.errstate(invalid="ignore", divide="ignore"):
             return pd.Series(np.where(b > 0, t / b, np.nan), index=list(ABSORBING_STATES))
+
+    def first_entry(self, state: str) -> tuple[float, float]:
+        """Probability of ever entering ``state`` from ``dunning`` and the mean month of the
+        first entry given that it happens (first passage: ``state`` made absorbing)."""
+        if state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}, got {state!r}")
+        j = STATES.index(state)
+        if j >= len(TRANSIENT_STATES):
+            b = self.absorption_probabilities().loc["dunning", state]
+            return float(b), float(self.mean_exit_month()[state])
+        reach = self._reachable()
+        keep = [i for i in range(len(TRANSIENT_STATES)) if i != j and reach[i]]
+        q = self.matrix[np.ix_(keep, keep)]
+        n = np.linalg.inv(np.eye(len(keep)) - q)
+        r = self.matrix[keep, j]
+        prob = float(n[0] @ r)
+        return prob, float((n[0] @ n) @ r / prob) if prob > 0 else float("nan")
+
+    def funnel(self) -> pd.DataFrame:
+        """The model's funnel per 1,000 delinquencies next to :data:`MLIT_FUNNEL`.
+
+        Columns: ``model_per_1000``, ``mlit_per_1000``, ``model_months``, ``mlit_months``
+        (months after the missed rent; the mean given the event).
+        """
+        rows = {}
+        rows["paid_in_full_within_a_month"] = (1000 * self.occupancy(1).loc[1, "cure"], 1.0)
+        for event, state in (("settlement", "settlement"), ("suit_filed", "suit"),
+                             ("forced_execution", "forced_execution"), ("judgment_exit", "judgment_exit")):
+            prob, months = self.first_entry(state)
+            rows[event] = (1000 * prob, months)
+        out = pd.DataFrame({
+            "model_per_1000": [rows[e][0] for e in MLIT_FUNNEL],
+            "mlit_per_1000": [MLIT_FUNNEL[e][0] for e in MLIT_FUNNEL],
+            "model_months": [rows[e][1] for e in MLIT_FUNNEL],
+            "mlit_months": [MLIT_FUNNEL[e][1] for e in MLIT_FUNNEL],
+        }, index=pd.Index(list(MLIT_FUNNEL), name="event"))
+        return out
 
     # -- stress ---------------------------------------------------------------------------------
     def stressed(self, good_exit_multiplier: float) -> CollectionChain:

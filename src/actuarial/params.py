@@ -171,6 +171,18 @@ class MortgageModelParams(_Model):
         return rates
 
 
+class PortfolioParams(_Model):
+    """The book the notebooks and the batch run: synthetic, or the user's CSV files."""
+
+    seed: Annotated[int, Field(ge=0, strict=True)] = 0
+    rent_contracts: Annotated[int, Field(ge=1, strict=True)] = 2_000
+    rent_insured_share: Probability = 0.3
+    rent_book_csv: str | None = None
+    mortgage_loans: Annotated[int, Field(ge=1, strict=True)] = 500
+    mortgage_lump_sum_share: Probability = 0.5
+    mortgage_book_csv: str | None = None
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -181,6 +193,7 @@ class Scenario(_Model):
     collection: CollectionParams | None = None
     rent_model: RentModelParams | None = None
     mortgage_model: MortgageModelParams | None = None
+    portfolio: PortfolioParams = PortfolioParams()
 
     @model_validator(mode="after")
     def _rent_model_needs_collection(self):

@@ -100,3 +100,37 @@ def synthetic_mortgage_book(n_loans: int, seed: int, *, grades=("A", "B", "C"), 
         "grade": rng.choice(np.array(grades, dtype=object), n, p=np.asarray(grade_shares, dtype=float)),
         "fee_type": np.where(rng.random(n) < lump_sum_share, "lump_sum", "installment").astype(object),
     })
+
+
+def books_from_params(scenario, params_path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The rent and mortgage books a scenario file names: its CSV files (paths relative to
+    the params file) or synthetic books of the sizes it gives. A book is ``None`` when the
+    scenario has no model for it."""
+    from pathlib import Path
+
+    p = scenario.portfolio
+    base = Path(params_path).resolve().parent
+    rent = mortgage = None
+    if scenario.rent_model is not None:
+        rent = (read_book_csv(base / p.rent_book_csv, "rent") if p.rent_book_csv
+                else synthetic_rent_book(p.rent_contracts, p.seed, insured_share=p.rent_insured_share))
+    if scenario.mortgage_model is not None:
+        mortgage = (read_book_csv(base / p.mortgage_book_csv, "mortgage") if p.mortgage_book_csv
+                    else synthetic_mortgage_book(p.mortgage_loans, p.seed, lump_sum_share=p.mortgage_lump_sum_share))
+    return rent, mortgage
+
+
+def read_book_csv(path, kind: str) -> pd.DataFrame:
+    """Read a book from CSV with the column types the engines check; errors name the file."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        book = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"{path}: cannot read the {kind} book: {exc}") from None
+    if kind == "rent" and "insured" in book:
+        if not book["insured"].isin([True, False]).all():
+            raise ValueError(f"{path}: column 'insured' must be True/False")
+        book["insured"] = book["insured"].astype(bool)
+    return book

@@ -1,0 +1,119 @@
+"""Pricing: break-even guarantee fees and the value of JHF insurance to the guarantor.
+
+Both build on the engines: expected losses come from :func:`~actuarial.simulation.simulate`
+(with their standard errors) or from the exact oracle, expected fee income from the fee
+plans directly (it does not depend on the scenario).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from .simulation import RentModel, simulate
+from .simulation.exact import expected_cash_flows
+from .simulation.rent import expected_fee_line, start_months
+
+#: Fee components a break-even search can solve for, with the search's upper bound.
+COMPONENTS = {"initial_rate": 1.0, "renewal_yen": 10_000_000, "monthly_rate": 1.0}
+
+
+def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, **override) -> float:
+    """Expected fee income over the horizon of the book's contracts on ``plan_name``, yen.
+
+    ``override`` replaces plan fields (``initial_rate=0.6``). Defined as the sum over
+    contracts of :func:`~actuarial.simulation.rent.expected_fee_line`.
+    """
+    if plan_name not in model.plans:
+        raise ValueError(f"plan_name {plan_name!r} is not one of {', '.join(model.plans)}")
+    plan = dataclasses.replace(model.plans[plan_name], **override)
+    sel = (book["plan"] == plan_name).to_numpy()
+    start = start_months(book, model.months)[sel]
+    sub = book[sel]
+    totals = plan.monthly_total(rent_yen=sub["rent_yen"].to_numpy(), management_fee_yen=sub["management_fee_yen"].to_numpy(),
+                                common_fee_yen=sub["common_fee_yen"].to_numpy(), parking_fee_yen=sub["parking_fee_yen"].to_numpy())
+    return float(sum(expected_fee_line(plan, totals[start == s0], int(s0), model.months, model.moveout_hazard).sum()
+                     for s0 in np.unique(start)))
+
+
+def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, seed: int,
+                    target_loss_ratio: float | None = None, target_return_on_capital: float | None = None,
+                    capital_level: float = 0.995) -> pd.DataFrame:
+    """For each plan in the book and each fee component, the value that meets the target.
+
+    Target (give exactly one):
+
+    - ``target_loss_ratio``: expected fees ``F`` with ``EL / F = target``;
+    - ``target_return_on_capital``: ``F = EL + r x (VaR_q - EL)``, capital being the loss at
+      ``capital_level`` above the expected loss.
+
+    ``EL`` is the plan's simulated expected net loss (JHF premium and payouts included) with
+    its standard error. Two answers per plan:
+
+    - ``fee_multiplier``: the factor on all of the plan's current fees that meets the target;
+    - ``break_even``: for each component, the stand-alone value that meets the target when it
+      is the only fee charged (the other components and the fixed and minimum fees set to
+      0); NaN when it cannot within its search bound.
+    """
+    if (target_loss_ratio is None) == (target_return_on_capital is None):
+        raise ValueError("give exactly one of target_loss_ratio and target_return_on_capital")
+    if target_loss_ratio is not None and not 0 < target_loss_ratio <= 10:
+        raise ValueError(f"target_loss_ratio must be in (0, 10], got {target_loss_ratio!r}")
+    if target_return_on_capital is not None and not 0 <= target_return_on_capital <= 10:
+        raise ValueError(f"target_return_on_capital must be in [0, 10], got {target_return_on_capital!r}")
+    rows = []
+    for plan_name in sorted(book["plan"].unique()):
+        sub = book[book["plan"] == plan_name]
+        losses = simulate(sub, model, n_scenarios, seed).losses["net_loss"].to_numpy()
+        el, se = losses.mean(), losses.std(ddof=1) / np.sqrt(len(losses))
+        if target_loss_ratio is not None:
+            required = el / target_loss_ratio
+        else:
+            var = float(np.quantile(losses, capital_level, method="inverted_cdf"))
+            required = el + target_return_on_capital * max(var - el, 0.0)
+        plan = model.plans[plan_name]
+        current_fees = expected_fee_income(sub, model, plan_name)
+        alone = {c: 0 if c.endswith("_yen") else 0.0 for c in COMPONENTS}
+        alone.update(initial_min_yen=0, initial_fixed_yen=0, monthly_fixed_yen=0)
+        for component, upper in COMPONENTS.items():
+            current = getattr(plan, component)
+
+            def gap(v, component=component):
+                value = int(round(v)) if component.endswith("_yen") else round(v, 6)
+                return expected_fee_income(sub, model, plan_name, **{**alone, component: value}) - required
+
+            if gap(upper) < 0:
+                solved = float("nan")
+            else:
+                solved = brentq(gap, 0.0, upper, xtol=1e-6 if component.endswith("rate") else 0.5)
+                solved = round(solved) if component.endswith("_yen") else round(solved, 6)
+            rows.append({"plan": plan_name, "contracts": len(sub), "expected_net_loss_yen": el, "standard_error_yen": se,
+                         "required_fees_yen": required, "current_fees_yen": current_fees,
+                         "fee_multiplier": required / current_fees if current_fees > 0 else float("nan"),
+                         "component": component, "current": current, "break_even": solved})
+    return pd.DataFrame(rows)
+
+
+def jhf_value_grid(model: RentModel, *, rents_yen, delinquency_hazards, plan_name: str, nodes: int = 12) -> pd.DataFrame:
+    """Value of JHF insurance to the guarantor for one insured contract, exactly.
+
+    For each monthly rent and monthly delinquency hazard: the premium, the expected payout,
+    the expected remittance, and ``net_value = payout - remittance - premium`` (yen over the
+    horizon, no discounting). Insuring pays where ``net_value > 0``.
+    """
+    if plan_name not in model.plans:
+        raise ValueError(f"plan_name {plan_name!r} is not one of {', '.join(model.plans)}")
+    rows = []
+    for h in delinquency_hazards:
+        m = dataclasses.replace(model, delinquency_hazard={"X": float(h)})
+        for rent in rents_yen:
+            book = pd.DataFrame({"rent_yen": [int(rent)], "management_fee_yen": [0], "common_fee_yen": [0],
+                                 "parking_fee_yen": [0], "plan": [plan_name], "grade": ["X"], "insured": [True]})
+            e = expected_cash_flows(book, m, nodes=nodes).sum()
+            rows.append({"rent_yen": int(rent), "delinquency_hazard": float(h), "premium_yen": e["jhf_premium"],
+                         "expected_payout_yen": e["jhf_payout"], "expected_remittance_yen": e["jhf_remittance"],
+                         "net_value_yen": e["jhf_payout"] - e["jhf_remittance"] - e["jhf_premium"]})
+    return pd.DataFrame(rows)
