@@ -52,3 +52,106 @@ def refund_curve(curve: FeeCurve, published: pd.DataFrame, *, title: str, schedu
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _finish(fig, ax, title, xlabel, ylabel, legend=True):
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def funnel_comparison(funnel: pd.DataFrame, *, title: str):
+    """Model against survey, cases per 1,000 delinquencies (log scale) and months."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    x = np.arange(len(funnel))
+    labels = [s.replace("_", " ") for s in funnel.index]
+    a1.bar(x - 0.2, funnel["model_per_1000"], 0.4, label="model")
+    a1.bar(x + 0.2, funnel["mlit_per_1000"], 0.4, label="MLIT survey")
+    a1.set_yscale("log")
+    a1.set_xticks(x, labels, rotation=25, ha="right", fontsize=8)
+    _finish(fig, a1, "Cases per 1,000 delinquencies", "event", "cases per 1,000 (log scale)")
+    a2.bar(x - 0.2, funnel["model_months"], 0.4, label="model")
+    a2.bar(x + 0.2, funnel["mlit_months"], 0.4, label="MLIT survey")
+    a2.set_xticks(x, labels, rotation=25, ha="right", fontsize=8)
+    _finish(fig, a2, "When it happens", "event", "months after the missed rent")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def loss_distributions(losses: dict, *, title: str, level: float = 0.995):
+    """Histogram of the net loss per scenario for each named result, with its VaR line."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for i, (name, x) in enumerate(losses.items()):
+        x = np.asarray(x, dtype=float) / 1e6
+        ax.hist(x, bins=60, alpha=0.45, color=f"C{i}", label=name)
+        ax.axvline(np.quantile(x, level, method="inverted_cdf"), color=f"C{i}", linestyle="--",
+                   label=f"{name}: VaR {level:.1%}")
+    return _finish(fig, ax, title, "net loss over the horizon (million yen)", "scenarios")
+
+
+def monthly_cash_flows(result, *, title: str):
+    """Expected cash flow by month for each line (mean over scenarios), in million yen."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    mean = result.cash_flows.mean(axis=0) / 1e6
+    for j, line in enumerate(result.lines):
+        if np.any(mean[j]):
+            ax.plot(np.arange(mean.shape[1]), mean[j] * result.signs[j], label=line.replace("_", " "))
+    ax.axhline(0, color="black", linewidth=0.8)
+    return _finish(fig, ax, title, "month of the projection", "expected cash flow (million yen; out < 0)")
+
+
+def jhf_value_heatmap(grid: pd.DataFrame, *, title: str):
+    """Net value of JHF insurance (payout - remittance - premium) by rent and hazard, yen."""
+    pivot = grid.pivot(index="delinquency_hazard", columns="rent_yen", values="net_value_yen")
+    fig, ax = plt.subplots(figsize=(8, 5))
+    lim = float(np.abs(pivot.to_numpy()).max())
+    im = ax.imshow(pivot.to_numpy(), cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto", origin="lower")
+    ax.set_xticks(range(len(pivot.columns)), [f"{c:,d}" for c in pivot.columns], fontsize=8)
+    ax.set_yticks(range(len(pivot.index)), [f"{h:.1%}" for h in pivot.index], fontsize=8)
+    for (i, j), v in np.ndenumerate(pivot.to_numpy()):
+        ax.text(j, i, f"{v:,.0f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=ax, label="net value to the guarantor (yen per contract)")
+    return _finish(fig, ax, title, "monthly rent at the start (yen)", "monthly delinquency hazard", legend=False)
+
+
+def yearly_lines(result, lines, *, title: str, ylabel: str):
+    """Mean of the chosen lines summed by projection year, million yen."""
+    mean = result.cash_flows.mean(axis=0)
+    months = mean.shape[1]
+    years = np.arange(months) // 12
+    fig, ax = plt.subplots(figsize=(8, 5))
+    width = 0.8 / len(lines)
+    for i, line in enumerate(lines):
+        by_year = np.bincount(years, weights=mean[result.lines.index(line)]) / 1e6
+        ax.bar(np.arange(len(by_year)) + i * width, by_year, width, label=line.replace("_", " "))
+    return _finish(fig, ax, title, "projection year", ylabel)
+
+
+def tornado_chart(table: pd.DataFrame, *, title: str, metric_label: str):
+    """Horizontal bars from the base value to the low and high results, largest swing on top."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    t = table.iloc[::-1]
+    base = float(t["base"].iloc[0]) / 1e6
+    y = np.arange(len(t))
+    ax.barh(y, t["low"] / 1e6 - base, left=base, color="C0", label="assumption -")
+    ax.barh(y, t["high"] / 1e6 - base, left=base, color="C3", alpha=0.7, label="assumption +")
+    ax.axvline(base, color="black", linewidth=0.8)
+    ax.set_yticks(y, t["assumption"], fontsize=8)
+    return _finish(fig, ax, title, f"{metric_label} (million yen)", "assumption")
+
+
+def scenario_comparison(table: pd.DataFrame, columns, *, title: str, ylabel: str):
+    """Grouped bars of the chosen columns by scenario (values in million yen)."""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    x = np.arange(len(table))
+    width = 0.8 / max(len(columns), 1)
+    for i, c in enumerate(columns):
+        ax.bar(x + i * width, table[c].to_numpy(dtype=float) / 1e6, width, label=c)
+    ax.set_xticks(x + width * (len(columns) - 1) / 2, table.index, rotation=20, ha="right", fontsize=8)
+    return _finish(fig, ax, title, "scenario", ylabel)

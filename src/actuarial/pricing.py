@@ -117,3 +117,39 @@ def jhf_value_grid(model: RentModel, *, rents_yen, delinquency_hazards, plan_nam
                          "expected_payout_yen": e["jhf_payout"], "expected_remittance_yen": e["jhf_remittance"],
                          "net_value_yen": e["jhf_payout"] - e["jhf_remittance"] - e["jhf_premium"]})
     return pd.DataFrame(rows)
+
+
+def lump_sum_installment_equivalence(model, *, principal_yen: int, annual_interest_rate: float, term_months: int,
+                                     discount_annual_rate: float) -> dict:
+    """Compare paying the guarantee fee as a lump sum or by installments, for one new loan.
+
+    Expected cash flows come from the exact mortgage oracle (default, prepayment and refunds
+    included); both are discounted at ``discount_annual_rate``. Returns the present values and
+    the installment rate that would make the two equal:
+    ``equivalent_installment_rate = installment_annual_rate x PV(lump - refunds) / PV(installments)``.
+    """
+    from .simulation.exact import expected_mortgage_cash_flows
+
+    if not -0.5 < discount_annual_rate < 1:
+        raise ValueError(f"discount_annual_rate must be in (-0.5, 1), got {discount_annual_rate!r}")
+    loan = {"principal_yen": int(principal_yen), "annual_interest_rate": float(annual_interest_rate),
+            "term_months": int(term_months), "age_months": 0, "collateral_value_yen": int(principal_yen), "grade": None}
+    m = dataclasses.replace(model, months=int(term_months))
+    grade = next(iter(model.annual_default_rate))
+    out = {}
+    for fee_type in ("lump_sum", "installment"):
+        book = pd.DataFrame([{**loan, "grade": grade, "fee_type": fee_type}])
+        e = expected_mortgage_cash_flows(book, m, nodes=8)
+        v = (1 + discount_annual_rate) ** (-e.index.to_numpy() / 12)
+        out[fee_type] = ((e["fee_lump_sum"] + e["fee_installment"] - e["refunds"]) * v).sum()
+        if fee_type == "lump_sum":
+            out["lump_sum_fee_yen"] = float(e["fee_lump_sum"].iloc[0])
+            out["expected_refunds_pv_yen"] = float((e["refunds"] * v).sum())
+    return {
+        "lump_sum_fee_yen": out["lump_sum_fee_yen"],
+        "lump_sum_net_of_refunds_pv_yen": float(out["lump_sum"]),
+        "expected_refunds_pv_yen": out["expected_refunds_pv_yen"],
+        "installment_pv_yen": float(out["installment"]),
+        "installment_annual_rate": model.installment_annual_rate,
+        "equivalent_installment_rate": model.installment_annual_rate * float(out["lump_sum"]) / float(out["installment"]),
+    }

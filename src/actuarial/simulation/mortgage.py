@@ -67,9 +67,9 @@ class MortgageModel:
     recovery_delay_months: int = 12
     forced_sale_discount: float = 0.3
     house_price_sensitivity: float = 0.1
-    fee_annual_rate: float = 0.0014998
-    schedule_loan_rate: float = 0.079849
-    schedule_discount_rate: float = 0.049954
+    fee_annual_rate: float = 0.00149985
+    schedule_loan_rate: float = 0.0798494
+    schedule_discount_rate: float = 0.0499544
     installment_annual_rate: float = 0.002
     deduction_schedule: tuple = SEED_DEDUCTION_SCHEDULE
     transfer_fee_yen: int = 0
