@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadscope -q
 
 report: $(STAMP)
-	$(BIN)/actuarial report
+	$(BIN)/actuarial batch --jobs 2
 
 bench: $(STAMP)
 	$(BIN)/actuarial bench

@@ -53,15 +53,20 @@ def test_break_even_bad_arguments():
 
 
 def test_jhf_value_grid():
-    g = pricing.jhf_value_grid(MODEL, rents_yen=[50_000, 150_000], delinquency_hazards=[0.002, 0.05],
+    g = pricing.jhf_value_grid(MODEL, rents_yen=[50_000, 150_000], default_rates=[0.0001, 0.03, 0.2, 0.99],
                                plan_name="zenhoren_yearly", nodes=6)
-    assert g["premium_yen"].tolist() == [12_500, 37_500, 12_500, 37_500]
-    by = g.set_index(["delinquency_hazard", "rent_yen"])
+    by = g.set_index(["default_rate", "rent_yen"])
+    assert by.loc[(0.0001, 50_000)].isna().all() and by.loc[(0.99, 50_000)].isna().all()  # out of reach: NaN
+    assert by.loc[(0.03, 50_000), "premium_yen"] == 12_500 and by.loc[(0.2, 150_000), "premium_yen"] == 37_500
     for rent in (50_000, 150_000):
-        assert by.loc[(0.05, rent), "net_value_yen"] > by.loc[(0.002, rent), "net_value_yen"]
-        assert by.loc[(0.05, rent), "expected_payout_yen"] <= min(0.7 * 12 * rent, 1_000_000)
+        assert by.loc[(0.2, rent), "net_value_yen"] > by.loc[(0.03, rent), "net_value_yen"]
+        assert by.loc[(0.2, rent), "expected_payout_yen"] <= 0.2 * min(0.7 * 12 * rent, 1_000_000) + 1e-6
+    # the solved cure multiplier reproduces the default rate it was solved for
+    f = by.loc[(0.2, 50_000), "cure_multiplier"]
+    m = dataclasses.replace(MODEL, delinquency_hazard={"X": 0.02})
+    assert pricing.insured_event_probability(m, delinquency_hazard=0.02, cure_multiplier=f, nodes=6) == pytest.approx(0.2)
     with pytest.raises(ValueError, match="plan_name"):
-        pricing.jhf_value_grid(MODEL, rents_yen=[1], delinquency_hazards=[0.1], plan_name="gold")
+        pricing.jhf_value_grid(MODEL, rents_yen=[1], default_rates=[0.1], plan_name="gold")
 
 
 def test_funnel_by_hand_and_against_the_survey():

@@ -1,29 +1,291 @@
-"""Run notebooks with papermill and write an HTML copy of each (the report's shell)."""
+"""The quarterly batch: every notebook x scenario through papermill, one run folder per run.
+
+``actuarial batch [PARAMS.yaml ...] [--notebooks ...] [--jobs N] [--scheduler ADDRESS]``
+
+- Every params file is validated first; an unknown key (a typo) stops the run before any
+  notebook starts, and so does a notebook parameter the notebook does not have.
+- Per-scenario notebooks run for each scenario that has what they need (02 and 03 a
+  ``rent_model``, 04 a ``mortgage_model``); 05 runs once over the scenarios with a rent
+  model; 06 runs last and summarises the run.
+- Notebooks run in parallel processes (``--jobs``), or as tasks on a Dask cluster
+  (``--scheduler``: the workers must see the same files). A failing notebook does not stop
+  the others; the index marks it failed with the cell and the error, and the command exits 1.
+- A run writes into ``reports/.<run-id>.partial/`` and is renamed to ``reports/<run-id>/``
+  when complete, so a half-written run is never mistaken for a finished one and no earlier
+  run is ever overwritten. Inside: each notebook executed and as HTML without code, the key
+  figures as CSV/JSON, ``summary.xlsx``, ``run.json`` and ``index.html``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
+import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+import pandas as pd
+
+from .params import ParamsError, load_params
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = ROOT / "notebooks"
+PARAMS_DIR = ROOT / "params"
+
+#: notebook stem -> (how often it runs, the scenario sections it needs)
+NOTEBOOKS = {
+    "01_product_terms": ("scenario", ()),
+    "02_rent_portfolio": ("scenario", ("rent_model",)),
+    "03_pricing": ("scenario", ("rent_model",)),
+    "04_mortgage_portfolio": ("scenario", ("mortgage_model",)),
+    "05_stress_and_capital": ("run", ("rent_model",)),
+    "06_batch_summary": ("summary", ()),
+}
+DEFAULT_PARAMS = ("base", "recession", "high_recovery", "jhf_insured", "jhf_2025_support", "mortgage_base",
+                  "mortgage_high_prepayment")
+
+
+class BatchError(ValueError):
+    """The batch cannot start: bad params, an unknown notebook, or a bad notebook parameter."""
 
 
 def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict | None = None) -> Path:
     """Execute ``notebook`` under papermill into ``output_dir`` and export HTML without code.
 
     Returns the executed notebook's path. Raises papermill's ``PapermillExecutionError``
-    when a cell fails (the partly executed notebook is still written, for inspection).
+    when a cell fails (the partly executed notebook and its HTML are still written).
     """
-    import nbformat
     import papermill as pm
-    from nbconvert import HTMLExporter
 
-    notebook = Path(notebook)
-    output_dir = Path(output_dir)
+    notebook, output_dir = Path(notebook), Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     out_nb = output_dir / notebook.name
-    pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters or {}, kernel_name="python3",
-                        cwd=str(notebook.parent), progress_bar=False)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(str(out_nb), as_version=4))
-    out_nb.with_suffix(".html").write_text(body, encoding="utf-8")
+    try:
+        pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters or {}, kernel_name="python3",
+                            cwd=str(notebook.parent), progress_bar=False)
+    finally:
+        if out_nb.exists():
+            _export_html(out_nb)
     return out_nb
+
+
+def _export_html(executed: Path) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
+    executed.with_suffix(".html").write_text(body, encoding="utf-8")
+
+
+def execute_task(task: dict) -> dict:
+    """Run one notebook task; never raises: returns the task with ``status`` and any error."""
+    from papermill.exceptions import PapermillExecutionError
+
+    result = dict(task, status="ok", error=None, error_cell=None)
+    try:
+        run_notebook(task["notebook"], task["output_dir"], task["parameters"])
+    except PapermillExecutionError as exc:
+        result.update(status="failed", error=f"{exc.ename}: {exc.evalue}", error_cell=exc.exec_count)
+    except Exception as exc:  # noqa: BLE001 - a kernel that dies must not stop the batch
+        result.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+    return result
+
+
+def _notebook_parameters(stem: str) -> set[str]:
+    import papermill as pm
+
+    return set(pm.inspect_notebook(str(NOTEBOOK_DIR / f"{stem}.ipynb")))
+
+
+def plan(params_files, notebooks, overrides: dict, run_dir: Path) -> list[dict]:
+    """Validate everything and list the tasks; raises :class:`BatchError` before anything runs."""
+    scenarios = {}
+    for f in params_files:
+        try:
+            s = load_params(f)
+        except ParamsError as exc:
+            raise BatchError(str(exc)) from None
+        if s.scenario.name in {v.scenario.name for v in scenarios.values()}:
+            raise BatchError(f"{f}: scenario name {s.scenario.name!r} is used by another params file")
+        scenarios[Path(f).resolve()] = s
+    unknown = [n for n in notebooks if n not in NOTEBOOKS]
+    if unknown:
+        raise BatchError(f"unknown notebook {unknown[0]!r}; known: {', '.join(NOTEBOOKS)}")
+    accepted_by = {stem: _notebook_parameters(stem) for stem in notebooks}
+    for name, value in overrides.items():
+        if not any(name in accepted for accepted in accepted_by.values()):
+            raise BatchError(f"no notebook of {', '.join(notebooks)} has a parameter {name!r} (given {value!r})")
+    tasks = []
+    for stem in notebooks:
+        how, needs = NOTEBOOKS[stem]
+        extra = {k: v for k, v in overrides.items() if k in accepted_by[stem]}
+        if how == "scenario":
+            for path, s in scenarios.items():
+                if all(getattr(s, n) is not None for n in needs):
+                    out = run_dir / s.scenario.name
+                    tasks.append({"notebook": str(NOTEBOOK_DIR / f"{stem}.ipynb"), "stem": stem,
+                                  "scenario": s.scenario.name, "output_dir": str(out),
+                                  "parameters": {"params_file": str(path), "output_dir": str(out), **extra}})
+        elif how == "run":
+            files = [str(p) for p, s in scenarios.items() if all(getattr(s, n) is not None for n in needs)]
+            if files:
+                out = run_dir / "all_scenarios"
+                tasks.append({"notebook": str(NOTEBOOK_DIR / f"{stem}.ipynb"), "stem": stem, "scenario": "(all)",
+                              "output_dir": str(out),
+                              "parameters": {"params_files": files, "output_dir": str(out), **extra}})
+        else:
+            out = run_dir / "summary"
+            tasks.append({"notebook": str(NOTEBOOK_DIR / f"{stem}.ipynb"), "stem": stem, "scenario": "(run)",
+                          "output_dir": str(out), "parameters": {"run_dir": str(run_dir)}})
+    if not tasks:
+        raise BatchError("nothing to run: no notebook applies to these params files")
+    return tasks
+
+
+def _new_run_id(reports: Path) -> str:
+    base = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_id, k = base, 1
+    while (reports / run_id).exists() or (reports / f".{run_id}.partial").exists():
+        k += 1
+        run_id = f"{base}-{k}"
+    return run_id
+
+
+def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: str | None = None,
+              reports_dir: str | Path = "reports", overrides: dict | None = None, progress: bool = True) -> tuple[Path, bool]:
+    """Run the batch; returns the finished run folder and whether every notebook succeeded."""
+    from tqdm import tqdm
+
+    params_files = [Path(p) for p in (params_files or [PARAMS_DIR / f"{n}.yaml" for n in DEFAULT_PARAMS])]
+    notebooks = list(notebooks or NOTEBOOKS)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise BatchError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    reports = Path(reports_dir).resolve()
+    reports.mkdir(parents=True, exist_ok=True)
+    run_id = _new_run_id(reports)
+    partial = reports / f".{run_id}.partial"
+    tasks = plan(params_files, notebooks, overrides or {}, partial)  # raises before anything is written
+    partial.mkdir()
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    first = [t for t in tasks if NOTEBOOKS[t["stem"]][0] != "summary"]
+    last = [t for t in tasks if NOTEBOOKS[t["stem"]][0] == "summary"]
+    results = []
+    with tqdm(total=len(tasks), unit="notebook", desc=f"batch {run_id}", disable=not progress) as bar:
+        for group in (first, last):
+            results += _run_group(group, jobs, scheduler, bar)
+    _write_outputs(partial, run_id, started, params_files, results)
+    final = reports / run_id
+    partial.rename(final)
+    (reports / "latest.txt").write_text(run_id + "\n", encoding="utf-8")
+    return final, all(r["status"] == "ok" for r in results)
+
+
+def _run_group(tasks, jobs, scheduler, bar) -> list[dict]:
+    if not tasks:
+        return []
+    out = []
+    if scheduler:
+        from distributed import Client, as_completed
+
+        with Client(scheduler) as client:
+            for fut in as_completed([client.submit(execute_task, t, pure=False) for t in tasks]):
+                out.append(fut.result())
+                bar.update()
+    elif jobs == 1 or len(tasks) == 1:
+        for t in tasks:
+            out.append(execute_task(t))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for r in pool.map(execute_task, tasks):
+                out.append(r)
+                bar.update()
+    order = {(t["stem"], t["scenario"]): i for i, t in enumerate(tasks)}
+    return sorted(out, key=lambda r: order[(r["stem"], r["scenario"])])
+
+
+def _write_outputs(run_dir: Path, run_id: str, started: str, params_files, results) -> None:
+    from .reporting import collect_key_figures, comparison_table
+
+    summary = run_dir / "summary"
+    summary.mkdir(exist_ok=True)
+    figures = collect_key_figures(run_dir)
+    comparison = comparison_table(figures)
+    figures.to_csv(summary / "key_figures.csv", index=False)
+    comparison.to_csv(summary / "comparison.csv")
+    status = pd.DataFrame([{k: r[k] for k in ("scenario", "stem", "status", "error_cell", "error")} for r in results])
+    with pd.ExcelWriter(run_dir / "summary.xlsx") as xl:
+        comparison.to_excel(xl, sheet_name="comparison")
+        figures.to_excel(xl, sheet_name="key_figures", index=False)
+        status.to_excel(xl, sheet_name="status", index=False)
+        for csv in sorted(run_dir.rglob("*_metrics.csv")):
+            sheet = f"{csv.parent.name[:14]}_{csv.stem[:14]}"[:31]
+            pd.read_csv(csv, index_col=0).to_excel(xl, sheet_name=sheet)
+    run = {"run_id": run_id, "started": started, "finished": dt.datetime.now().isoformat(timespec="seconds"),
+           "params_files": [str(p) for p in params_files], "ok": all(r["status"] == "ok" for r in results),
+           "notebooks": [{k: r[k] for k in ("scenario", "stem", "status", "error_cell", "error")} for r in results]}
+    (run_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    (run_dir / "index.html").write_text(_index_html(run_dir, run, comparison), encoding="utf-8")
+
+
+def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame) -> str:
+    rows = []
+    for r in run["notebooks"]:
+        folder = {"(all)": "all_scenarios", "(run)": "summary"}.get(r["scenario"], r["scenario"])
+        link = f"{folder}/{r['stem']}"
+        ok = r["status"] == "ok"
+        cell = "" if ok else f"cell {r['error_cell']}: " if r["error_cell"] is not None else ""
+        rows.append(
+            f"<tr class='{r['status']}'><td>{html.escape(r['scenario'])}</td><td>{html.escape(r['stem'])}</td>"
+            f"<td>{r['status'].upper()}</td><td><a href='{link}.html'>report</a> · <a href='{link}.ipynb'>notebook</a></td>"
+            f"<td>{html.escape(cell + (r['error'] or ''))}</td></tr>")
+    table = comparison.T.to_html(float_format=lambda v: f"{v:,.6g}", na_rep="", border=0) if not comparison.empty \
+        else "<p>No key figures.</p>"
+    failed = sum(r["status"] != "ok" for r in run["notebooks"])
+    state = "all notebooks succeeded" if not failed else f"{failed} notebook(s) FAILED"
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Batch run {run['run_id']}</title>
+<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;font-size:90%}}
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} tr.failed{{background:#fdd}} tr.ok td:nth-child(3){{color:#070}}</style>
+</head><body><h1>Batch run {run['run_id']}</h1>
+<p>Started {run['started']}, finished {run['finished']}: {state}. <a href="summary.xlsx">summary.xlsx</a> ·
+<a href="summary/key_figures.csv">key_figures.csv</a> · <a href="run.json">run.json</a></p>
+<h2>Notebooks</h2><table><tr><th>scenario</th><th>notebook</th><th>status</th><th>outputs</th><th>error</th></tr>
+{''.join(rows)}</table><h2>Comparison of scenarios</h2><p>Key figures (rows, <code>notebook:figure</code>) by scenario (columns); yen unless the name says ratio, share or rate.</p>{table}</body></html>
+"""
+
+
+def main(argv: list[str]) -> int:
+    """``actuarial batch`` command line; returns the exit code."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="actuarial batch", description="Run notebooks x scenarios into reports/<run-id>/.")
+    p.add_argument("params", nargs="*", help=f"params files (default: {', '.join(DEFAULT_PARAMS)} in params/)")
+    p.add_argument("--notebooks", nargs="+", default=None, help=f"notebooks to run (default all: {', '.join(NOTEBOOKS)})")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
+    p.add_argument("--scheduler", default=None, help="run on the Dask cluster at this address instead")
+    p.add_argument("--scenarios", type=int, default=None, help="number of Monte Carlo scenarios for every notebook")
+    p.add_argument("--reports", default=str(ROOT / "reports"), help="where run folders go (default: reports/)")
+    args = p.parse_args(argv)
+    overrides = {} if args.scenarios is None else {"n_scenarios": args.scenarios}
+    if args.scenarios is not None and args.scenarios < 1:
+        print(f"actuarial batch: --scenarios must be >= 1, got {args.scenarios}", file=sys.stderr)
+        return 2
+    try:
+        run_dir, ok = run_batch(args.params or None, args.notebooks, jobs=args.jobs, scheduler=args.scheduler,
+                                reports_dir=args.reports, overrides=overrides)
+    except BatchError as exc:
+        print(f"actuarial batch: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'finished' if ok else 'finished with failures'}: {run_dir / 'index.html'}")
+    return 0 if ok else 1
+
+
+def finished_runs(reports_dir: str | Path) -> list[Path]:
+    """Finished run folders, oldest first: a folder counts only once renamed from its
+    ``.partial`` name and holding ``run.json``."""
+    reports = Path(reports_dir)
+    return sorted(p for p in reports.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "run.json").exists())

@@ -96,28 +96,30 @@ def loss_distributions(losses: dict, *, title: str, level: float = 0.995):
 
 
 def monthly_cash_flows(result, *, title: str):
-    """Expected cash flow by month for each line (mean over scenarios), in million yen."""
+    """Expected cash flow by month for each line (mean over scenarios), in million yen, from
+    month 1 (month 0 carries the initial fees and premiums and would flatten the rest)."""
     fig, ax = plt.subplots(figsize=(8, 5))
     mean = result.cash_flows.mean(axis=0) / 1e6
     for j, line in enumerate(result.lines):
-        if np.any(mean[j]):
-            ax.plot(np.arange(mean.shape[1]), mean[j] * result.signs[j], label=line.replace("_", " "))
+        if np.any(mean[j, 1:]):
+            ax.plot(np.arange(1, mean.shape[1]), mean[j, 1:] * result.signs[j], label=line.replace("_", " "))
     ax.axhline(0, color="black", linewidth=0.8)
     return _finish(fig, ax, title, "month of the projection", "expected cash flow (million yen; out < 0)")
 
 
 def jhf_value_heatmap(grid: pd.DataFrame, *, title: str):
-    """Net value of JHF insurance (payout - remittance - premium) by rent and hazard, yen."""
-    pivot = grid.pivot(index="delinquency_hazard", columns="rent_yen", values="net_value_yen")
+    """Net value of JHF insurance (payout - remittance - premium) by rent and default rate, yen."""
+    pivot = grid.pivot(index="default_rate", columns="rent_yen", values="net_value_yen")
     fig, ax = plt.subplots(figsize=(8, 5))
-    lim = float(np.abs(pivot.to_numpy()).max())
+    lim = float(np.nanmax(np.abs(pivot.to_numpy())))
     im = ax.imshow(pivot.to_numpy(), cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto", origin="lower")
     ax.set_xticks(range(len(pivot.columns)), [f"{c:,d}" for c in pivot.columns], fontsize=8)
     ax.set_yticks(range(len(pivot.index)), [f"{h:.1%}" for h in pivot.index], fontsize=8)
     for (i, j), v in np.ndenumerate(pivot.to_numpy()):
         ax.text(j, i, f"{v:,.0f}", ha="center", va="center", fontsize=7)
     fig.colorbar(im, ax=ax, label="net value to the guarantor (yen per contract)")
-    return _finish(fig, ax, title, "monthly rent at the start (yen)", "monthly delinquency hazard", legend=False)
+    return _finish(fig, ax, title, "monthly rent at the start (yen)",
+                   "probability the tenancy ends in default (horizon)", legend=False)
 
 
 def yearly_lines(result, lines, *, title: str, ylabel: str):

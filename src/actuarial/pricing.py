@@ -97,25 +97,66 @@ def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, s
     return pd.DataFrame(rows)
 
 
-def jhf_value_grid(model: RentModel, *, rents_yen, delinquency_hazards, plan_name: str, nodes: int = 12) -> pd.DataFrame:
-    """Value of JHF insurance to the guarantor for one insured contract, exactly.
+def insured_event_probability(model: RentModel, *, delinquency_hazard: float, cure_multiplier: float,
+                              nodes: int = 12) -> float:
+    """Probability that a contract's tenancy ends in default (subrogation, then a tenancy-
+    ending exit: the JHF insured event) within the horizon, exactly.
 
-    For each monthly rent and monthly delinquency hazard: the premium, the expected payout,
-    the expected remittance, and ``net_value = payout - remittance - premium`` (yen over the
-    horizon, no discounting). Insuring pays where ``net_value > 0``.
+    Defined as ``int P_any(h(z)) x B_end(chain with good exits x cure_multiplier x m(z)) phi(z) dz``
+    where ``P_any`` is the chance of a first missed rent within the horizon and ``B_end`` the
+    absorption probability into settlement, judgment exit, forced execution or skip.
+    """
+    from .collection import TENANCY_ENDING_EXITS
+    from .simulation.exact import delinquency_probability
+
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    total = 0.0
+    for half in (-1, 1):
+        zs = half * 4 + 4 * x
+        for z, wz in zip(zs, 4 * w * np.exp(-zs**2 / 2) / np.sqrt(2 * np.pi)):
+            chain = model.chain.stressed(cure_multiplier * model.good_exit_multiplier(float(z)))
+            b_end = chain.absorption_probabilities().loc["dunning", list(TENANCY_ENDING_EXITS)].sum()
+            total += wz * delinquency_probability(model, delinquency_hazard, float(z)) * b_end
+    return float(total)
+
+
+def jhf_value_grid(model: RentModel, *, rents_yen, default_rates, plan_name: str, delinquency_hazard: float = 0.02,
+                   nodes: int = 12) -> pd.DataFrame:
+    """Value of JHF insurance to the guarantor for one insured contract, exactly, by monthly
+    rent and by default rate: the probability that the tenancy ends in default within the
+    horizon (the insured event).
+
+    Each default rate is reached by scaling the collection chain's cures (``cure_multiplier``,
+    solved exactly) at the given monthly ``delinquency_hazard``; rates it cannot reach give
+    NaN rows. Columns: premium, expected payout, expected remittance and
+    ``net_value = payout - remittance - premium`` (yen over the horizon, undiscounted).
     """
     if plan_name not in model.plans:
         raise ValueError(f"plan_name {plan_name!r} is not one of {', '.join(model.plans)}")
+    base = dataclasses.replace(model, delinquency_hazard={"X": float(delinquency_hazard)})
+    lo_rate = insured_event_probability(base, delinquency_hazard=delinquency_hazard, cure_multiplier=1.0, nodes=nodes)
+    hi_rate = insured_event_probability(base, delinquency_hazard=delinquency_hazard, cure_multiplier=0.0, nodes=nodes)
     rows = []
-    for h in delinquency_hazards:
-        m = dataclasses.replace(model, delinquency_hazard={"X": float(h)})
+    for rate in default_rates:
+        if not lo_rate <= rate <= hi_rate:
+            f = float("nan")
+        else:
+            f = brentq(lambda c: insured_event_probability(base, delinquency_hazard=delinquency_hazard,
+                                                           cure_multiplier=c, nodes=nodes) - rate, 0.0, 1.0, xtol=1e-10)
         for rent in rents_yen:
-            book = pd.DataFrame({"rent_yen": [int(rent)], "management_fee_yen": [0], "common_fee_yen": [0],
-                                 "parking_fee_yen": [0], "plan": [plan_name], "grade": ["X"], "insured": [True]})
-            e = expected_cash_flows(book, m, nodes=nodes).sum()
-            rows.append({"rent_yen": int(rent), "delinquency_hazard": float(h), "premium_yen": e["jhf_premium"],
-                         "expected_payout_yen": e["jhf_payout"], "expected_remittance_yen": e["jhf_remittance"],
-                         "net_value_yen": e["jhf_payout"] - e["jhf_remittance"] - e["jhf_premium"]})
+            row = {"rent_yen": int(rent), "default_rate": float(rate), "cure_multiplier": f}
+            if np.isnan(f):
+                row.update(premium_yen=np.nan, expected_payout_yen=np.nan, expected_remittance_yen=np.nan,
+                           net_value_yen=np.nan)
+            else:
+                m = dataclasses.replace(base, chain=base.chain.stressed(f))
+                book = pd.DataFrame({"rent_yen": [int(rent)], "management_fee_yen": [0], "common_fee_yen": [0],
+                                     "parking_fee_yen": [0], "plan": [plan_name], "grade": ["X"], "insured": [True]})
+                e = expected_cash_flows(book, m, nodes=nodes).sum()
+                row.update(premium_yen=e["jhf_premium"], expected_payout_yen=e["jhf_payout"],
+                           expected_remittance_yen=e["jhf_remittance"],
+                           net_value_yen=e["jhf_payout"] - e["jhf_remittance"] - e["jhf_premium"])
+            rows.append(row)
     return pd.DataFrame(rows)
 
 

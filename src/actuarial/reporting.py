@@ -76,3 +76,11 @@ def comparison_table(figures: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     wide = figures.assign(column=figures["notebook"].str.slice(0, 2) + ":" + figures["figure"])
     return wide.pivot_table(index="scenario", columns="column", values="value", aggfunc="first").sort_index()
+
+
+def format_metrics(metrics: pd.Series) -> str:
+    """One metric a line: yen with separators, the loss ratio as a percentage."""
+    lines = []
+    for k, v in metrics.items():
+        lines.append(f"{k:>16}: {v:>18.2%}" if k == "loss_ratio" else f"{k:>16}: {v:>18,.0f}")
+    return "\n".join(lines)

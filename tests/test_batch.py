@@ -1,0 +1,99 @@
+"""The batch: end to end on small scenarios, failures recorded, bad input refused early."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import openpyxl
+import pytest
+
+from actuarial import batch
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = f"""extends: {ROOT / 'params' / 'base.yaml'}
+scenario: {{name: small, description: a tiny book for the batch test}}
+rent_model: {{months: 24}}          # assumption: short horizon for speed
+mortgage_model: {{months: 60}}      # assumption: short horizon for speed
+portfolio: {{rent_contracts: 200, mortgage_loans: 40}}  # assumption: tiny books for speed
+"""
+BROKEN = SMALL.replace("name: small,", "name: broken,").replace(
+    "mortgage_loans: 40}", "mortgage_loans: 40, rent_book_csv: no_such_book.csv}")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("batch")
+    (tmp / "small.yaml").write_text(SMALL, encoding="utf-8")
+    (tmp / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    code = batch.main([str(tmp / "small.yaml"), str(tmp / "broken.yaml"), "--notebooks", "01_product_terms",
+                       "02_rent_portfolio", "04_mortgage_portfolio", "06_batch_summary", "--jobs", "2",
+                       "--scenarios", "20", "--reports", str(tmp / "reports")])
+    return code, tmp / "reports"
+
+
+def test_batch_runs_end_to_end_and_writes_every_output(run):
+    code, reports = run
+    (run_dir,) = batch.finished_runs(reports)
+    assert not [p for p in reports.iterdir() if p.name.endswith(".partial")]
+    assert (reports / "latest.txt").read_text().strip() == run_dir.name
+    status = {(n["scenario"], n["stem"]): n["status"] for n in json.loads((run_dir / "run.json").read_text())["notebooks"]}
+    assert status[("small", "01_product_terms")] == status[("small", "02_rent_portfolio")] == "ok"
+    assert status[("small", "04_mortgage_portfolio")] == status[("(run)", "06_batch_summary")] == "ok"
+    for stem in ("01_product_terms", "02_rent_portfolio", "04_mortgage_portfolio"):
+        page = (run_dir / "small" / f"{stem}.html").read_text(encoding="utf-8")
+        assert "data:image/png;base64" in page and "import matplotlib" not in page  # figures, no code
+        assert json.loads((run_dir / "small" / f"{stem}.json").read_text())["scenario"] == "small"
+    executed = nbformat.read(str(run_dir / "small" / "02_rent_portfolio.ipynb"), as_version=4)
+    assert any("n_scenarios = 20" in c.source for c in executed.cells)  # the override reached the notebook
+    book = openpyxl.load_workbook(run_dir / "summary.xlsx")
+    assert {"comparison", "key_figures", "status"} <= set(book.sheetnames)
+    index = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "02:with_jhf_expected_loss" in index and "small" in index and "summary.xlsx" in index
+
+
+def test_a_broken_parameter_is_a_failed_entry_not_a_crash(run):
+    code, reports = run
+    assert code == 1
+    (run_dir,) = batch.finished_runs(reports)
+    entries = {(n["scenario"], n["stem"]): n for n in json.loads((run_dir / "run.json").read_text())["notebooks"]}
+    failed = entries[("broken", "02_rent_portfolio")]
+    assert failed["status"] == "failed" and failed["error_cell"] is not None
+    assert "no_such_book.csv" in failed["error"]
+    assert entries[("broken", "01_product_terms")]["status"] == "ok"  # the others still ran
+    index = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "FAILED" in index and "no_such_book.csv" in index
+
+
+def test_unknown_key_is_refused_before_anything_runs(tmp_path, capsys):
+    (tmp_path / "typo.yaml").write_text(SMALL.replace("rent_model: {months: 24}", "rent_modle: {months: 24}"),
+                                        encoding="utf-8")
+    code = batch.main([str(tmp_path / "typo.yaml"), "--reports", str(tmp_path / "reports")])
+    assert code == 2
+    assert "typo.yaml: rent_modle = {...}: unknown key" in capsys.readouterr().err
+    assert not any((tmp_path / "reports").iterdir())
+
+
+def test_bad_notebook_names_and_parameters_are_refused_early(tmp_path):
+    (tmp_path / "small.yaml").write_text(SMALL, encoding="utf-8")
+    with pytest.raises(batch.BatchError, match="unknown notebook '07_nothing'"):
+        batch.run_batch([tmp_path / "small.yaml"], ["07_nothing"], reports_dir=tmp_path / "r", progress=False)
+    with pytest.raises(batch.BatchError, match="no notebook of 01_product_terms has a parameter 'n_scenarios'"):
+        batch.run_batch([tmp_path / "small.yaml"], ["01_product_terms"], reports_dir=tmp_path / "r",
+                        overrides={"n_scenarios": 5}, progress=False)
+    with pytest.raises(batch.BatchError, match="jobs must be"):
+        batch.run_batch([tmp_path / "small.yaml"], jobs=0, reports_dir=tmp_path / "r", progress=False)
+    assert not any((tmp_path / "r").iterdir())
+
+
+def test_runs_never_overwrite_and_partial_runs_do_not_count(tmp_path, monkeypatch):
+    class Fixed(batch.dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 11, 23, 9, 0, 0)
+
+    monkeypatch.setattr(batch.dt, "datetime", Fixed)
+    (tmp_path / "20261123-090000").mkdir()
+    (tmp_path / ".20261123-090000-2.partial").mkdir()
+    assert batch._new_run_id(tmp_path) == "20261123-090000-3"
+    (tmp_path / "20261123-090000" / "run.json").write_text("{}")
+    assert [p.name for p in batch.finished_runs(tmp_path)] == ["20261123-090000"]
