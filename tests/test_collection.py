@@ -91,10 +91,10 @@ def test_bad_transitions(transitions, needle):
 def test_bad_collection_params_name_the_file_and_key(tmp_path):
     text = (ROOT / "params" / "base.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("      judgment: 0.25 ", "      judgmnet: 0.25 "), encoding="utf-8")
+    bad.write_text(text.replace("      judgment: 0.2448 ", "      judgmnet: 0.2448 "), encoding="utf-8")
     with pytest.raises(ParamsError, match=r"bad\.yaml: collection\.transitions\.suit\.judgmnet"):
         load_params(bad)
-    bad.write_text(text.replace("cure: 0.943", "cure: 0.99"), encoding="utf-8")
+    bad.write_text(text.replace("cure: 0.948 ", "cure: 0.99 "), encoding="utf-8")
     with pytest.raises(ParamsError, match=r"bad\.yaml: collection\.transitions.*dunning.*sum to"):
         load_params(bad)
     assert ABSORBING_STATES[0] == "cure"

@@ -53,14 +53,14 @@ def _numeric_lines(node, found):
 
 def test_every_number_in_params_names_its_source():
     checked = 0
-    for f in sorted(PARAMS.glob("*.yaml")):
+    for f in sorted(PARAMS.rglob("*.yaml")):
         text = f.read_text(encoding="utf-8")
         lines = text.splitlines()
         numeric = _numeric_lines(yaml.compose(text, Loader=yaml.SafeLoader), set())
         checked += len(numeric)
         for i in sorted(numeric):
             comment = lines[i].partition("#")[2]
-            assert re.search(r"source: (seed|DOMAIN)|assumption", comment), \
+            assert re.search(r"source: (seed|DOMAIN|fitted)|assumption", comment), \
                 f"{f.name}:{i + 1} has a number without a source: {lines[i]!r}"
     assert checked > 100, f"only {checked} numbers found; the check is not looking"
 

@@ -75,7 +75,9 @@ def test_funnel_by_hand_and_against_the_survey():
     assert c.first_entry("forced_execution") == pytest.approx((0.5, 2.0))
     f = BASE.collection.chain().funnel()
     assert list(f.index) == list(MLIT_FUNNEL)
-    assert f.loc["paid_in_full_within_a_month", "model_per_1000"] == pytest.approx(943.0)
+    # issue 5: the base scenario's funnel lies within 10% (relative) of every survey figure
+    assert np.all(np.abs(f["model_per_1000"] / f["mlit_per_1000"] - 1) <= 0.10)
+    assert np.all(np.abs(f["model_months"] / f["mlit_months"] - 1) <= 0.10)
     assert f["mlit_per_1000"].tolist() == [942.9, 8.5, 3.8, 0.8, 0.7]
     with pytest.raises(ValueError, match="state must be one of"):
         c.first_entry("court")

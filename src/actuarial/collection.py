@@ -5,8 +5,9 @@ stay, move on, or leave the process:
 
 transient states (in order of escalation)
     ``dunning`` → ``emergency_contact`` (緊急連絡先・勤務先) → ``final_notice`` (内容証明郵便)
-    → ``suit`` (明渡訴訟) → ``judgment``; and ``installment`` (分割: a payment plan) which
-    can break into ``broken_promise`` (dunning again, after which cures are rarer).
+    → ``suit`` (明渡訴訟) → ``judgment`` → ``execution`` (強制執行の申立て: the forced-execution
+    proceedings, which take months after the judgment); and ``installment`` (分割: a payment
+    plan) which can break into ``broken_promise`` (dunning again, after which cures are rarer).
 absorbing exits
     ``cure`` (pays in full), ``installment_paid``, ``settlement`` (voluntary move-out by
     agreement), ``judgment_exit`` (leaves after judgment), ``forced_execution`` (強制執行),
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 TRANSIENT_STATES = ("dunning", "emergency_contact", "final_notice", "suit", "judgment", "installment",
-                    "broken_promise")
+                    "broken_promise", "execution")
 ABSORBING_STATES = ("cure", "installment_paid", "settlement", "judgment_exit", "forced_execution", "skip")
 STATES = TRANSIENT_STATES + ABSORBING_STATES
 #: Exits after which the tenant has left the dwelling (the guarantee contract ends).

@@ -311,7 +311,7 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
 
 # -- the kernel ------------------------------------------------------------------------------------
 @numba.njit(nogil=True, cache=True)
-def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mask,
+def _scenario(rng, K, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mask,
               total, jhf_rent, cap, insured, order, start, group_grade, group_offset, cov_num, cov_den, jhf_months, jhf_yen,
               share_num, share_den, recovery_rate, delay, suit_cost, exec_cost, out, counts, mark):
     """One scenario: fill ``out`` (5 x T+1: subrogation, costs, recoveries, JHF payout,
@@ -319,8 +319,8 @@ def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mas
     z = rng.standard_normal()
     m = math.exp(beta * min(z, 0.0))
     n_states = base_p.shape[0]
-    cum = np.empty((_K, n_states))
-    for i in range(_K):
+    cum = np.empty((K, n_states))
+    for i in range(K):
         removed = 0.0
         for j in range(n_states):
             if good_mask[j] and j != i:
@@ -388,11 +388,11 @@ def _scenario(rng, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mas
                 state = nxt
                 if state == 3:  # suit
                     out[1, tm] += suit_cost
-                if state < _K:
+                if state < K:
                     continue
-                if state == _K + 4:  # forced_execution
+                if state == K + 4:  # forced_execution
                     out[1, tm] += exec_cost
-                if state == _K or state == _K + 1:  # cure, installment_paid
+                if state == K or state == K + 1:  # cure, installment_paid
                     out[2, tm] += arrears
                     break
                 rec = int(math.floor(arrears * recovery_rate * m + 1e-9))
@@ -435,7 +435,7 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     mark = np.zeros(len(book.total), dtype=np.bool_)
     for j, s in enumerate(scenarios):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
-        z[j] = _scenario(rng, math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h,
+        z[j] = _scenario(rng, _K, math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h,
                          model.moveout_hazard, float(model.good_exit_sensitivity), T, model.chain.matrix, good,
                          book.total, book.jhf_rent, book.cap, book.insured, book.group_order, book.group_start,
                          book.group_grade, book.group_offset,
