@@ -129,7 +129,7 @@ def test_bad_model_and_params(tmp_path):
         MortgageModel(annual_default_rate={"A": 0.01}, psj_ramp_months=0)
     text = (ROOT / "params" / "base.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "bad.yaml"
-    bad.write_text(text.replace("  psj_plateau_cpr: 0.06 ", "  psj_plateau_cpr: 1.5 "), encoding="utf-8")
+    bad.write_text(text.replace("  psj_plateau_cpr: 0.0545 ", "  psj_plateau_cpr: 1.5 "), encoding="utf-8")
     with pytest.raises(ParamsError, match=r"bad\.yaml: mortgage_model\.psj_plateau_cpr = 1\.5"):
         load_params(bad)
 

@@ -41,6 +41,7 @@ NOTEBOOKS = {
     "03_pricing": ("scenario", ("rent_model",)),
     "04_mortgage_portfolio": ("scenario", ("mortgage_model",)),
     "05_stress_and_capital": ("run", ("rent_model",)),
+    "07_calibration": ("scenario", ("collection",)),
     "06_batch_summary": ("summary", ()),
 }
 DEFAULT_PARAMS = ("base", "recession", "high_recovery", "jhf_insured", "jhf_2025_support", "mortgage_base",

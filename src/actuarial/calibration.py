@@ -201,8 +201,9 @@ def provenance(params_file: str | Path) -> pd.DataFrame:
     """Every number in a params file (and the files it extends) with its source comment.
 
     Columns: ``file``, ``parameter`` (key path), ``value``, ``source`` (the comment),
-    ``kind``: ``fitted`` (the comment says fitted or calibrated), ``assumed`` (assumption)
-    or ``sourced`` (a seed document or a DOMAIN.md figure).
+    ``kind``: ``assumed`` (the comment starts with "assumption"), ``fitted`` (a source that
+    was fitted or calibrated to a public figure) or ``sourced`` (a seed document or a
+    DOMAIN.md figure taken as it is).
     """
     path = Path(params_file)
     rows = []
@@ -220,7 +221,12 @@ def provenance(params_file: str | Path) -> pd.DataFrame:
             m = _SOURCE.search(lines[node.start_mark.line])
             source = m.group(1).strip() if m else ""
             low = source.lower()
-            kind = "fitted" if ("fitted" in low or "calibrated" in low) else "assumed" if "assumption" in low else "sourced"
+            if low.startswith("assumption"):
+                kind = "assumed"
+            elif low.startswith("source:") and ("fitted" in low or "calibrated" in low):
+                kind = "fitted"
+            else:
+                kind = "sourced" if low.startswith("source:") else "assumed"
             rows.append({"file": path.name, "parameter": ".".join(keys), "value": node.value, "source": source,
                          "kind": kind})
 
@@ -234,3 +240,79 @@ def provenance(params_file: str | Path) -> pd.DataFrame:
         inherited = inherited[~inherited["parameter"].isin(out["parameter"])]
         out = pd.concat([inherited, out], ignore_index=True)
     return out
+
+
+# -- delinquency level and concentration -------------------------------------------------------------------
+#: Public figures for the level of arrears (DOMAIN.md §1).
+JPM_ARREARS = {"one_month": 0.008, "two_plus_months": 0.003}   # managers' end-of-month arrears, FY2022
+LICC_LONG_ARREARS_LOSS_SHARE = 0.67                              # share of loss from the 0.73% in long arrears
+LONG_ARREARS_MONTHS = 4                                          # "4+ months of arrears" (DOMAIN.md §1)
+
+
+def arrears_prevalence(model, grade_shares: Mapping) -> dict:
+    """The book's average share of contracts 1 month and 2+ months in arrears at a month-end
+    over the horizon, exactly, in the median economy (z = 0), as the engine models it.
+
+    Delinquencies start in month ``t0`` with density ``S(t0) = P_first(t0) + sum_s S(s) r(t0 - s)``
+    (first ones ``q^(t0-1) h``; later ones after a cure, ``r`` as in the engine's renewal).
+    One is 1 month late at the end of ``t0`` if still in the collection process one month on
+    (``O(1)``), and 2+ months late at a later month-end ``t`` while still in it
+    (``O(t - t0 + 1)``). Averaged over ``t = 1..T`` and over the grades.
+    """
+    from .collection import TRANSIENT_STATES
+
+    if set(grade_shares) != set(model.delinquency_hazard):
+        raise ValueError("grade_shares must name the model's grades")
+    T = model.months
+    occ = model.chain.occupancy(T + 1)
+    in_process = occ[list(TRANSIENT_STATES)].sum(axis=1).to_numpy()
+    cured = np.diff(occ[["cure", "installment_paid"]].sum(axis=1).to_numpy(), prepend=0.0)
+    one = two = 0.0
+    t = np.arange(1, T + 1)
+    for g, share in grade_shares.items():
+        h = model.hazard(model.delinquency_hazard[g], 0.0)
+        q = (1 - h) * (1 - model.moveout_hazard)
+        r = np.array([float((cured[:k] * q ** (k - np.arange(k) - 1) * h).sum()) for k in range(T + 1)])
+        start = np.zeros(T + 1)
+        for k in range(1, T + 1):
+            start[k] = q ** (k - 1) * h + float((start[1:k] * r[k - np.arange(1, k)]).sum())
+        one += share * float((start[1:] * in_process[1]).mean())
+        later = np.array([float((start[1:tt] * in_process[tt - np.arange(1, tt) + 1]).sum()) for tt in t])
+        two += share * float(later.mean())
+    return {"one_month": one, "two_plus_months": two}
+
+
+def fit_hazard_scale(model, grade_shares: Mapping, target_two_plus: float = JPM_ARREARS["two_plus_months"]) -> dict:
+    """Scale the grades' monthly hazards (keeping their ratios) so the book's average share
+    of contracts 2+ months in arrears (:func:`arrears_prevalence`) equals the JPM figure."""
+    import dataclasses
+
+    def with_scale(c):
+        return dataclasses.replace(model, delinquency_hazard={g: h * c for g, h in model.delinquency_hazard.items()})
+
+    top = 0.99 / max(model.delinquency_hazard.values())
+    c = brentq(lambda c: arrears_prevalence(with_scale(c), grade_shares)["two_plus_months"] - target_two_plus,
+               1e-6, top, xtol=1e-12)
+    return dict(with_scale(c).delinquency_hazard)
+
+
+def long_arrears_loss_share(model, n_paths: int, seed: int, months_long: int = LONG_ARREARS_MONTHS) -> float:
+    """Share of the collection loss (arrears not recovered, plus suit and execution costs)
+    that comes from cases reaching ``months_long`` months of arrears, by simulation at z = 0."""
+    from .collection import STATES, TENANCY_ENDING_EXITS, TRANSIENT_STATES
+
+    paths = model.chain.sample_paths(n_paths, min(model.months, 120), np.random.default_rng(seed))
+    k = len(TRANSIENT_STATES)
+    inst = STATES.index("installment")
+    in_process = paths[:, :-1] < k
+    subrogating = in_process & (paths[:, :-1] != inst)
+    months = np.minimum(subrogating.sum(axis=1), 24)
+    final = paths[:, -1]
+    ending = np.isin(final, [STATES.index(s) for s in TENANCY_ENDING_EXITS])
+    sued = (paths == STATES.index("suit")).any(axis=1)
+    executed = final == STATES.index("forced_execution")
+    cost = sued * model.suit_cost_yen + executed * (model.execution_cost_yen + model.removal_cost_yen
+                                                     + model.restoration_cost_yen)
+    loss = np.where(ending, months * (1 - model.recovery_rate), 0.0) * 100_000 + cost
+    total = loss.sum()
+    return float(loss[months >= months_long].sum() / total) if total > 0 else float("nan")

@@ -39,11 +39,12 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
         cum = np.cumsum(model.chain.stressed(model.good_exit_multiplier(z)).matrix, axis=1)
         cum[:, -1] = 1.0
         state = np.full(n, _PERFORMING)
+        resume = offset.copy()  # at risk from the month after this one
         months_sub = np.zeros(n, dtype=np.int64)
         arrears = np.zeros(n, dtype=np.int64)
         f = out[s]
         for t in range(1, T + 1):
-            perf = (state == _PERFORMING) & (t > offset)
+            perf = (state == _PERFORMING) & (t > resume)
             u = rng.random(n)
             state[perf & (u < h)] = 0
             state[perf & (u >= h) & (rng.random(n) < model.moveout_hazard)] = _GONE
@@ -75,7 +76,9 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
             if model.recovery_delay_months >= 1:
                 f[li["jhf_remittance"], e + model.recovery_delay_months] += np.floor(
                     jhf.recovery_share * rec[ins] + 1e-9).sum()
-            state[idx[good | ending]] = _GONE
+            state[idx[ending]] = _GONE
+            cured = idx[good]  # performing again, and at risk of the next missed rent from next month
+            state[cured], months_sub[cured], arrears[cured], resume[cured] = _PERFORMING, 0, 0, e
         f[li["fees"], : T + 1] = book.fees
         f[li["jhf_premium"], : T + 1] = book.premium
     return out[:, :, : T + 1]

@@ -35,7 +35,7 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
     share = rate_fraction(jhf.recovery_share)
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
     delay = model.recovery_delay_months
-    out = np.zeros((5, T + delay + 3))
+    out = np.zeros((6, T + delay + 3))  # row 5: probability of a cure (or a completed plan) that month
     dist = np.zeros((_K, cap + 1))
     dist[0, 0] = 1.0
     k = np.arange(cap + 1)
@@ -88,6 +88,7 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
                     out[1, tau + 1] += mass.sum() * exec_cost
                 if s2 in good:
                     out[2, tau + 1] += mass @ arrears
+                    out[5, tau + 1] += mass.sum()
                 elif s2 in ending:
                     out[2, tau + 1 + delay] += mass @ rec
                     out[3, tau + 2] += mass @ pay
@@ -95,6 +96,25 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
                         out[4, tau + 1 + delay] += mass @ rem
         dist = new
     return out
+
+
+def _renewed(single: np.ndarray, h: float, q: float, T: int) -> np.ndarray:
+    """Flows of a delinquency and of every later one after a cure, relative to the first.
+
+    After a cure at relative month ``c`` the next missed rent falls ``j >= 1`` months later
+    with probability ``q^(j-1) h``; so new episodes start at ``s`` with density
+    ``r(s) = sum_c cure(c) q^(s-c-1) h`` and the flows solve the renewal equation
+    ``R(t) = single(t) + sum_{s=1..t} r(s) R(t - s)``.
+    """
+    cure = single[5, : T + 1]
+    r = np.zeros(T + 1)
+    for s_ in range(1, T + 1):
+        c = np.arange(0, s_)
+        r[s_] = float((cure[c] * q ** (s_ - c - 1) * h).sum())
+    R = np.zeros((5, T + 1))
+    for t in range(T + 1):
+        R[:, t] = single[:5, t] + (R[:, t - np.arange(1, t + 1)] * r[1: t + 1]).sum(axis=1) if t else single[:5, 0]
+    return R
 
 
 def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int = 24) -> pd.DataFrame:
@@ -116,7 +136,8 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
             q = (1 - h) * (1 - model.moveout_hazard)
             starts = t0[t0 > row.offset]
             p_t0 = q ** (starts - row.offset - 1) * h
-            rel = _path_flows(model, float(z), int(row.total), int(row.cap), bool(row.insured), int(row.jhf_rent))
+            rel = _renewed(_path_flows(model, float(z), int(row.total), int(row.cap), bool(row.insured),
+                                       int(row.jhf_rent)), h, q, T)
             for t, pt in zip(starts, p_t0):
                 flows[:, t:] += (wz * row.n * pt) * rel[:, : T + 1 - t]
     out = pd.DataFrame(0.0, index=pd.RangeIndex(T + 1, name="month"), columns=list(LINES))

@@ -56,12 +56,14 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
                 r = int(rng.integers(0, j + 1))
                 chosen.append(j if r in chosen else r)
             for position in chosen:
-                _one_contract(contracts.iloc[members[position]], model, chain, rng, q, z, s0, flows, line)
+                _one_contract(contracts.iloc[members[position]], model, chain, rng, h, q, z, s0, flows, line)
     return out
 
 
-def _one_contract(c, model: RentModel, chain, rng, q: float, z: float, s0: int, flows: np.ndarray, line: dict) -> None:
-    """Follow one delinquent contract from its first missed rent to its exit or the horizon."""
+def _one_contract(c, model: RentModel, chain, rng, h: float, q: float, z: float, s0: int, flows: np.ndarray,
+                  line: dict) -> None:
+    """Follow one delinquent contract from its first missed rent to its exit or the horizon,
+    through any later delinquencies after a cure."""
     T, jhf = model.months, model.jhf
     plan = model.plans[c["plan"]]
     total = plan.monthly_total(rent_yen=int(c["rent_yen"]), management_fee_yen=int(c["management_fee_yen"]),
@@ -92,7 +94,14 @@ def _one_contract(c, model: RentModel, chain, rng, q: float, z: float, s0: int, 
             flows[line["costs"], month] += model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
         if state in ("cure", "installment_paid"):
             flows[line["recoveries"], month] += arrears
-            return
+            # performing again: the next event (missed rent or move-out) after a geometric gap
+            gap = 1 + math.floor(math.log(1 - rng.random()) / math.log(q))
+            missed_rent_first = rng.random() < h / (1 - q)  # else the tenant moves out first
+            if month + gap > T or not missed_rent_first:
+                return
+            month += gap
+            state, months_subrogated, arrears = "dunning", 0, 0
+            continue
         assert state in TENANCY_ENDING_EXITS
         recovered = model.recovery_after_exit(arrears, z)
         recovery_month, payout_month = month + model.recovery_delay_months, month + 1

@@ -1,4 +1,4 @@
-"""Rent-guarantee portfolio simulation (model v1).
+"""Rent-guarantee portfolio simulation.
 
 Per scenario ``s`` (its own ``numpy.random.Generator``, keyed by ``(seed, s)``, so results do
 not depend on how scenarios are split over threads or chunks):
@@ -15,7 +15,9 @@ not depend on how scenarios are split over threads or chunks):
    transient state other than ``installment`` the guarantor subrogates the monthly total,
    up to the plan's coverage months. Entering ``suit`` costs the suit cost; entering
    ``forced_execution`` the execution, removal and restoration costs. ``cure`` and
-   ``installment_paid`` recover all arrears in the month they happen; a tenancy-ending exit
+   ``installment_paid`` recover all arrears in the month they happen, after which the tenant
+   pays again and may miss a rent again (next missed rent or move-out after a geometric
+   number of months, a missed rent with probability ``h / (1 - q)``); a tenancy-ending exit
    recovers ``floor(recovery_rate x exp(beta min(z, 0)) x arrears)`` ``recovery_delay_months``
    later (bad economies recover less, by the same factor as the cures);
 4. an insured contract whose tenancy ends after subrogation has the JHF insured event: the
@@ -30,9 +32,9 @@ that falls in the projection. Fees (initial fee at the start, renewals at annive
 monthly fees) are their expectation under the move-out hazard: they do not depend on the
 scenario.
 
-v1 limits, kept on purpose and tested as such: one delinquency episode per contract (a
-cured tenant does not default again within the horizon); cash flows after the horizon are
-not counted.
+Limits, kept on purpose: cash flows after the horizon are not counted; an installment plan
+recovers the arrears when it completes; the delinquency counts per scenario count the
+contracts that became delinquent at all (first episodes).
 """
 
 from __future__ import annotations
@@ -392,9 +394,18 @@ def _scenario(rng, K, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_
                     continue
                 if state == K + 4:  # forced_execution
                     out[1, tm] += exec_cost
-                if state == K or state == K + 1:  # cure, installment_paid
+                if state == K or state == K + 1:  # cure, installment_paid: performing again
                     out[2, tm] += arrears
-                    break
+                    u = rng.random()
+                    gap = 1 + (int(math.floor(math.log(1.0 - u) / math.log(q))) if q > 0.0 else 0)
+                    v = rng.random()
+                    if tm + gap > T or v >= h / (1.0 - q):
+                        break  # no new missed rent within the horizon, or a move-out comes first
+                    tm += gap
+                    state = 0
+                    months_sub = 0
+                    arrears = 0
+                    continue
                 rec = int(math.floor(arrears * recovery_rate * m + 1e-9))
                 rec_month = tm + delay
                 pay_month = tm + 1

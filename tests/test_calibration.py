@@ -1,0 +1,112 @@
+"""Calibration: every fit against its public target, hazards recovered from histories, provenance."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from actuarial import calibration as cal
+from actuarial.collection import MLIT_FUNNEL, CollectionChain
+from actuarial.params import load_params
+from actuarial.portfolio import synthetic_rent_book
+from actuarial.simulation import RentModel
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = load_params(ROOT / "params" / "base.yaml")
+PRIOR = yaml.safe_load((ROOT / "params" / "calibration" / "collection_prior.yaml").read_text(encoding="utf-8"))
+
+
+def test_base_funnel_simulated_within_ten_percent_of_every_survey_figure():
+    sim = cal.simulated_funnel(BASE.collection.chain(), 600_000, seed=2026)
+    for event, (per_1000, months) in MLIT_FUNNEL.items():
+        assert abs(sim.loc[event, "simulated_per_1000"] / per_1000 - 1) <= 0.10, event
+        assert abs(sim.loc[event, "simulated_months"] / months - 1) <= 0.10, event
+
+
+def test_fitting_the_prior_reproduces_the_shipped_base_chain():
+    fitted, residuals = cal.fit_collection(PRIOR)
+    assert residuals[["count_relative_error", "months_relative_error"]].abs().max().max() < 0.01
+    assert fitted == BASE.collection.transitions  # params/base.yaml holds exactly this fit
+
+
+def test_fit_collection_on_a_hand_made_target():
+    # a chain that produces known figures is recovered from them
+    truth = CollectionChain.from_transitions(BASE.collection.transitions).stressed(0.9)
+    targets = {e: (v, m) for e, v, m in zip(truth.funnel().index, truth.funnel()["model_per_1000"],
+                                              truth.funnel()["model_months"])}
+    _, residuals = cal.fit_collection(PRIOR, targets)
+    assert residuals[["count_relative_error", "months_relative_error"]].abs().max().max() < 0.02
+
+
+def test_prepayment_fit_reproduces_the_repayment_times():
+    for contracted, actual in ((25.7, 14.4), (26.7, 15.7)):
+        c = cal.fit_prepayment(contracted_years=contracted, actual_years=actual)
+        assert cal.expected_repayment_years(c, 60, round(contracted * 12)) == pytest.approx(actual, abs=1e-6)
+    assert cal.fit_prepayment(contracted_years=26.7, actual_years=15.7) == pytest.approx(
+        BASE.mortgage_model.psj_plateau_cpr, abs=5e-5)
+    assert cal.expected_repayment_years(0.0, 60, 120) == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="actual_years"):
+        cal.fit_prepayment(contracted_years=20, actual_years=25)
+
+
+def test_hazard_level_meets_the_jpm_arrears_and_the_base_params_hold_it():
+    model = RentModel.from_params(BASE)
+    shares = {"A": 0.5, "B": 0.35, "C": 0.15}
+    prevalence = cal.arrears_prevalence(model, shares)
+    assert prevalence["two_plus_months"] == pytest.approx(cal.JPM_ARREARS["two_plus_months"], rel=0.01)
+    fitted = cal.fit_hazard_scale(model, shares)
+    for g, h in fitted.items():
+        assert h == pytest.approx(BASE.rent_model.delinquency_hazard[g], rel=2e-3)
+    book = synthetic_rent_book(20_000, seed=1)
+    assert book["grade"].value_counts(normalize=True).to_dict() == pytest.approx(shares, abs=0.02)
+
+
+def test_hazards_recovered_from_the_shipped_synthetic_history_within_two_standard_errors():
+    history = pd.read_csv(ROOT / "params" / "calibration" / "synthetic_history.csv")
+    fit = cal.fit_hazards(history, bands=(12, 24))
+    truth = {"delinquency": BASE.rent_model.delinquency_hazard, "moveout": BASE.rent_model.moveout_hazard}
+    for row in fit.itertuples():
+        true = truth["moveout"] if row.event == "moveout" else truth["delinquency"][row.grade]
+        assert abs(row.hazard - true) <= 2 * row.standard_error, row
+    assert fit["events"].sum() == (history["event"] != "censored").sum()
+
+
+def test_hazard_mle_by_hand():
+    h = pd.DataFrame({"contract_id": [1, 2, 3], "grade": "A", "months_observed": [5, 10, 20],
+                      "event": ["delinquency", "censored", "moveout"]})
+    fit = cal.fit_hazards(h, bands=(12,)).set_index(["band", "event"])
+    # band 1-12: at risk 5 + 10 + 12 = 27 months, one delinquency; band 13-: 8 months, one move-out
+    assert fit.loc[("1-12", "delinquency"), "hazard"] == pytest.approx(1 / 27)
+    assert fit.loc[("13-", "moveout"), "hazard"] == pytest.approx(1 / 8)
+    assert fit.loc[("1-12", "moveout"), "events"] == 0
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda h: h.drop(columns="event"), "missing column 'event'"),
+    (lambda h: h.assign(event="default"), "unknown value 'default' in row 0"),
+    (lambda h: h.assign(months_observed=0), "'months_observed' must be whole months >= 1"),
+])
+def test_bad_histories(change, needle):
+    h = pd.DataFrame({"contract_id": [1], "grade": ["A"], "months_observed": [3], "event": ["censored"]})
+    with pytest.raises(ValueError, match=needle):
+        cal.fit_hazards(change(h))
+
+
+def test_long_arrears_carry_most_of_the_loss():
+    share = cal.long_arrears_loss_share(RentModel.from_params(BASE), 200_000, seed=3)
+    assert 0.5 < share <= 1.0  # LICC: 67%; the model is reported next to it in notebook 07
+
+
+def test_provenance_lists_every_number_with_its_kind():
+    p = cal.provenance(ROOT / "params" / "recession.yaml")
+    assert set(p["kind"]) == {"fitted", "assumed", "sourced"}
+    row = p.set_index("parameter").loc["rent_model.delinquency_hazard.C"]
+    assert (row["file"], row["value"], row["kind"]) == ("recession.yaml", "0.1881", "assumed")
+    inherited = p.set_index("parameter").loc["jhf.coverage_ratio"]
+    assert inherited["file"] == "base.yaml" and inherited["kind"] == "sourced"
+    fitted = p.set_index("parameter").loc["collection.transitions.dunning.cure"]
+    assert fitted["kind"] == "fitted"
+    assert not p["parameter"].duplicated().any()
+    assert np.all(p["source"].str.len() > 0)
