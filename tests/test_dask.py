@@ -48,3 +48,12 @@ def test_dask_backend_equals_the_local_run_for_mortgages(client):
     local = simulate(book, model, 24, seed=9, threads=2)
     remote = simulate(book, model, 24, seed=9, backend="dask", client=client, chunk_scenarios=5)
     assert np.array_equal(local.cash_flows, remote.cash_flows)
+
+
+def test_batch_runs_notebooks_on_a_dask_cluster(client, tmp_path):
+    from actuarial import batch
+
+    run_dir, ok = batch.run_batch([Path(__file__).resolve().parents[1] / "params" / "jhf_2025_support.yaml"],
+                                  ["01_product_terms"], scheduler=client.scheduler.address,
+                                  reports_dir=tmp_path, progress=False)
+    assert ok and (run_dir / "jhf_2025_support" / "01_product_terms.html").exists()

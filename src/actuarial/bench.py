@@ -47,7 +47,10 @@ def run_rent(contracts: int, scenarios: int, months: int, base_contracts: int, b
     t = time.perf_counter()
     simulate_month_stepping(book.head(base_contracts), model, base_scenarios, seed=1)
     base_seconds = time.perf_counter() - t
-    return _entry(contracts, scenarios, months, seconds, base_contracts, base_scenarios, base_seconds, threads)
+    entry = _entry(contracts, scenarios, months, seconds, base_contracts, base_scenarios, base_seconds, threads)
+    entry["monthly_delinquency_hazard"] = dict(model.delinquency_hazard)  # params/base.yaml, fitted
+    entry["insured_share"] = round(float(book["insured"].mean()), 3)
+    return entry
 
 
 def run_mortgage(contracts: int, scenarios: int, months: int, base_contracts: int, base_scenarios: int,
