@@ -23,6 +23,7 @@ import yaml
 from scipy.optimize import brentq, least_squares
 
 from .collection import MLIT_FUNNEL, STATES, CollectionChain
+from .products.common import require_frame
 
 
 # -- collection -----------------------------------------------------------------------------------
@@ -143,11 +144,7 @@ def fit_hazards(histories: pd.DataFrame, bands=(12, 24)) -> pd.DataFrame:
     the maximum-likelihood hazard is ``events / months at risk`` in the band, with standard
     error ``sqrt(h (1 - h) / months at risk)``. Bands end at the given months (last open).
     """
-    if not isinstance(histories, pd.DataFrame):
-        raise ValueError(f"histories must be a DataFrame, got {type(histories).__name__}")
-    for c in HISTORY_COLUMNS:
-        if c not in histories.columns:
-            raise ValueError(f"histories is missing column {c!r} (needs {', '.join(HISTORY_COLUMNS)})")
+    require_frame(histories, HISTORY_COLUMNS, "histories")
     months = histories["months_observed"]
     if not pd.api.types.is_integer_dtype(months) or (months < 1).any():
         bad = histories.index[~months.apply(lambda v: isinstance(v, (int, np.integer)) and v >= 1)].tolist()[:1]

@@ -160,3 +160,20 @@ def to_date(name: str, value) -> dt.date:
         except ValueError:
             pass
     raise ValueError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
+
+
+def require_frame(df, columns, what: str, *, allow_empty: bool = True) -> None:
+    """``ValueError`` unless ``df`` is a DataFrame holding ``columns`` (named with ``what``).
+
+    >>> require_frame(pd.DataFrame({"a": [1]}), ("a", "b"), "claims")
+    Traceback (most recent call last):
+    ...
+    ValueError: claims is missing column 'b' (needs a, b)
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} is missing column {missing[0]!r} (needs {', '.join(columns)})")
+    if not allow_empty and len(df) == 0:
+        raise ValueError(f"{what} has no rows")

@@ -39,6 +39,7 @@ from .common import (
     is_array,
     mul_floor,
     rate_fraction,
+    require_frame,
     to_date,
 )
 
@@ -321,7 +322,7 @@ class JHFTerms:
         >>> t.allocate_contract_amount(c)[["policy_year", "paid_yen", "unpaid_yen"]].values.tolist()
         [[2024, 700000, 0], [2024, 300000, 400000], [2025, 700000, 0]]
         """
-        _require_columns(claims, ("claim_date", "payout_yen"), "claims")
+        require_frame(claims, ("claim_date", "payout_yen"), "claims")
         payout = check_yen("claims['payout_yen']", claims["payout_yen"])
         years = self.policy_year(claims["claim_date"])
         out = claims.copy()
@@ -364,9 +365,7 @@ class JHFTerms:
         >>> JHFTerms.eligibility(a)[["eligible", "failed"]].values.tolist()
         [[True, '']]
         """
-        if not isinstance(applicants, pd.DataFrame):
-            raise ValueError(f"applicants must be a pandas DataFrame, got {type(applicants).__name__}")
-        _require_columns(applicants, ELIGIBILITY_COLUMNS, "applicants")
+        require_frame(applicants, ELIGIBILITY_COLUMNS, "applicants")
         flags = {c: _bool_column(applicants, c) for c in
                  ("registered_dwelling", "other_guarantor", "antisocial", "identity_verified", "consent_to_jhf")}
         income = check_yen("applicants['monthly_income_yen']", applicants["monthly_income_yen"])
@@ -394,12 +393,6 @@ class JHFTerms:
         names = np.asarray(ELIGIBILITY_CONDITIONS, dtype=object)
         result["failed"] = [",".join(names[~row]) for row in conds.to_numpy()]
         return result
-
-
-def _require_columns(df: pd.DataFrame, columns, what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} is missing column {missing[0]!r} (needs {', '.join(columns)})")
 
 
 def _bool_column(df: pd.DataFrame, column: str) -> np.ndarray:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -39,8 +38,9 @@ import pandas as pd
 from scipy.stats import norm
 from tqdm import tqdm
 
-from ..products.common import check_count, check_rate, check_yen, rate_fraction
+from ..products.common import check_count, check_rate, check_yen, rate_fraction, require_frame
 from ..products.mortgage_fee import SEED_DEDUCTION_SCHEDULE, FeeCurve, _shape, validate_schedule
+from .distributed import check_run_arguments, run_scenarios
 from .rent import SimulationResult
 
 MORTGAGE_LINES = ("fee_lump_sum", "fee_installment", "refunds", "subrogation", "recoveries")
@@ -124,13 +124,7 @@ class MortgageModel:
 
 def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> None:
     """Raise ``ValueError`` naming the column and the first bad row."""
-    if not isinstance(portfolio, pd.DataFrame):
-        raise ValueError(f"portfolio must be a pandas DataFrame, got {type(portfolio).__name__}")
-    for c in MORTGAGE_COLUMNS:
-        if c not in portfolio.columns:
-            raise ValueError(f"portfolio is missing column {c!r} (needs {', '.join(MORTGAGE_COLUMNS)})")
-    if len(portfolio) == 0:
-        raise ValueError("portfolio has no rows")
+    require_frame(portfolio, MORTGAGE_COLUMNS, "portfolio", allow_empty=False)
 
     def first_bad(mask, column, what):
         if mask.any():
@@ -336,12 +330,8 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     Lines are :data:`MORTGAGE_LINES`; ``losses['net_loss']`` is subrogation - recoveries and
     ``losses['fees']`` the fee income net of refunds.
     """
-    for name, v, lo in (("n_scenarios", n_scenarios, 1), ("seed", seed, 0), ("threads", threads, 1),
-                        ("chunk_scenarios", chunk_scenarios, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
-    if backend not in ("local", "dask"):
-        raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
+    check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads, chunk_scenarios=chunk_scenarios,
+                        backend=backend)
     book = _mbook(portfolio, model)
     T = model.months
     if progress is None:
@@ -349,23 +339,8 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     bar = tqdm(total=n_scenarios, unit="scenario", disable=not progress)
     flows = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1))
     z = np.empty(n_scenarios)
-    if backend == "dask":
-        from .distributed import run_on_dask
-
-        for first, stop, (f, zz) in run_on_dask(_run_range, book, model, seed, n_scenarios, chunk_scenarios,
-                                                 client=client, scheduler=scheduler):
-            flows[first:stop], z[first:stop] = f, zz
-            bar.update(stop - first)
-    else:
-        def run(i):
-            f, zz = _run_range(book, model, seed, i, n_scenarios, threads, bar)
-            flows[i::threads], z[i::threads] = f, zz
-
-        if threads == 1:
-            run(0)
-        else:
-            with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(run, range(threads)))
+    run_scenarios(_run_range, book, model, seed, n_scenarios, (flows, z), threads=threads, backend=backend,
+                  client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios, bar=bar)
     bar.close()
     totals = flows.sum(axis=2)
     losses = pd.DataFrame(totals, columns=list(MORTGAGE_LINES))

@@ -42,7 +42,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -51,9 +50,10 @@ from scipy.stats import norm
 from tqdm import tqdm
 
 from ..collection import STATES, TRANSIENT_STATES, CollectionChain
-from ..products.common import check_count, check_rate, check_yen, rate_fraction
+from ..products.common import check_count, check_rate, check_yen, rate_fraction, require_frame
 from ..products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
 from ..products.rent_guarantee import FeePlan
+from .distributed import check_run_arguments, run_scenarios
 
 #: Cash-flow lines of the S x (T+1) output, all as positive amounts of yen.
 LINES = ("fees", "subrogation", "costs", "recoveries", "jhf_premium", "jhf_payout", "jhf_remittance")
@@ -179,13 +179,7 @@ def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
     When the book carries the JHF eligibility columns, every insured contract must pass
     :meth:`~actuarial.products.jhf_insurance.JHFTerms.eligibility`.
     """
-    if not isinstance(portfolio, pd.DataFrame):
-        raise ValueError(f"portfolio must be a pandas DataFrame, got {type(portfolio).__name__}")
-    for c in PORTFOLIO_COLUMNS:
-        if c not in portfolio.columns:
-            raise ValueError(f"portfolio is missing column {c!r} (needs {', '.join(PORTFOLIO_COLUMNS)})")
-    if len(portfolio) == 0:
-        raise ValueError("portfolio has no rows")
+    require_frame(portfolio, PORTFOLIO_COLUMNS, "portfolio", allow_empty=False)
     for c in PORTFOLIO_COLUMNS[:4]:
         col = portfolio[c]
         if not pd.api.types.is_integer_dtype(col):
@@ -483,12 +477,8 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
                                  backend=backend, client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios)
     if not isinstance(model, RentModel):
         raise ValueError(f"scenario must be a RentModel or a MortgageModel, got {type(model).__name__}")
-    for name, v, lo in (("n_scenarios", n_scenarios, 1), ("seed", seed, 0), ("threads", threads, 1),
-                        ("chunk_scenarios", chunk_scenarios, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
-    if backend not in ("local", "dask"):
-        raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
+    check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads, chunk_scenarios=chunk_scenarios,
+                        backend=backend)
     book = _book(portfolio, model)
     T = model.months
     if progress is None:
@@ -497,23 +487,8 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     sub_lines = np.zeros((n_scenarios, 5, T + 1), dtype=np.int64)
     counts = np.zeros((n_scenarios, len(book.grade_hazard)), dtype=np.int64)
     z = np.empty(n_scenarios)
-    if backend == "dask":
-        from .distributed import run_on_dask
-
-        for first, stop, (sl, ct, zz) in run_on_dask(_run_range, book, model, seed, n_scenarios, chunk_scenarios,
-                                                     client=client, scheduler=scheduler):
-            sub_lines[first:stop], counts[first:stop], z[first:stop] = sl, ct, zz
-            bar.update(stop - first)
-    else:
-        def run(i):
-            sl, ct, zz = _run_range(book, model, seed, i, n_scenarios, threads, bar)
-            sub_lines[i::threads], counts[i::threads], z[i::threads] = sl, ct, zz
-
-        if threads == 1:
-            run(0)
-        else:
-            with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(run, range(threads)))
+    run_scenarios(_run_range, book, model, seed, n_scenarios, (sub_lines, counts, z), threads=threads,
+                  backend=backend, client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios, bar=bar)
     bar.close()
     flows = np.zeros((n_scenarios, len(LINES), T + 1))
     flows[:, 0, :] = book.fees
