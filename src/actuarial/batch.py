@@ -243,8 +243,12 @@ def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame) -> str:
             f"<tr class='{r['status']}'><td>{html.escape(r['scenario'])}</td><td>{html.escape(r['stem'])}</td>"
             f"<td>{r['status'].upper()}</td><td><a href='{link}.html'>report</a> · <a href='{link}.ipynb'>notebook</a></td>"
             f"<td>{html.escape(cell + (r['error'] or ''))}</td></tr>")
-    table = comparison.T.to_html(float_format=lambda v: f"{v:,.6g}", na_rep="", border=0) if not comparison.empty \
-        else "<p>No key figures.</p>"
+    if comparison.empty:
+        table = "<p>No key figures.</p>"
+    else:
+        shown = comparison.T.rename_axis(index=None, columns=None)
+        table = shown.to_html(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}", na_rep="",
+                              border=0)
     failed = sum(r["status"] != "ok" for r in run["notebooks"])
     state = "all notebooks succeeded" if not failed else f"{failed} notebook(s) FAILED"
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Batch run {run['run_id']}</title>
