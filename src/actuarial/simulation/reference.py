@@ -79,7 +79,9 @@ def _one_contract(c, model: RentModel, chain, rng, h: float, q: float, z: float,
             months_subrogated += 1
         cumulative = np.cumsum(chain.matrix[STATES.index(state)])
         cumulative[-1] = 1.0
-        nxt = STATES[int(np.searchsorted(cumulative, rng.random(), side="right"))]
+        u = rng.random()
+        j = int(np.searchsorted(cumulative, u, side="right"))
+        nxt = STATES[j]
         month += 1
         if nxt == state:
             continue
@@ -94,10 +96,15 @@ def _one_contract(c, model: RentModel, chain, rng, h: float, q: float, z: float,
             flows[line["costs"], month] += model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
         if state in ("cure", "installment_paid"):
             flows[line["recoveries"], month] += arrears
-            # performing again: the next event (missed rent or move-out) after a geometric gap
-            gap = 1 + math.floor(math.log(1 - rng.random()) / math.log(q))
-            missed_rent_first = rng.random() < h / (1 - q)  # else the tenant moves out first
-            if month + gap > T or not missed_rent_first:
+            # performing again: the transition's uniform, rescaled within the cure's interval,
+            # decides a missed rent (before a move-out) and the geometric gap to it
+            lo = cumulative[j - 1] if j > 0 else 0.0
+            w = (u - lo) / (cumulative[j] - lo)
+            a = h / (1 - q)
+            if w >= a:
+                return  # moves out first
+            gap = 1 + math.floor(math.log(1 - w / a) / math.log(q))
+            if month + gap > T:
                 return
             month += gap
             state, months_subrogated, arrears = "dunning", 0, 0

@@ -17,7 +17,8 @@ not depend on how scenarios are split over threads or chunks):
    ``forced_execution`` the execution, removal and restoration costs. ``cure`` and
    ``installment_paid`` recover all arrears in the month they happen, after which the tenant
    pays again and may miss a rent again (next missed rent or move-out after a geometric
-   number of months, a missed rent with probability ``h / (1 - q)``); a tenancy-ending exit
+   number of months, a missed rent with probability ``h / (1 - q)``; both decided by the
+   cure transition's own uniform, rescaled, so a quick cure costs one draw); a tenancy-ending exit
    recovers ``floor(recovery_rate x exp(beta min(z, 0)) x arrears)`` ``recovery_delay_months``
    later (bad economies recover less, by the same factor as the cures);
 4. an insured contract whose tenancy ends after subrogation has the JHF insured event: the
@@ -381,6 +382,7 @@ def _scenario(rng, K, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_
                     continue
                 if tm > T:
                     break
+                prev = state
                 state = nxt
                 if state == 3:  # suit
                     out[1, tm] += suit_cost
@@ -390,11 +392,16 @@ def _scenario(rng, K, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_
                     out[1, tm] += exec_cost
                 if state == K or state == K + 1:  # cure, installment_paid: performing again
                     out[2, tm] += arrears
-                    u = rng.random()
-                    gap = 1 + (int(math.floor(math.log(1.0 - u) / math.log(q))) if q > 0.0 else 0)
-                    v = rng.random()
-                    if tm + gap > T or v >= h / (1.0 - q):
-                        break  # no new missed rent within the horizon, or a move-out comes first
+                    # the transition's uniform, rescaled within the chosen interval, is a fresh
+                    # uniform: it decides missed rent (w < a) or move-out first, then the gap
+                    lo = cum[prev, nxt - 1] if nxt > 0 else 0.0
+                    w = (u - lo) / (cum[prev, nxt] - lo)
+                    a = h / (1.0 - q)
+                    if w >= a:
+                        break  # the tenant moves out before missing a rent again
+                    gap = 1 + (int(math.floor(math.log(1.0 - w / a) / math.log(q))) if q > 0.0 else 0)
+                    if tm + gap > T:
+                        break  # no new missed rent within the horizon
                     tm += gap
                     state = 0
                     months_sub = 0
