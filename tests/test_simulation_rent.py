@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actuarial.params import load_params
 from actuarial.simulation import LINES, RentModel, simulate
@@ -305,3 +307,80 @@ def test_expected_loss_summary_matches_the_simulated_mean(model, book, result):
     x = result.losses["net_loss"]
     assert abs(x.mean() - e["net_loss"]) <= 4 * x.std() / np.sqrt(len(x))
     assert result.metrics()["loss_ratio"] == pytest.approx(x.mean() / result.losses["fees"].mean())
+
+
+# -- the kernel's shortcuts change the speed, never a result ------------------------------------------
+def test_block_size_never_changes_a_result(model, book, monkeypatch):
+    from actuarial.simulation import rent
+
+    whole = simulate(book, model, 80, seed=21)
+    monkeypatch.setattr(rent, "_block_uniforms", lambda n, months, used: 2 * (months + 1) + 1)
+    pieces = simulate(book, model, 80, seed=21, threads=2)
+    assert np.array_equal(whole.cash_flows, pieces.cash_flows)
+    assert whole.losses.equals(pieces.losses)
+
+
+def _edges_and_random(data):
+    from actuarial.simulation import rent
+
+    width = 1 << (32 - rent._TOP_BITS)
+    edges = [b * width for b in range(1 << rent._TOP_BITS)] + [b * width - 1 for b in range(1, (1 << rent._TOP_BITS) + 1)]
+    return np.array(edges + data, dtype=np.int64)
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.floats(1e-5, 0.95), mu=st.floats(0.0, 0.2), m=st.floats(0.05, 1.0), months=st.integers(1, 120),
+       more=st.lists(st.integers(0, 2**32 - 1), max_size=200))
+def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, more):
+    """Every table entry that is not _MIXED equals the exact outcome for every uniform in its
+    bucket (checked at both edges of every bucket and at random uniforms)."""
+    from actuarial.simulation import rent
+
+    inv_a, cdf, guide = rent.gap_tables(h, mu, months)
+    good, dest, n_dest = rent.chain_arrays(BASE.collection.chain().matrix)
+    thr = rent.stressed_thresholds(BASE.collection.chain().matrix, good, m, dest, n_dest)
+    paid0 = np.array([d in (rent._K, rent._K + 1) for d in dest[0]])
+    first, dunning, moves = rent._first_table(inv_a, cdf), rent._dunning_table(thr[0], paid0, inv_a, cdf), \
+        rent._move_tables(thr)
+    bits = _edges_and_random(more)
+    u = bits * 2.0 ** -32
+    b = bits >> (32 - rent._TOP_BITS)
+    exact_first = 1 + np.searchsorted(cdf, u * inv_a, side="right")
+    assert np.array_equal([rent.gap(x, cdf, guide) for x in u * inv_a], exact_first)
+    sure = first[b] != rent._MIXED
+    assert np.array_equal(first[b][sure], exact_first[sure])
+    exact_dunning = np.array([rent.dunning_outcome(x, thr[0], dest[0], paid0, inv_a, cdf, guide) for x in u])
+    sure = dunning[b] != rent._MIXED
+    assert np.array_equal(dunning[b][sure], exact_dunning[sure])
+    for i in range(rent._K):
+        exact_rank = np.array([next(r for r in range(n_dest[i]) if x < thr[i, r]) for x in u])
+        sure = moves[i][b] != rent._MIXED
+        assert np.array_equal(moves[i][b][sure], exact_rank[sure])
+    assert np.mean(first == rent._MIXED) < 0.1  # the tables answer most draws
+
+
+def test_fast_path_equals_the_reference_on_odd_chains_and_short_cover(book):
+    """Dunning's likeliest move is not a cure, dunning can end in any exit, one month's cover."""
+    from actuarial.collection import CollectionChain
+    from actuarial.products.rent_guarantee import FeePlan
+    from actuarial.simulation.reference import simulate_reference
+
+    chain = CollectionChain.from_transitions({
+        "dunning": {"emergency_contact": 0.4, "cure": 0.25, "installment_paid": 0.05, "settlement": 0.05, "skip": 0.05},
+        "emergency_contact": {"cure": 0.3, "suit": 0.3, "installment": 0.2},
+        "suit": {"judgment": 0.5, "cure": 0.1},
+        "judgment": {"execution": 0.6, "judgment_exit": 0.2},
+        "execution": {"forced_execution": 0.7},
+        "installment": {"installment_paid": 0.3, "broken_promise": 0.2},
+        "broken_promise": {"cure": 0.2, "dunning": 0.3, "skip": 0.1},
+    })
+    short = FeePlan(name="short", initial_rate=0.5, coverage_months=1)
+    m = RentModel(chain=chain, plans={"zenhoren_yearly": short, "monthly": BASE.fee_plans()["monthly"]},
+                  delinquency_hazard={"A": 0.2, "B": 0.6}, moveout_hazard=0.02, rho=0.2, good_exit_sensitivity=0.8,
+                  recovery_rate=0.4, recovery_delay_months=2, suit_cost_yen=300_000, execution_cost_yen=400_000,
+                  jhf=BASE.jhf_terms(), months=30)
+    fast = simulate(book, m, 150, seed=5).cash_flows
+    slow = simulate_reference(book, m, 150, seed=5)
+    assert np.array_equal(fast[:, 1:], slow[:, 1:])
+    for line in ("costs", "jhf_payout", "jhf_remittance"):
+        assert fast[:, LINES.index(line)].sum() > 0, line

@@ -24,11 +24,7 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
     book = _book(portfolio, model)
     T, jhf = model.months, model.jhf
     n = len(book.total)
-    grade_of = np.empty(n, dtype=np.int64)
-    offset = np.empty(n, dtype=np.int64)
-    for g in range(len(book.group_grade)):
-        members = book.group_order[book.group_start[g]:book.group_start[g + 1]]
-        grade_of[members], offset[members] = book.group_grade[g], book.group_offset[g]
+    grade_of, offset = book.grade_and_offset()
     cap_yen = np.inf if jhf.cap_yen is None else jhf.cap_yen
     out = np.zeros((n_scenarios, len(LINES), T + 1 + model.recovery_delay_months + 2))
     li = {name: i for i, name in enumerate(LINES)}

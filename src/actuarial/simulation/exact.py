@@ -124,9 +124,9 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     x, w = np.polynomial.legendre.leggauss(nodes)
     zs = np.concatenate([-4 + 4 * x, 4 + 4 * x])  # [-8, 0] and [0, 8]
     ws = np.concatenate([4 * w, 4 * w]) * norm.pdf(zs)
+    grade, offset = book.grade_and_offset()
     df = pd.DataFrame({"total": book.total, "cap": book.cap, "insured": book.insured, "jhf_rent": book.jhf_rent,
-                       "grade": portfolio["grade"].to_numpy(),
-                       "offset": np.maximum(start_months(portfolio, T), 0)})
+                       "grade": np.array(list(model.delinquency_hazard), dtype=object)[grade], "offset": offset})
     types = df.value_counts().reset_index(name="n")
     flows = np.zeros((5, T + 1))
     t0 = np.arange(1, T + 1)

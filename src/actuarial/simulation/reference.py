@@ -1,9 +1,20 @@
 """A slow, readable version of :func:`actuarial.simulation.rent.simulate` (lifelib style).
 
 It draws from the same per-scenario streams in the same order as the fast kernel, but
-walks each contract in plain Python and takes every amount from the product calculators
-(:class:`~actuarial.products.jhf_insurance.JHFTerms`, :class:`~actuarial.products.rent_guarantee.FeePlan`).
-Tests require the two to agree exactly on small books. Use it to read the model, not to run it.
+walks each contract month by month in plain Python and takes every amount from the product
+calculators (:class:`~actuarial.products.jhf_insurance.JHFTerms`,
+:class:`~actuarial.products.rent_guarantee.FeePlan`). It shares with the kernel only the
+small helpers that fix a scenario's numbers (:func:`~.rent.conditional_hazard`,
+:func:`~.rent.gap_tables`, :func:`~.rent.transition_order`), none of the kernel's lookup
+tables or shortcuts. Tests require the two to agree exactly on small books. Use it to read
+the model, not to run it.
+
+The stream of scenario ``s``: ``rng = default_rng(SeedSequence(seed, spawn_key=(s,)))``;
+first the factor ``z = rng.standard_normal()``, then uniforms, two from each of the bit
+generator's 64-bit words (high half, then low half, each ``bits / 2^32``). The contracts
+are taken by grade (in the model's order), then by first month at risk, then in book
+order; each uses one uniform for its first missed rent and one for each month it spends in
+the collection process.
 """
 
 from __future__ import annotations
@@ -14,7 +25,49 @@ import numpy as np
 import pandas as pd
 
 from ..collection import STATES, TENANCY_ENDING_EXITS, TRANSIENT_STATES
-from .rent import LINES, RentModel, start_months, validate_portfolio
+from .rent import (GOOD_EXITS, LINES, RentModel, conditional_hazard, gap_tables, start_months, transition_order,
+                   validate_portfolio)
+
+
+class Uniforms:
+    """The uniforms of one scenario's stream after its factor: each 64-bit word of the bit
+    generator gives two, its high 32 bits then its low 32 bits, as ``bits / 2^32``."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.bit_generator = rng.bit_generator
+        self.low_half: int | None = None
+
+    def next(self) -> float:
+        if self.low_half is not None:
+            bits, self.low_half = self.low_half, None
+        else:
+            word = int(self.bit_generator.random_raw())
+            bits, self.low_half = word >> 32, word & 0xFFFFFFFF
+        return bits / 2.0 ** 32
+
+
+def stressed_cumulative(model: RentModel, m: float) -> tuple[list[list[int]], list[list[float]]]:
+    """For each transient state, its possible moves in draw order (most likely first) and
+    their cumulative probabilities in a scenario whose good exits are scaled by ``m`` (the
+    difference goes to staying); the last cumulative probability is set to 1."""
+    p = model.chain.matrix
+    order, n = transition_order(p)
+    good = [j for j, name in enumerate(STATES) if name in GOOD_EXITS]
+    moves, cumulative = [], []
+    for i in range(len(TRANSIENT_STATES)):
+        old = sum(float(p[i, j]) for j in good)
+        new = sum(float(p[i, j]) * m for j in good)
+        row, acc = [], 0.0
+        for j in order[i, :n[i]].tolist():
+            prob = float(p[i, j]) * m if j in good else float(p[i, j])
+            if j == i:
+                prob = prob + (old - new)
+            acc += prob
+            row.append(acc)
+        row[-1] = 1.0
+        moves.append(order[i, :n[i]].tolist())
+        cumulative.append(row)
+    return moves, cumulative
 
 
 def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, seed: int) -> np.ndarray:
@@ -25,6 +78,7 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
     line = {name: i for i, name in enumerate(LINES)}
     contracts = portfolio.reset_index(drop=True)
     start = start_months(contracts, T)
+    offset = np.maximum(start, 0)
     for s in range(n_scenarios):
         flows = out[s]
         # fees and premiums do not depend on the scenario
@@ -40,53 +94,58 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
                                                                     common_fee=c.common_fee_yen)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         z = rng.standard_normal()
-        chain = model.chain.stressed(model.good_exit_multiplier(z))
-        offset = np.maximum(start, 0)
-        groups = [(g, s0) for g in model.delinquency_hazard for s0 in sorted(set(offset.tolist()))]
-        for grade, s0 in groups:  # the kernel's order: by grade, then by first month at risk
-            members = np.flatnonzero((contracts["grade"].to_numpy() == grade) & (offset == s0))
-            if len(members) == 0:
-                continue
-            h = model.hazard(model.delinquency_hazard[grade], z)
-            q = (1 - h) * (1 - model.moveout_hazard)
-            p_any = h * (1 - q ** (T - s0)) / (1 - q)
-            k = rng.binomial(len(members), min(max(p_any, 0.0), 1.0))
-            chosen: list[int] = []
-            for j in range(len(members) - k, len(members)):  # Floyd's algorithm
-                r = int(rng.integers(0, j + 1))
-                chosen.append(j if r in chosen else r)
-            for position in chosen:
-                _one_contract(contracts.iloc[members[position]], model, chain, rng, h, q, z, s0, flows, line)
+        uniforms = Uniforms(rng)
+        m = model.good_exit_multiplier(z)
+        moves, cumulative = stressed_cumulative(model, m)
+        for grade in model.delinquency_hazard:  # the kernel's order: by grade, then by first month at risk
+            h = conditional_hazard(float(np.asarray(_probit(model.delinquency_hazard[grade]))), z,
+                                   math.sqrt(model.rho), math.sqrt(1 - model.rho))
+            inv_a, cdf, _ = gap_tables(h, model.moveout_hazard, T)
+            for s0 in sorted(set(offset.tolist())):
+                members = np.flatnonzero((contracts["grade"].to_numpy() == grade) & (offset == s0))
+                for i in members:
+                    _one_contract(contracts.iloc[i], model, moves, cumulative, uniforms, inv_a, cdf, m, z, s0, flows,
+                                  line)
     return out
 
 
-def _one_contract(c, model: RentModel, chain, rng, h: float, q: float, z: float, s0: int, flows: np.ndarray,
-                  line: dict) -> None:
-    """Follow one delinquent contract from its first missed rent to its exit or the horizon,
-    through any later delinquencies after a cure."""
+def _probit(p: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(p))
+
+
+def _gap(u: float, inv_a: float, cdf: np.ndarray) -> int:
+    """Months to the next missed rent from the uniform ``u``: ``1 + searchsorted(cdf, u inv_a)``;
+    more than the months left means none within the horizon (or a move-out first)."""
+    return 1 + int(np.searchsorted(cdf, u * inv_a, side="right"))
+
+
+def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, inv_a: float, cdf: np.ndarray, m: float,
+                  z: float, s0: int, flows: np.ndarray, line: dict) -> None:
+    """Follow one contract from its first missed rent to its exit or the horizon, through
+    any later missed rents after a cure."""
     T, jhf = model.months, model.jhf
     plan = model.plans[c["plan"]]
     total = plan.monthly_total(rent_yen=int(c["rent_yen"]), management_fee_yen=int(c["management_fee_yen"]),
                                common_fee_yen=int(c["common_fee_yen"]), parking_fee_yen=int(c["parking_fee_yen"]))
     rent_at_start = int(c["rent_yen"] + c["management_fee_yen"] + c["common_fee_yen"])
-    u = rng.random()
-    month = min(s0 + 1 + math.floor(math.log(1 - u * (1 - q ** (T - s0))) / math.log(q)), T)
+    month = s0 + _gap(uniforms.next(), inv_a, cdf)
     state, months_subrogated, arrears = "dunning", 0, 0
     while month <= T:
         if state != "installment" and months_subrogated < plan.coverage_months:
             flows[line["subrogation"], month] += total
             arrears += total
             months_subrogated += 1
-        cumulative = np.cumsum(chain.matrix[STATES.index(state)])
-        cumulative[-1] = 1.0
-        u = rng.random()
-        j = int(np.searchsorted(cumulative, u, side="right"))
-        nxt = STATES[j]
+        u = uniforms.next()
+        i = STATES.index(state)
+        r = next(k for k, cum in enumerate(cumulative[i]) if u < cum)
+        nxt = STATES[moves[i][r]]
         month += 1
+        if month > T:
+            return
         if nxt == state:
             continue
-        if month > T:
-            break
         state = nxt
         if state == "suit":
             flows[line["costs"], month] += model.suit_cost_yen
@@ -96,17 +155,10 @@ def _one_contract(c, model: RentModel, chain, rng, h: float, q: float, z: float,
             flows[line["costs"], month] += model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
         if state in ("cure", "installment_paid"):
             flows[line["recoveries"], month] += arrears
-            # performing again: the transition's uniform, rescaled within the cure's interval,
-            # decides a missed rent (before a move-out) and the geometric gap to it
-            lo = cumulative[j - 1] if j > 0 else 0.0
-            w = (u - lo) / (cumulative[j] - lo)
-            a = h / (1 - q)
-            if w >= a:
-                return  # moves out first
-            gap = 1 + math.floor(math.log(1 - w / a) / math.log(q))
-            if month + gap > T:
-                return
-            month += gap
+            # performing again: the month's uniform, rescaled within the move's interval, is a
+            # fresh uniform that decides a missed rent (before a move-out) and when
+            lo = cumulative[i][r - 1] if r > 0 else 0.0
+            month += _gap((u - lo) / (cumulative[i][r] - lo), inv_a, cdf)
             state, months_subrogated, arrears = "dunning", 0, 0
             continue
         assert state in TENANCY_ENDING_EXITS

@@ -7,11 +7,10 @@ not depend on how scenarios are split over threads or chunks):
    ``h(z) = Phi((Phi^-1(h) - sqrt(rho) z) / sqrt(1 - rho))`` (Vasicek), and the collection
    chain's good exits are scaled by ``exp(beta min(z, 0))`` (bad economies cure less);
 2. a contract's first missed rent falls in month ``t`` with probability
-   ``q^(t-1) h(z)``, ``q = (1 - h(z))(1 - mu)``, ``mu`` the move-out hazard. Given ``z``
-   contracts are independent, so the number of defaulters in a grade is
-   ``Binomial(N_g, P_g)`` with ``P_g = h (1 - q^T) / (1 - q)`` and the defaulters are a
-   uniform sample of the grade: only they are simulated;
-3. each defaulter follows the collection chain month by month from ``dunning``. While in a
+   ``q^(t-1) h(z)``, ``q = (1 - h(z))(1 - mu)``, ``mu`` the move-out hazard: one uniform
+   per contract decides whether it falls within the horizon and when (:func:`gap_tables`);
+   only the contracts that miss a rent go further;
+3. each of them follows the collection chain month by month from ``dunning``. While in a
    transient state other than ``installment`` the guarantor subrogates the monthly total,
    up to the plan's coverage months. Entering ``suit`` costs the suit cost; entering
    ``forced_execution`` the execution, removal and restoration costs. ``cure`` and
@@ -36,6 +35,13 @@ scenario.
 Limits, kept on purpose: cash flows after the horizon are not counted; an installment plan
 recovers the arrears when it completes; the delinquency counts per scenario count the
 contracts that became delinquent at all (first episodes).
+
+Speed (``make bench``): the uniforms come from the scenario's bit generator as 64-bit words
+drawn in blocks by numpy, two 32-bit uniforms a word; the kernel reads the commonest draws
+(a month in dunning, a first missed rent, a move from another state) from small tables
+indexed by a uniform's top bits, built once per scenario, and works out exactly the few
+uniforms whose bucket holds more than one outcome. :mod:`.reference` walks the same streams
+without any of this, and tests require the two to agree to the yen.
 """
 
 from __future__ import annotations
@@ -62,6 +68,8 @@ _SIGN = np.array([1, -1, -1, 1, -1, 1, -1])
 PORTFOLIO_COLUMNS = ("rent_yen", "management_fee_yen", "common_fee_yen", "parking_fee_yen", "plan", "grade", "insured")
 
 _S = {name: i for i, name in enumerate(STATES)}
+#: Exits whose probabilities the economy scales (``exp(beta min(z, 0))``).
+GOOD_EXITS = ("cure", "installment", "installment_paid")
 _K = len(TRANSIENT_STATES)
 
 
@@ -208,19 +216,24 @@ def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class _Book:
-    """The portfolio as arrays the kernel reads."""
+    """The portfolio as arrays the kernel reads, contracts sorted by (grade, first month at
+    risk), stable, so each group is a contiguous run read in order."""
 
     total: np.ndarray         # monthly total (plan basis), int64
     jhf_rent: np.ndarray      # rent at start in the JHF sense, int64
     cap: np.ndarray           # coverage months, int64
     insured: np.ndarray       # bool
-    group_order: np.ndarray   # contract indices sorted by (grade, first month at risk)
-    group_start: np.ndarray   # offsets into group_order, one group per (grade, start)
+    group_start: np.ndarray   # offsets of the groups, one group per (grade, first month at risk)
     group_grade: np.ndarray   # grade index of each group
     group_offset: np.ndarray  # months before the first month at risk, max(start_month, 0)
     grade_hazard: np.ndarray
     fees: np.ndarray          # expected fee line, T + 1, float
     premium: np.ndarray       # JHF premiums by month, T + 1, float
+
+    def grade_and_offset(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each position's grade index and first-month offset (the arrays are in group order)."""
+        sizes = np.diff(self.group_start)
+        return np.repeat(self.group_grade, sizes), np.repeat(self.group_offset, sizes)
 
 
 def start_months(portfolio: pd.DataFrame, months: int) -> np.ndarray:
@@ -297,163 +310,428 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
     grades = list(model.delinquency_hazard)
     gidx = portfolio["grade"].map({g: i for i, g in enumerate(grades)}).to_numpy(np.int64)
     offset = np.maximum(start, 0)
-    order = np.lexsort((offset, gidx)).astype(np.int64)
+    order = np.lexsort((offset, gidx)).astype(np.int64)  # stable: book order within a group
     keys = np.stack([gidx[order], offset[order]], axis=1)
     new = np.concatenate([[True], np.any(keys[1:] != keys[:-1], axis=1)]) if len(order) else np.array([], bool)
     first = np.flatnonzero(new)
-    return _Book(total, jhf_rent, cap, insured, order, np.append(first, len(order)).astype(np.int64),
+    return _Book(total[order], jhf_rent[order], cap[order], insured[order],
+                 np.append(first, len(order)).astype(np.int64),
                  gidx[order][first].astype(np.int64), offset[order][first].astype(np.int64),
                  np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium)
 
 
+def transition_order(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each transient state, the states it can move to (itself included), most likely
+    first: ``(order, n)``, ``order[i, :n[i]]`` state indices by descending base probability,
+    ties by index. A month's uniform ``u`` picks the first of them whose cumulative
+    probability exceeds ``u``, so the commonest move (a quick cure) costs one comparison."""
+    order = np.full((_K, matrix.shape[1]), -1, dtype=np.int64)
+    n = np.zeros(_K, dtype=np.int64)
+    for i in range(_K):
+        reachable = [j for j in range(matrix.shape[1]) if matrix[i, j] > 0 or j == i]
+        reachable.sort(key=lambda j: (-matrix[i, j], j))
+        order[i, :len(reachable)] = reachable
+        n[i] = len(reachable)
+    return order, n
+
+
+def chain_arrays(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(good, order, n)``: which states are good exits (scaled by the economy), and
+    :func:`transition_order`."""
+    good = np.zeros(len(STATES), dtype=np.bool_)
+    for name in GOOD_EXITS:
+        good[_S[name]] = True
+    return (good, *transition_order(matrix))
+
+
 # -- the kernel ------------------------------------------------------------------------------------
+#: Uniforms are 32-bit, ``bits / 2^32``; their top ``_TOP_BITS`` bits index the outcome tables.
+_TOP_BITS = 11
+_TO_UNIT = 2.0 ** -32
+#: Buckets of the guide table that starts each geometric-gap search (a power of two).
+_GUIDE = 1024
+#: An outcome-table entry whose bucket of uniforms holds more than one outcome.
+_MIXED = -1
+
+
 @numba.njit(nogil=True, cache=True)
-def _scenario(rng, K, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mask,
-              total, jhf_rent, cap, insured, order, start, group_grade, group_offset, cov_num, cov_den, jhf_months, jhf_yen,
-              share_num, share_den, recovery_rate, delay, suit_cost, exec_cost, out, counts, mark):
-    """One scenario: fill ``out`` (5 x T+1: subrogation, costs, recoveries, JHF payout,
-    remittance) and ``counts`` (delinquent contracts by grade); returns z."""
-    z = rng.standard_normal()
-    m = math.exp(beta * min(z, 0.0))
-    n_states = base_p.shape[0]
-    cum = np.empty((K, n_states))
-    for i in range(K):
-        removed = 0.0
-        for j in range(n_states):
-            if good_mask[j] and j != i:
-                removed += base_p[i, j] * (1.0 - m)
-        acc = 0.0
-        for j in range(n_states):
-            if j == i:
-                acc += base_p[i, i] + removed
-            elif good_mask[j]:
-                acc += base_p[i, j] * m
+def conditional_hazard(probit_h, z, sqrt_rho, sqrt_1mrho):
+    """The Vasicek hazard given the factor, ``Phi((probit_h - sqrt(rho) z) / sqrt(1 - rho))``,
+    as the kernel computes it (``Phi(x) = erfc(-x / sqrt 2) / 2``); the reference calls it too."""
+    x = (probit_h - sqrt_rho * z) / sqrt_1mrho
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+@numba.njit(nogil=True, cache=True)
+def gap_tables(h: float, mu: float, months: int):
+    """The draw tables of a grade in one scenario, shared by the kernel and the reference.
+
+    Returns ``(inv_a, cdf, guide)``. With ``q = (1 - h)(1 - mu)`` a performing tenant misses
+    a rent ``g`` months on with probability ``q^(g-1) h`` (``g >= 1``); ``a = h / (1 - q)``
+    is the chance a missed rent comes before a move-out, and ``inv_a = 1 / a``. Given that it
+    does, the gap is geometric: ``cdf[k] = 1 - q^(k+1)``, ``P(gap <= k+1)``, ``k < months``.
+    A uniform ``u`` becomes ``x = u inv_a`` and the gap ``1 + searchsorted(cdf, x,
+    side="right")`` (:func:`gap`): ``months + 1`` is no missed rent within the horizon
+    (``x >= 1``: the tenant moves out first). ``guide[b]`` is that search's answer at
+    ``x = b / _GUIDE``, a start that leaves about one comparison (Chen and Asau's indexed search).
+    """
+    q = (1.0 - h) * (1.0 - mu)
+    inv_a = (1.0 - q) / h if h > 0.0 else math.inf
+    cdf = np.empty(months)
+    for k in range(months):
+        cdf[k] = 1.0 - q ** (k + 1)
+    guide = np.empty(_GUIDE, dtype=np.int32)
+    k = 0
+    for b in range(_GUIDE):
+        while k < months - 1 and cdf[k] <= b / _GUIDE:
+            k += 1
+        guide[b] = k
+    return inv_a, cdf, guide
+
+
+@numba.njit(nogil=True, cache=True)
+def gap(x, cdf, guide):
+    """``1 + searchsorted(cdf, x, side="right")``: months to the next missed rent, ``len(cdf)
+    + 1`` when there is none within ``len(cdf)`` months (NaN counts as none)."""
+    n = cdf.shape[0]
+    if not x < cdf[n - 1]:
+        return n + 1
+    k = guide[int(x * _GUIDE)]
+    while x >= cdf[k]:
+        k += 1
+    return k + 1
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _bits(words, pos):
+    """Uniform number ``pos`` of a block of 64-bit words, as 32 bits: each word gives two,
+    its high then its low half; the uniform is ``bits / 2^32``."""
+    return (words[pos >> 1] >> (32 * (1 - (pos & 1)))) & 0xFFFFFFFF
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _bucket_edge(b):
+    """The smallest uniform whose top bits are ``b``; for ``b = 2^_TOP_BITS``, past the last
+    bucket, the largest uniform. An outcome that grows with ``u`` and is the same at the
+    edges ``b`` and ``b + 1`` is the same for the whole bucket ``b``."""
+    if b == 1 << _TOP_BITS:
+        return (2.0 ** 32 - 1.0) * _TO_UNIT
+    return (b << (32 - _TOP_BITS)) * _TO_UNIT
+
+
+@numba.njit(nogil=True, cache=True)
+def _first_table(inv_a, cdf):
+    """``table[b]``: the gap ``gap(u inv_a)`` to the first missed rent that every uniform with
+    top bits ``b`` shares, or ``_MIXED``. The gap grows with ``u``, so a bucket whose smallest
+    and largest uniforms agree is uniform, and one walk over the edges and ``cdf`` builds it."""
+    n = cdf.shape[0]
+    edge = np.empty((1 << _TOP_BITS) + 1, dtype=np.int16)
+    k = 0
+    for b in range(edge.shape[0]):
+        x = _bucket_edge(b) * inv_a
+        if not x < cdf[n - 1]:
+            edge[b] = n + 1
+        else:
+            while x >= cdf[k]:
+                k += 1
+            edge[b] = k + 1
+    return np.where(edge[:-1] == edge[1:], edge[:-1], np.int16(_MIXED))
+
+
+@numba.njit(nogil=True, cache=True)
+def dunning_outcome(u, thr0, dest0, paid0, inv_a, cdf, guide):
+    """A month in dunning drawn ``u``: the move of rank ``r`` (the first whose cumulative
+    probability ``thr0[r]`` exceeds ``u``). If it pays the arrears (``paid0[r]``), the gap to
+    the next missed rent, from the same uniform rescaled within the move's interval,
+    ``gap(((u - lo) / (hi - lo)) inv_a)``; otherwise ``-(r + 2)``."""
+    r = 0
+    while u >= thr0[r]:
+        r += 1
+    if not paid0[r]:
+        return -(r + 2)
+    lo = thr0[r - 1] if r > 0 else 0.0
+    return gap(((u - lo) / (thr0[r] - lo)) * inv_a, cdf, guide)
+
+
+@numba.njit(nogil=True, cache=True)
+def _dunning_table(thr0, paid0, inv_a, cdf):
+    """``table[b]``: the :func:`dunning_outcome` every uniform with top bits ``b`` shares, or
+    ``_MIXED``. Each move holds one interval of uniforms and, within a paying one, the gap
+    grows with ``u``; so a bucket whose edges agree is uniform, and one walk builds the table."""
+    n = cdf.shape[0]
+    edge = np.empty((1 << _TOP_BITS) + 1, dtype=np.int16)
+    r = 0
+    k = 0
+    for b in range(edge.shape[0]):
+        u = _bucket_edge(b)
+        while u >= thr0[r]:
+            r += 1
+            k = 0
+        if paid0[r]:
+            lo = thr0[r - 1] if r > 0 else 0.0
+            x = ((u - lo) / (thr0[r] - lo)) * inv_a
+            if not x < cdf[n - 1]:
+                edge[b] = n + 1
             else:
-                acc += base_p[i, j]
-            cum[i, j] = acc
-        cum[i, n_states - 1] = 1.0
+                while x >= cdf[k]:
+                    k += 1
+                edge[b] = k + 1
+        else:
+            edge[b] = -(r + 2)
+    return np.where(edge[:-1] == edge[1:], edge[:-1], np.int16(_MIXED))
+
+
+@numba.njit(nogil=True, cache=True)
+def _move_tables(thr):
+    """``table[i, b]``: the rank of the move from transient state ``i`` that every uniform with
+    top bits ``b`` draws (the first whose cumulative probability ``thr[i]`` exceeds it), or
+    ``_MIXED``."""
+    table = np.empty((thr.shape[0], 1 << _TOP_BITS), dtype=np.int8)
+    for i in range(thr.shape[0]):
+        r = 0
+        lo = 0
+        for b in range((1 << _TOP_BITS) + 1):
+            u = _bucket_edge(b)
+            while u >= thr[i, r]:
+                r += 1
+            if b > 0:
+                table[i, b - 1] = lo if lo == r else _MIXED
+            lo = r
+    return table
+
+
+@numba.njit(nogil=True, cache=True)
+def stressed_thresholds(base_p, good_mask, m, dest, n_dest):
+    """Cumulative probabilities of each transient state's moves in its draw order
+    (:func:`transition_order`), of the chain stressed as :meth:`CollectionChain.stressed`:
+    the good exits times ``m``, the difference to staying. The last is set to 1."""
+    K = dest.shape[0]
+    thr = np.empty(dest.shape)
+    for i in range(K):
+        old = 0.0
+        new = 0.0
+        for j in range(base_p.shape[1]):
+            if good_mask[j]:
+                old += base_p[i, j]
+                new += base_p[i, j] * m
+        acc = 0.0
+        for r in range(n_dest[i]):
+            j = dest[i, r]
+            p = base_p[i, j]
+            if good_mask[j]:
+                p = p * m
+            if j == i:
+                p = p + (old - new)
+            acc += p
+            thr[i, r] = acc
+        thr[i, n_dest[i] - 1] = 1.0
+    return thr
+
+
+@numba.njit(nogil=True, cache=True)
+def _scenario_tables(z, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mask, dest, n_dest):
+    """What a scenario's factor ``z`` fixes, for :func:`_contracts`: the good-exit multiplier
+    ``m``, the stressed move thresholds and their tables, and each grade's gap tables."""
+    K = dest.shape[0]
+    m = math.exp(beta * min(z, 0.0))
+    thr = stressed_thresholds(base_p, good_mask, m, dest, n_dest)
+    paid0 = np.zeros(dest.shape[1], dtype=np.bool_)  # dunning's moves that pay the arrears
+    for r in range(n_dest[0]):
+        paid0[r] = dest[0, r] == K or dest[0, r] == K + 1
+    n_grades = probit_h.shape[0]
+    inv_a = np.empty(n_grades)
+    cdfs = np.empty((n_grades, T))
+    guides = np.empty((n_grades, _GUIDE), dtype=np.int32)
+    first_tables = np.empty((n_grades, 1 << _TOP_BITS), dtype=np.int16)
+    dunning_tables = np.empty((n_grades, 1 << _TOP_BITS), dtype=np.int16)
+    for k in range(n_grades):
+        inv_a[k], cdfs[k], guides[k] = gap_tables(conditional_hazard(probit_h[k], z, sqrt_rho, sqrt_1mrho), mu, T)
+        first_tables[k] = _first_table(inv_a[k], cdfs[k])
+        dunning_tables[k] = _dunning_table(thr[0], paid0, inv_a[k], cdfs[k])
+    return m, thr, _move_tables(thr), paid0, inv_a, cdfs, guides, first_tables, dunning_tables
+
+
+@numba.njit(nogil=True, cache=True)
+def _contracts(words, pos, first, tables, T, dest, total, jhf_rent, cap, insured, start, group_grade, group_offset,
+               cov_num, cov_den, jhf_months, jhf_yen, share_num, share_den, recovery_rate, delay, suit_cost,
+               exec_cost, out, counts):
+    """One scenario (its :func:`_scenario_tables`): add to ``out`` (5 x T+1: subrogation,
+    costs, recoveries, JHF payout, remittance) and ``counts`` (delinquent contracts by grade)
+    the contracts from position ``first`` on, drawing uniforms in order from ``words`` (see
+    :func:`_bits`), the first at position ``pos``.
+
+    A contract uses at most ``T + 1`` uniforms (one a month, one for its first missed rent),
+    so the kernel stops before a contract when fewer are left; it returns ``(pos, next)``:
+    the next unused uniform and the contract to go on from (the book's length when done).
+
+    Months in ``dunning``, the commonest (most missed rents are paid the next month), run in
+    a short loop on table lookups (:func:`_dunning_table`); other states step through
+    :func:`_move_tables`. Uniforms whose table bucket is ``_MIXED`` are worked out exactly,
+    so the tables change the speed, never a result.
+    """
+    m, thr, moves, paid0, inv_a, cdfs, guides, first_tables, dunning_tables = tables
+    K = dest.shape[0]
+    shift = 32 - _TOP_BITS
+    room = 2 * words.shape[0] - (T + 1)
     for g in range(start.shape[0] - 1):
-        n_g = start[g + 1] - start[g]
-        if n_g == 0:
+        if start[g + 1] <= first:
             continue
+        grade = group_grade[g]
         s0 = group_offset[g]
-        H = T - s0
-        x = (probit_h[group_grade[g]] - sqrt_rho * z) / sqrt_1mrho
-        h = 0.5 * math.erfc(-x / math.sqrt(2.0))
-        q = (1.0 - h) * (1.0 - mu)
-        qT = q ** H
-        p_any = h * (1.0 - qT) / (1.0 - q) if q < 1.0 else 0.0
-        k = rng.binomial(n_g, min(max(p_any, 0.0), 1.0))
-        counts[group_grade[g]] += k
-        # Floyd's sampling of k distinct positions in [0, n_g)
-        chosen = np.empty(k, dtype=np.int64)
-        c = 0
-        for j in range(n_g - k, n_g):
-            r = int(rng.integers(0, j + 1))
-            if mark[start[g] + r]:
-                r = j
-            mark[start[g] + r] = True
-            chosen[c] = r
-            c += 1
-        for c in range(k):
-            mark[start[g] + chosen[c]] = False
-        for c in range(k):
-            i = order[start[g] + chosen[c]]
-            u = rng.random()
-            # truncated geometric: P(t) = q^(t-s0-1) h / P_any, t = s0+1..T
-            t0 = s0 + 1 + (int(math.floor(math.log(1.0 - u * (1.0 - qT)) / math.log(q))) if q > 0.0 else 0)
-            if t0 > T:
-                t0 = T
-            state = 0
+        cdf = cdfs[grade]
+        guide = guides[grade]
+        ia = inv_a[grade]
+        first_table = first_tables[grade]
+        dunning_table = dunning_tables[grade]
+        for i in range(max(start[g], first), start[g + 1]):
+            if pos > room:
+                return pos, i
+            bits = _bits(words, pos)
+            pos += 1
+            tm = first_table[bits >> shift]
+            if tm == _MIXED:
+                tm = gap((bits * _TO_UNIT) * ia, cdf, guide)
+            tm += s0
+            if tm > T:
+                continue  # no missed rent within the horizon
+            counts[grade] += 1
+            tot = total[i]
+            cap_i = cap[i]
             months_sub = 0
             arrears = 0
-            tm = t0
-            while tm <= T:
-                if state != 5 and months_sub < cap[i]:  # 5 = installment
-                    out[0, tm] += total[i]
-                    arrears += total[i]
+            while True:  # a month in dunning, month tm
+                if months_sub < cap_i:
+                    out[0, tm] += tot
+                    arrears += tot
                     months_sub += 1
-                u = rng.random()
-                nxt = 0
-                while nxt < n_states - 1 and u >= cum[state, nxt]:
-                    nxt += 1
+                bits = _bits(words, pos)
+                pos += 1
+                o = dunning_table[bits >> shift]
+                if o == _MIXED:
+                    o = dunning_outcome(bits * _TO_UNIT, thr[0], dest[0], paid0, ia, cdf, guide)
                 tm += 1
-                if nxt == state:
-                    continue
                 if tm > T:
                     break
-                prev = state
-                state = nxt
-                if state == 3:  # suit
-                    out[1, tm] += suit_cost
-                if state < K:
-                    continue
-                if state == K + 4:  # forced_execution
-                    out[1, tm] += exec_cost
-                if state == K or state == K + 1:  # cure, installment_paid: performing again
+                if o > 0:  # paid in full, then o months to the next missed rent
                     out[2, tm] += arrears
-                    # the transition's uniform, rescaled within the chosen interval, is a fresh
-                    # uniform: it decides missed rent (w < a) or move-out first, then the gap
-                    lo = cum[prev, nxt - 1] if nxt > 0 else 0.0
-                    w = (u - lo) / (cum[prev, nxt] - lo)
-                    a = h / (1.0 - q)
-                    if w >= a:
-                        break  # the tenant moves out before missing a rent again
-                    gap = 1 + (int(math.floor(math.log(1.0 - w / a) / math.log(q))) if q > 0.0 else 0)
-                    if tm + gap > T:
-                        break  # no new missed rent within the horizon
-                    tm += gap
-                    state = 0
+                    tm += o
+                    if tm > T:
+                        break
                     months_sub = 0
                     arrears = 0
                     continue
-                rec = int(math.floor(arrears * recovery_rate * m + 1e-9))
-                rec_month = tm + delay
-                pay_month = tm + 1
-                if insured[i] and arrears > 0:
-                    p1 = arrears * cov_num // cov_den
-                    p2 = jhf_rent[i] * jhf_months * cov_num // cov_den
-                    pay = min(p1, p2)
-                    if jhf_yen >= 0:
-                        pay = min(pay, jhf_yen)
-                    if pay_month <= T:
-                        out[3, pay_month] += pay
-                    if rec_month >= pay_month and rec_month <= T:
-                        out[4, rec_month] += rec * share_num // share_den
-                if rec_month <= T:
-                    out[2, rec_month] += rec
-                break
-    return z
+                r = -o - 2
+                state = dest[0, r]
+                if state == 0:
+                    continue  # still in dunning
+                # the other states, month by month: enter `state` in month tm
+                u = bits * _TO_UNIT
+                prev = 0
+                again = False
+                while True:
+                    if state >= K:
+                        if state == K + 4:  # forced_execution
+                            out[1, tm] += exec_cost
+                        if state == K or state == K + 1:  # cure, installment_paid: performing again
+                            out[2, tm] += arrears
+                            # the month's uniform, rescaled within the chosen interval, is a
+                            # fresh uniform: it decides a missed rent before a move-out, and when
+                            lo = thr[prev, r - 1] if r > 0 else 0.0
+                            tm += gap(((u - lo) / (thr[prev, r] - lo)) * ia, cdf, guide)
+                            again = tm <= T
+                            break
+                        rec = int(math.floor(arrears * recovery_rate * m + 1e-9))
+                        rec_month = tm + delay
+                        pay_month = tm + 1
+                        if insured[i] and arrears > 0:
+                            p1 = arrears * cov_num // cov_den
+                            p2 = jhf_rent[i] * jhf_months * cov_num // cov_den
+                            pay = min(p1, p2)
+                            if jhf_yen >= 0:
+                                pay = min(pay, jhf_yen)
+                            if pay_month <= T:
+                                out[3, pay_month] += pay
+                            if rec_month >= pay_month and rec_month <= T:
+                                out[4, rec_month] += rec * share_num // share_den
+                        if rec_month <= T:
+                            out[2, rec_month] += rec
+                        break
+                    if state == 3 and prev != 3:  # suit, entered this month
+                        out[1, tm] += suit_cost
+                    if state != 5 and months_sub < cap_i:  # 5 = installment: not subrogated
+                        out[0, tm] += tot
+                        arrears += tot
+                        months_sub += 1
+                    bits = _bits(words, pos)
+                    u = bits * _TO_UNIT
+                    pos += 1
+                    r = moves[state, bits >> shift]
+                    if r == _MIXED:
+                        r = 0
+                        while u >= thr[state, r]:
+                            r += 1
+                    prev = state
+                    state = dest[state, r]
+                    tm += 1
+                    if tm > T:
+                        break
+                if not again:
+                    break
+                months_sub = 0
+                arrears = 0
+    return pos, start[start.shape[0] - 1]
+
+
+def _block_uniforms(n_contracts: int, months: int, last_used: int | None) -> int:
+    """Uniforms to draw for a scenario's first block: what the last scenario used and a
+    quarter more (scenarios in bad economies need more), at least one per contract."""
+    floor = n_contracts + 2 * (months + 1)
+    return floor if last_used is None else max(last_used + last_used // 4, floor)
 
 
 def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, step: int = 1, bar=None):
     """Run scenarios ``range(first, stop, step)``; returns (sub_lines, counts, z) for them.
 
     The unit of work for threads and for Dask workers: scenario ``s`` always draws from
-    ``SeedSequence(seed, spawn_key=(s,))``, wherever it runs.
+    ``SeedSequence(seed, spawn_key=(s,))``, wherever it runs: first its factor ``z``
+    (standard normal), then uniforms: the bit generator's next 64-bit words, drawn in blocks
+    by numpy, each giving two (:func:`_bits`). The kernel takes them in order and stops
+    between contracts when a block runs low; the next block goes on with the same stream,
+    so the block size never changes a result.
     """
     T, jhf = model.months, model.jhf
     cov = rate_fraction(jhf.coverage_ratio, "coverage_ratio")
     share = rate_fraction(jhf.recovery_share, "recovery_share")
-    good = np.zeros(len(STATES), dtype=np.bool_)
-    for name in ("cure", "installment", "installment_paid"):
-        good[_S[name]] = True
+    good, dest, n_dest = chain_arrays(model.chain.matrix)
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
     probit_h = norm.ppf(book.grade_hazard)
+    jhf_yen = -1 if jhf.cap_yen is None else jhf.cap_yen
     scenarios = range(first, stop, step)
     sub_lines = np.zeros((len(scenarios), 5, T + 1), dtype=np.int64)
     counts = np.zeros((len(scenarios), len(book.grade_hazard)), dtype=np.int64)
     z = np.empty(len(scenarios))
-    mark = np.zeros(len(book.total), dtype=np.bool_)
+    n = len(book.total)
+    need = _block_uniforms(n, T, None)
     for j, s in enumerate(scenarios):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
-        z[j] = _scenario(rng, _K, math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h,
-                         model.moveout_hazard, float(model.good_exit_sensitivity), T, model.chain.matrix, good,
-                         book.total, book.jhf_rent, book.cap, book.insured, book.group_order, book.group_start,
-                         book.group_grade, book.group_offset,
-                         cov.numerator, cov.denominator, jhf.cap_months, -1 if jhf.cap_yen is None else jhf.cap_yen,
-                         share.numerator, share.denominator, float(model.recovery_rate),
-                         model.recovery_delay_months, model.suit_cost_yen, exec_cost, sub_lines[j], counts[j], mark)
+        z[j] = rng.standard_normal()
+        words = rng.bit_generator.random_raw(need // 2 + 1).view(np.int64)
+        tables = _scenario_tables(z[j], math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h, model.moveout_hazard,
+                                  float(model.good_exit_sensitivity), T, model.chain.matrix, good, dest, n_dest)
+        pos, i, used = 0, 0, 0
+        while True:
+            pos, i = _contracts(words, pos, i, tables, T, dest, book.total, book.jhf_rent, book.cap, book.insured,
+                                book.group_start, book.group_grade, book.group_offset, cov.numerator,
+                                cov.denominator, jhf.cap_months, jhf_yen, share.numerator, share.denominator,
+                                float(model.recovery_rate), model.recovery_delay_months, model.suit_cost_yen,
+                                exec_cost, sub_lines[j], counts[j])
+            if i == n:
+                break
+            # the block ran low: keep its unused words, then the stream goes on
+            used += 2 * (pos // 2)
+            words = np.concatenate([words[pos // 2:], rng.bit_generator.random_raw(need // 2 + 1).view(np.int64)])
+            pos = pos % 2
+        need = _block_uniforms(n, T, used + pos)
         if bar is not None:
             bar.update()
     return sub_lines, counts, z
