@@ -64,8 +64,11 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict 
     output_dir.mkdir(parents=True, exist_ok=True)
     out_nb = output_dir / notebook.name
     try:
+        # ipykernel 7 logs a warning about unencrypted local TCP for every kernel; the kernel
+        # app's own log is kept to errors (the notebooks' warnings still reach their outputs)
         pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters or {}, kernel_name="python3",
-                            cwd=str(notebook.parent), progress_bar=False)
+                            cwd=str(notebook.parent), progress_bar=False,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     finally:
         if out_nb.exists():
             _export_html(out_nb)

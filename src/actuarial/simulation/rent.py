@@ -419,22 +419,27 @@ def _bucket_edge(b):
     return (b << (32 - _TOP_BITS)) * _TO_UNIT
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _walk_gap(x, cdf, k):
+    """``(gap(x), k)`` found by walking ``cdf`` forward from ``k``, for a caller whose ``x``
+    never decreases between calls (the table builders)."""
+    n = cdf.shape[0]
+    if not x < cdf[n - 1]:
+        return n + 1, k
+    while x >= cdf[k]:
+        k += 1
+    return k + 1, k
+
+
 @numba.njit(nogil=True, cache=True)
 def _first_table(inv_a, cdf):
     """``table[b]``: the gap ``gap(u inv_a)`` to the first missed rent that every uniform with
     top bits ``b`` shares, or ``_MIXED``. The gap grows with ``u``, so a bucket whose smallest
     and largest uniforms agree is uniform, and one walk over the edges and ``cdf`` builds it."""
-    n = cdf.shape[0]
     edge = np.empty((1 << _TOP_BITS) + 1, dtype=np.int16)
     k = 0
     for b in range(edge.shape[0]):
-        x = _bucket_edge(b) * inv_a
-        if not x < cdf[n - 1]:
-            edge[b] = n + 1
-        else:
-            while x >= cdf[k]:
-                k += 1
-            edge[b] = k + 1
+        edge[b], k = _walk_gap(_bucket_edge(b) * inv_a, cdf, k)
     return np.where(edge[:-1] == edge[1:], edge[:-1], np.int16(_MIXED))
 
 
@@ -458,7 +463,6 @@ def _dunning_table(thr0, paid0, inv_a, cdf):
     """``table[b]``: the :func:`dunning_outcome` every uniform with top bits ``b`` shares, or
     ``_MIXED``. Each move holds one interval of uniforms and, within a paying one, the gap
     grows with ``u``; so a bucket whose edges agree is uniform, and one walk builds the table."""
-    n = cdf.shape[0]
     edge = np.empty((1 << _TOP_BITS) + 1, dtype=np.int16)
     r = 0
     k = 0
@@ -469,13 +473,7 @@ def _dunning_table(thr0, paid0, inv_a, cdf):
             k = 0
         if paid0[r]:
             lo = thr0[r - 1] if r > 0 else 0.0
-            x = ((u - lo) / (thr0[r] - lo)) * inv_a
-            if not x < cdf[n - 1]:
-                edge[b] = n + 1
-            else:
-                while x >= cdf[k]:
-                    k += 1
-                edge[b] = k + 1
+            edge[b], k = _walk_gap(((u - lo) / (thr0[r] - lo)) * inv_a, cdf, k)
         else:
             edge[b] = -(r + 2)
     return np.where(edge[:-1] == edge[1:], edge[:-1], np.int16(_MIXED))
