@@ -14,6 +14,7 @@ def test_bench_entry_has_every_field():
     assert KEYS <= set(entry)
     assert (entry["contracts"], entry["scenarios"], entry["months"], entry["threads"]) == (300, 3, 12, 1)
     assert entry["seconds"] > 0 and entry["peak_memory_mb"] > 0
+    assert 0 < entry["delinquent_share"] < 1  # 12 months at the calibrated hazards: some, not all
 
 
 def test_bench_command_refuses_a_bad_scale(tmp_path):
