@@ -22,8 +22,15 @@ import pandas as pd
 import yaml
 from scipy.optimize import brentq, least_squares
 
-from .collection import MLIT_FUNNEL, STATES, CollectionChain
+from .collection import (
+    MLIT_FUNNEL,
+    STATES,
+    TENANCY_ENDING_EXITS,
+    TRANSIENT_STATES,
+    CollectionChain,
+)
 from .products.common import require_frame
+from .simulation.exact import renewal_density
 
 
 # -- collection -----------------------------------------------------------------------------------
@@ -256,8 +263,6 @@ def arrears_prevalence(model, grade_shares: Mapping) -> dict:
     (``O(1)``), and 2+ months late at a later month-end ``t`` while still in it
     (``O(t - t0 + 1)``). Averaged over ``t = 1..T`` and over the grades.
     """
-    from .collection import TRANSIENT_STATES
-
     if set(grade_shares) != set(model.delinquency_hazard):
         raise ValueError("grade_shares must name the model's grades")
     T = model.months
@@ -269,7 +274,7 @@ def arrears_prevalence(model, grade_shares: Mapping) -> dict:
     for g, share in grade_shares.items():
         h = model.hazard(model.delinquency_hazard[g], 0.0)
         q = (1 - h) * (1 - model.moveout_hazard)
-        r = np.array([float((cured[:k] * q ** (k - np.arange(k) - 1) * h).sum()) for k in range(T + 1)])
+        r = renewal_density(cured[: T + 1], h, q)
         start = np.zeros(T + 1)
         for k in range(1, T + 1):
             start[k] = q ** (k - 1) * h + float((start[1:k] * r[k - np.arange(1, k)]).sum())
@@ -296,8 +301,6 @@ def fit_hazard_scale(model, grade_shares: Mapping, target_two_plus: float = JPM_
 def long_arrears_loss_share(model, n_paths: int, seed: int, months_long: int = LONG_ARREARS_MONTHS) -> float:
     """Share of the collection loss (arrears not recovered, plus suit and execution costs)
     that comes from cases reaching ``months_long`` months of arrears, by simulation at z = 0."""
-    from .collection import STATES, TENANCY_ENDING_EXITS, TRANSIENT_STATES
-
     paths = model.chain.sample_paths(n_paths, min(model.months, 120), np.random.default_rng(seed))
     k = len(TRANSIENT_STATES)
     inst = STATES.index("installment")

@@ -40,6 +40,8 @@ ABSORBING_STATES = ("cure", "installment_paid", "settlement", "judgment_exit", "
 STATES = TRANSIENT_STATES + ABSORBING_STATES
 #: Exits after which the tenant has left the dwelling (the guarantee contract ends).
 TENANCY_ENDING_EXITS = ("settlement", "judgment_exit", "forced_execution", "skip")
+#: Moves whose probabilities the economy scales (:meth:`CollectionChain.stressed`).
+GOOD_EXITS = ("cure", "installment", "installment_paid")
 
 #: The MLIT survey of 1,000 delinquencies (DOMAIN.md §1; 120 managers, Dec 2017-Jan 2018):
 #: event -> (cases per 1,000, months after the missed rent; None where not reported).
@@ -218,8 +220,7 @@ class CollectionChain:
 
     # -- stress ---------------------------------------------------------------------------------
     def stressed(self, good_exit_multiplier: float) -> CollectionChain:
-        """The chain with the probabilities of the good exits (``cure``, ``installment``,
-        ``installment_paid``) multiplied by ``good_exit_multiplier``, the difference taken
+        """The chain with the probabilities of the good exits (:data:`GOOD_EXITS`) multiplied by ``good_exit_multiplier``, the difference taken
         from or given to staying. A multiplier below 1 is a bad economy.
         """
         if isinstance(good_exit_multiplier, bool) or not isinstance(good_exit_multiplier, (int, float)) \
@@ -227,7 +228,7 @@ class CollectionChain:
             raise ValueError(f"good_exit_multiplier must be >= 0, got {good_exit_multiplier!r}")
         p = self.matrix.copy()
         k = len(TRANSIENT_STATES)
-        good = [STATES.index(s) for s in ("cure", "installment", "installment_paid")]
+        good = [j for j, s in enumerate(STATES) if s in GOOD_EXITS]  # in state order, as the rent kernel sums
         for i in range(k):
             old = p[i, good].sum()
             p[i, good] *= good_exit_multiplier

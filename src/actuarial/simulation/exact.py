@@ -14,7 +14,7 @@ from scipy.stats import norm
 
 from ..collection import STATES, TRANSIENT_STATES
 from ..products.common import rate_fraction
-from .rent import LINES, RentModel, _book, start_months
+from .rent import LINES, RentModel, _book
 
 _K = len(TRANSIENT_STATES)
 _IDX = {s: i for i, s in enumerate(STATES)}
@@ -98,6 +98,24 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
     return out
 
 
+def renewal_density(cure: np.ndarray, h: float, q: float) -> np.ndarray:
+    """Density of a new missed rent ``s`` months after the first one, through a cure.
+
+    Defined as ``r(s) = sum_{c < s} cure(c) q^(s-c-1) h`` for ``s = 0..len(cure)-1``, with
+    ``cure(c)`` the probability of a cure (or a completed plan) ``c`` months after a missed
+    rent: after it the tenant misses the next rent ``j >= 1`` months on with probability
+    ``q^(j-1) h``. Shared with :func:`actuarial.calibration.arrears_prevalence`.
+
+    >>> renewal_density(np.array([0.0, 1.0, 0.0]), h=0.5, q=0.5).tolist()
+    [0.0, 0.0, 0.5]
+    """
+    r = np.zeros(len(cure))
+    for s in range(1, len(cure)):
+        c = np.arange(0, s)
+        r[s] = float((cure[c] * q ** (s - c - 1) * h).sum())
+    return r
+
+
 def _renewed(single: np.ndarray, h: float, q: float, T: int) -> np.ndarray:
     """Flows of a delinquency and of every later one after a cure, relative to the first.
 
@@ -106,11 +124,7 @@ def _renewed(single: np.ndarray, h: float, q: float, T: int) -> np.ndarray:
     ``r(s) = sum_c cure(c) q^(s-c-1) h`` and the flows solve the renewal equation
     ``R(t) = single(t) + sum_{s=1..t} r(s) R(t - s)``.
     """
-    cure = single[5, : T + 1]
-    r = np.zeros(T + 1)
-    for s_ in range(1, T + 1):
-        c = np.arange(0, s_)
-        r[s_] = float((cure[c] * q ** (s_ - c - 1) * h).sum())
+    r = renewal_density(single[5, : T + 1], h, q)
     R = np.zeros((5, T + 1))
     for t in range(T + 1):
         R[:, t] = single[:5, t] + (R[:, t - np.arange(1, t + 1)] * r[1: t + 1]).sum(axis=1) if t else single[:5, 0]

@@ -23,10 +23,18 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from ..collection import STATES, TENANCY_ENDING_EXITS, TRANSIENT_STATES
-from .rent import (GOOD_EXITS, LINES, RentModel, conditional_hazard, gap_tables, start_months, transition_order,
-                   validate_portfolio)
+from .rent import (
+    LINES,
+    RentModel,
+    conditional_hazard,
+    gap_tables,
+    start_months,
+    transition_order,
+    validate_portfolio,
+)
 
 
 class Uniforms:
@@ -48,21 +56,15 @@ class Uniforms:
 
 def stressed_cumulative(model: RentModel, m: float) -> tuple[list[list[int]], list[list[float]]]:
     """For each transient state, its possible moves in draw order (most likely first) and
-    their cumulative probabilities in a scenario whose good exits are scaled by ``m`` (the
-    difference goes to staying); the last cumulative probability is set to 1."""
-    p = model.chain.matrix
-    order, n = transition_order(p)
-    good = [j for j, name in enumerate(STATES) if name in GOOD_EXITS]
+    their cumulative probabilities in the chain stressed by ``m``
+    (:meth:`~actuarial.collection.CollectionChain.stressed`); the last is set to 1."""
+    order, n = transition_order(model.chain.matrix)
+    p = model.chain.stressed(m).matrix
     moves, cumulative = [], []
     for i in range(len(TRANSIENT_STATES)):
-        old = sum(float(p[i, j]) for j in good)
-        new = sum(float(p[i, j]) * m for j in good)
         row, acc = [], 0.0
         for j in order[i, :n[i]].tolist():
-            prob = float(p[i, j]) * m if j in good else float(p[i, j])
-            if j == i:
-                prob = prob + (old - new)
-            acc += prob
+            acc += float(p[i, j])
             row.append(acc)
         row[-1] = 1.0
         moves.append(order[i, :n[i]].tolist())
@@ -98,7 +100,7 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
         m = model.good_exit_multiplier(z)
         moves, cumulative = stressed_cumulative(model, m)
         for grade in model.delinquency_hazard:  # the kernel's order: by grade, then by first month at risk
-            h = conditional_hazard(float(np.asarray(_probit(model.delinquency_hazard[grade]))), z,
+            h = conditional_hazard(float(norm.ppf(model.delinquency_hazard[grade])), z,
                                    math.sqrt(model.rho), math.sqrt(1 - model.rho))
             inv_a, cdf, _ = gap_tables(h, model.moveout_hazard, T)
             for s0 in sorted(set(offset.tolist())):
@@ -107,12 +109,6 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
                     _one_contract(contracts.iloc[i], model, moves, cumulative, uniforms, inv_a, cdf, m, z, s0, flows,
                                   line)
     return out
-
-
-def _probit(p: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(p))
 
 
 def _gap(u: float, inv_a: float, cdf: np.ndarray) -> int:

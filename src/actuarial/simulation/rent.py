@@ -56,8 +56,14 @@ import pandas as pd
 from scipy.stats import norm
 from tqdm import tqdm
 
-from ..collection import STATES, TRANSIENT_STATES, CollectionChain
-from ..products.common import check_count, check_rate, check_yen, rate_fraction, require_frame
+from ..collection import GOOD_EXITS, STATES, TRANSIENT_STATES, CollectionChain
+from ..products.common import (
+    check_count,
+    check_rate,
+    check_yen,
+    rate_fraction,
+    require_frame,
+)
 from ..products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
 from ..products.rent_guarantee import FeePlan
 from .distributed import check_run_arguments, run_scenarios
@@ -68,8 +74,6 @@ _SIGN = np.array([1, -1, -1, 1, -1, 1, -1])
 PORTFOLIO_COLUMNS = ("rent_yen", "management_fee_yen", "common_fee_yen", "parking_fee_yen", "plan", "grade", "insured")
 
 _S = {name: i for i, name in enumerate(STATES)}
-#: Exits whose probabilities the economy scales (``exp(beta min(z, 0))``).
-GOOD_EXITS = ("cure", "installment", "installment_paid")
 _K = len(TRANSIENT_STATES)
 
 
@@ -324,7 +328,7 @@ def transition_order(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each transient state, the states it can move to (itself included), most likely
     first: ``(order, n)``, ``order[i, :n[i]]`` state indices by descending base probability,
     ties by index. A month's uniform ``u`` picks the first of them whose cumulative
-    probability exceeds ``u``, so the commonest move (a quick cure) costs one comparison."""
+    probability exceeds ``u`` (the kernel reads most of those picks from tables)."""
     order = np.full((_K, matrix.shape[1]), -1, dtype=np.int64)
     n = np.zeros(_K, dtype=np.int64)
     for i in range(_K):
@@ -501,8 +505,9 @@ def _move_tables(thr):
 @numba.njit(nogil=True, cache=True)
 def stressed_thresholds(base_p, good_mask, m, dest, n_dest):
     """Cumulative probabilities of each transient state's moves in its draw order
-    (:func:`transition_order`), of the chain stressed as :meth:`CollectionChain.stressed`:
-    the good exits times ``m``, the difference to staying. The last is set to 1."""
+    (:func:`transition_order`), of the chain stressed as :meth:`CollectionChain.stressed`
+    (the same sums in the same order: the good exits times ``m``, the difference to
+    staying). The last is set to 1."""
     K = dest.shape[0]
     thr = np.empty(dest.shape)
     for i in range(K):
@@ -708,6 +713,9 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     sub_lines = np.zeros((len(scenarios), 5, T + 1), dtype=np.int64)
     counts = np.zeros((len(scenarios), len(book.grade_hazard)), dtype=np.int64)
     z = np.empty(len(scenarios))
+    fixed = (T, dest, book.total, book.jhf_rent, book.cap, book.insured, book.group_start, book.group_grade,
+             book.group_offset, cov.numerator, cov.denominator, jhf.cap_months, jhf_yen, share.numerator,
+             share.denominator, float(model.recovery_rate), model.recovery_delay_months, model.suit_cost_yen, exec_cost)
     n = len(book.total)
     need = _block_uniforms(n, T, None)
     for j, s in enumerate(scenarios):
@@ -718,11 +726,7 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
                                   float(model.good_exit_sensitivity), T, model.chain.matrix, good, dest, n_dest)
         pos, i, used = 0, 0, 0
         while True:
-            pos, i = _contracts(words, pos, i, tables, T, dest, book.total, book.jhf_rent, book.cap, book.insured,
-                                book.group_start, book.group_grade, book.group_offset, cov.numerator,
-                                cov.denominator, jhf.cap_months, jhf_yen, share.numerator, share.denominator,
-                                float(model.recovery_rate), model.recovery_delay_months, model.suit_cost_yen,
-                                exec_cost, sub_lines[j], counts[j])
+            pos, i = _contracts(words, pos, i, tables, *fixed, sub_lines[j], counts[j])
             if i == n:
                 break
             # the block ran low: keep its unused words, then the stream goes on
