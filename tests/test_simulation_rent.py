@@ -340,7 +340,7 @@ def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, more):
     good, dest, n_dest = rent.chain_arrays(BASE.collection.chain().matrix)
     thr = rent.stressed_thresholds(BASE.collection.chain().matrix, good, m, dest, n_dest)
     paid0 = np.array([d in (rent._K, rent._K + 1) for d in dest[0]])
-    first, dunning, moves = rent._first_table(inv_a, cdf), rent._dunning_table(thr[0], paid0, inv_a, cdf), \
+    first, dunning, moves = rent._first_table(inv_a, cdf), rent._dunning_table(thr[0], dest[0], paid0, inv_a, cdf), \
         rent._move_tables(thr)
     bits = _edges_and_random(more)
     u = bits * 2.0 ** -32

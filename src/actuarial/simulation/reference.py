@@ -13,8 +13,9 @@ The stream of scenario ``s``: ``rng = default_rng(SeedSequence(seed, spawn_key=(
 first the factor ``z = rng.standard_normal()``, then uniforms, two from each of the bit
 generator's 64-bit words (high half, then low half, each ``bits / 2^32``). The contracts
 are taken by grade (in the model's order), then by first month at risk, then in book
-order; each uses one uniform for its first missed rent and one for each month it spends in
-the collection process.
+order: first each uses one uniform for its first missed rent; then, one contract after
+another, those that miss a rent within the horizon use one for each month they spend in the
+collection process.
 """
 
 from __future__ import annotations
@@ -99,15 +100,22 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
         uniforms = Uniforms(rng)
         m = model.good_exit_multiplier(z)
         moves, cumulative = stressed_cumulative(model, m)
-        for grade in model.delinquency_hazard:  # the kernel's order: by grade, then by first month at risk
+        # the kernel's order: by grade, then by first month at risk, then book order
+        tables = {}
+        order = []
+        for grade in model.delinquency_hazard:
             h = conditional_hazard(float(norm.ppf(model.delinquency_hazard[grade])), z,
                                    math.sqrt(model.rho), math.sqrt(1 - model.rho))
-            inv_a, cdf, _ = gap_tables(h, model.moveout_hazard, T)
+            tables[grade] = gap_tables(h, model.moveout_hazard, T)[:2]
             for s0 in sorted(set(offset.tolist())):
-                members = np.flatnonzero((contracts["grade"].to_numpy() == grade) & (offset == s0))
-                for i in members:
-                    _one_contract(contracts.iloc[i], model, moves, cumulative, uniforms, inv_a, cdf, m, z, s0, flows,
-                                  line)
+                order += np.flatnonzero((contracts["grade"].to_numpy() == grade) & (offset == s0)).tolist()
+        # first every contract's first missed rent, one uniform each ...
+        first_month = [offset[i] + _gap(uniforms.next(), *tables[contracts["grade"][i]]) for i in order]
+        # ... then the collection months of those that miss one within the horizon, one by one
+        for i, month in zip(order, first_month):
+            if month <= T:
+                _one_contract(contracts.iloc[i], model, moves, cumulative, uniforms, *tables[contracts["grade"][i]], m, z,
+                              month, flows, line)
     return out
 
 
@@ -118,15 +126,14 @@ def _gap(u: float, inv_a: float, cdf: np.ndarray) -> int:
 
 
 def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, inv_a: float, cdf: np.ndarray, m: float,
-                  z: float, s0: int, flows: np.ndarray, line: dict) -> None:
-    """Follow one contract from its first missed rent to its exit or the horizon, through
-    any later missed rents after a cure."""
+                  z: float, month: int, flows: np.ndarray, line: dict) -> None:
+    """Follow one contract from its first missed rent, in ``month``, to its exit or the
+    horizon, through any later missed rents after a cure."""
     T, jhf = model.months, model.jhf
     plan = model.plans[c["plan"]]
     total = plan.monthly_total(rent_yen=int(c["rent_yen"]), management_fee_yen=int(c["management_fee_yen"]),
                                common_fee_yen=int(c["common_fee_yen"]), parking_fee_yen=int(c["parking_fee_yen"]))
     rent_at_start = int(c["rent_yen"] + c["management_fee_yen"] + c["common_fee_yen"])
-    month = s0 + _gap(uniforms.next(), inv_a, cdf)
     state, months_subrogated, arrears = "dunning", 0, 0
     while month <= T:
         if state != "installment" and months_subrogated < plan.coverage_months:

@@ -410,7 +410,7 @@ def gap(x, cdf, guide):
 def _bits(words, pos):
     """Uniform number ``pos`` of a block of 64-bit words, as 32 bits: each word gives two,
     its high then its low half; the uniform is ``bits / 2^32``."""
-    return (words[pos >> 1] >> (32 * (1 - (pos & 1)))) & 0xFFFFFFFF
+    return (words[np.uint64(pos >> 1)] >> (32 * (1 - (pos & 1)))) & 0xFFFFFFFF
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -452,18 +452,19 @@ def dunning_outcome(u, thr0, dest0, paid0, inv_a, cdf, guide):
     """A month in dunning drawn ``u``: the move of rank ``r`` (the first whose cumulative
     probability ``thr0[r]`` exceeds ``u``). If it pays the arrears (``paid0[r]``), the gap to
     the next missed rent, from the same uniform rescaled within the move's interval,
-    ``gap(((u - lo) / (hi - lo)) inv_a)``; otherwise ``-(r + 2)``."""
+    ``gap(((u - lo) / (hi - lo)) inv_a)``; 0 if it stays in dunning (``dest0[r] == 0``);
+    otherwise ``-(r + 2)``."""
     r = 0
     while u >= thr0[r]:
         r += 1
     if not paid0[r]:
-        return -(r + 2)
+        return 0 if dest0[r] == 0 else -(r + 2)
     lo = thr0[r - 1] if r > 0 else 0.0
     return gap(((u - lo) / (thr0[r] - lo)) * inv_a, cdf, guide)
 
 
 @numba.njit(nogil=True, cache=True)
-def _dunning_table(thr0, paid0, inv_a, cdf):
+def _dunning_table(thr0, dest0, paid0, inv_a, cdf):
     """``table[b]``: the :func:`dunning_outcome` every uniform with top bits ``b`` shares, or
     ``_MIXED``. Each move holds one interval of uniforms and, within a paying one, the gap
     grows with ``u``; so a bucket whose edges agree is uniform, and one walk builds the table."""
@@ -479,7 +480,7 @@ def _dunning_table(thr0, paid0, inv_a, cdf):
             lo = thr0[r - 1] if r > 0 else 0.0
             edge[b], k = _walk_gap(((u - lo) / (thr0[r] - lo)) * inv_a, cdf, k)
         else:
-            edge[b] = -(r + 2)
+            edge[b] = 0 if dest0[r] == 0 else -(r + 2)
     return np.where(edge[:-1] == edge[1:], edge[:-1], np.int16(_MIXED))
 
 
@@ -550,98 +551,147 @@ def _scenario_tables(z, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, goo
     for k in range(n_grades):
         inv_a[k], cdfs[k], guides[k] = gap_tables(conditional_hazard(probit_h[k], z, sqrt_rho, sqrt_1mrho), mu, T)
         first_tables[k] = _first_table(inv_a[k], cdfs[k])
-        dunning_tables[k] = _dunning_table(thr[0], paid0, inv_a[k], cdfs[k])
+        dunning_tables[k] = _dunning_table(thr[0], dest[0], paid0, inv_a[k], cdfs[k])
     return m, thr, _move_tables(thr), paid0, inv_a, cdfs, guides, first_tables, dunning_tables
 
 
 @numba.njit(nogil=True, cache=True)
-def _contracts(words, pos, first, tables, T, dest, total, jhf_rent, cap, insured, start, group_grade, group_offset,
-               cov_num, cov_den, jhf_months, jhf_yen, share_num, share_den, recovery_rate, delay, suit_cost,
-               exec_cost, out, counts):
-    """One scenario (its :func:`_scenario_tables`): add to ``out`` (5 x T+1: subrogation,
-    costs, recoveries, JHF payout, remittance) and ``counts`` (delinquent contracts by grade)
-    the contracts from position ``first`` on, drawing uniforms in order from ``words`` (see
-    :func:`_bits`), the first at position ``pos``.
+def _scan(words, tables, T, start, group_grade, group_offset, first_month, months_sub, index, counts):
+    """A scenario's first missed rents: uniform ``k`` (from ``words``, see :func:`_bits`) decides
+    the ``k``-th contract's, in group order. The contracts that miss a rent within the horizon
+    are listed in order: ``first_month`` (that month), ``months_sub`` (0, the months
+    subrogated so far) and ``index`` (their position); ``counts`` gets them by grade, so the
+    list runs grade by grade in those numbers. Returns how many there are.
 
-    A contract uses at most ``T + 1`` uniforms (one a month, one for its first missed rent),
-    so the kernel stops before a contract when fewer are left; it returns ``(pos, next)``:
-    the next unused uniform and the contract to go on from (the book's length when done).
+    Written without a branch on the outcome (each contract is written to the next slot, which
+    only advances when it misses a rent): a third of contracts do not, at random, and a
+    mispredicted branch costs more than the writes.
+    """
+    first_tables, inv_a, cdfs, guides = tables[7], tables[4], tables[5], tables[6]
+    shift = 32 - _TOP_BITS
+    k = 0
+    pos = 0
+    for g in range(start.shape[0] - 1):
+        grade = group_grade[g]
+        s0 = group_offset[g]
+        first_table = first_tables[grade]
+        n = 0
+        for i in range(start[g], start[g + 1]):
+            bits = _bits(words, pos)
+            pos += 1
+            tm = np.int64(first_table[bits >> shift])
+            if tm == _MIXED:
+                tm = gap((bits * _TO_UNIT) * inv_a[grade], cdfs[grade], guides[grade])
+            tm += s0
+            first_month[k] = tm
+            months_sub[k] = 0
+            index[k] = i
+            missed = np.int64(tm <= T)
+            k += missed
+            n += missed
+        counts[grade] += n
+    return k
 
-    Months in ``dunning``, the commonest (most missed rents are paid the next month), run in
-    a short loop on table lookups (:func:`_dunning_table`); other states step through
-    :func:`_move_tables`. Uniforms whose table bucket is ``_MIXED`` are worked out exactly,
-    so the tables change the speed, never a result.
+
+@numba.njit(nogil=True, cache=True)
+def _collections(words, pos, k, counts, first_month, months_sub, index, tables, T, dest, total, jhf_rent, cap, insured,
+                 cov_num, cov_den, jhf_months, jhf_yen, share_num, share_den, recovery_rate, delay, suit_cost, exec_cost,
+                 out):
+    """The collection months of the contracts listed by :func:`_scan` (``counts`` of them by
+    grade), from the ``k``-th on, drawing uniforms in order from ``words``, the first at
+    position ``pos``; adds to ``out`` (5 x T+2: subrogation, costs, recoveries, JHF payout,
+    remittance; column ``T + 1`` takes what falls after the horizon and is dropped).
+
+    While a contract is in dunning, ``first_month[k]`` holds its next month there and
+    ``months_sub[k]`` the months subrogated in the episode (its arrears are that many monthly
+    totals). Most months in dunning end in payment the next month (the dunning table's entry
+    is then the months to the following missed rent) or stay in dunning (entry 0); both run
+    without a branch on the outcome, and the kernel moves to the next contract when the month
+    falls after the horizon. A move to another state follows the chain month by month
+    (:func:`_move_tables`) until the tenant pays (a fresh episode in dunning at the next
+    missed rent) or the path ends. Uniforms whose table bucket is ``_MIXED`` are worked out
+    exactly, so the tables change the speed, never a result.
+
+    A month in dunning and what follows it use at most ``T + 1`` uniforms, so the kernel stops
+    before one when fewer are left; it returns ``(pos, k)``: the next unused uniform and the
+    contract to go on from (the list's length when done).
     """
     m, thr, moves, paid0, inv_a, cdfs, guides, first_tables, dunning_tables = tables
     K = dest.shape[0]
+    thr0 = thr[0]
+    dest0 = dest[0]
+    subrogated = out[0]
+    recovered = out[2]
     shift = 32 - _TOP_BITS
     room = 2 * words.shape[0] - (T + 1)
-    for g in range(start.shape[0] - 1):
-        if start[g + 1] <= first:
-            continue
-        grade = group_grade[g]
-        s0 = group_offset[g]
-        cdf = cdfs[grade]
-        guide = guides[grade]
-        ia = inv_a[grade]
-        first_table = first_tables[grade]
-        dunning_table = dunning_tables[grade]
-        for i in range(max(start[g], first), start[g + 1]):
-            if pos > room:
-                return pos, i
-            bits = _bits(words, pos)
-            pos += 1
-            tm = first_table[bits >> shift]
-            if tm == _MIXED:
-                tm = gap((bits * _TO_UNIT) * ia, cdf, guide)
-            tm += s0
-            if tm > T:
-                continue  # no missed rent within the horizon
-            counts[grade] += 1
-            tot = total[i]
-            cap_i = cap[i]
-            months_sub = 0
-            arrears = 0
-            while True:  # a month in dunning, month tm
-                if months_sub < cap_i:
-                    out[0, tm] += tot
-                    arrears += tot
-                    months_sub += 1
+    end = 0
+    for g in range(counts.shape[0]):
+        end += counts[g]
+        # one grade's run: its tables are fixed, so the next table entry never waits on the
+        # contract's grade
+        dunning_table = dunning_tables[g]
+        ia = inv_a[g]
+        cdf = cdfs[g]
+        guide = guides[g]
+        while k < end:
+            # months in dunning that pay or stay, the commonest draws, in a tight loop
+            # (unsigned indices: no negative-index wrap-around)
+            slow = False
+            while k < end:
+                if pos > room:
+                    return pos, k
                 bits = _bits(words, pos)
                 pos += 1
-                o = dunning_table[bits >> shift]
-                if o == _MIXED:
-                    o = dunning_outcome(bits * _TO_UNIT, thr[0], dest[0], paid0, ia, cdf, guide)
-                tm += 1
-                if tm > T:
+                o = np.int64(dunning_table[np.uint64(bits >> shift)])
+                uk = np.uint64(k)
+                tm = first_month[uk]
+                ms = months_sub[uk]
+                if o < 0:  # a _MIXED bucket or a move to another state
+                    slow = True
                     break
-                if o > 0:  # paid in full, then o months to the next missed rent
-                    out[2, tm] += arrears
-                    tm += o
-                    if tm > T:
-                        break
-                    months_sub = 0
-                    arrears = 0
-                    continue
+                ui = np.uint64(index[uk])
+                tot = total[ui]
+                covered = np.int64(ms < cap[ui])
+                subrogated[np.uint64(tm)] += tot * covered
+                ms += covered
+                paid = np.int64(o > 0)  # then o months to the next missed rent; 0: stays
+                recovered[np.uint64(tm + 1)] += tot * ms * paid
+                tm += 1 + o * paid
+                first_month[uk] = tm
+                months_sub[uk] = ms * (1 - paid)
+                k += np.int64(tm > T)
+            if not slow:
+                break
+            i = index[k]
+            tot = total[i]
+            if o == _MIXED:
+                o = dunning_outcome(bits * _TO_UNIT, thr0, dest0, paid0, ia, cdf, guide)
+            if ms < cap[i]:
+                subrogated[tm] += tot
+                ms += 1
+            if o >= 0:
+                paid = np.int64(o > 0)
+                recovered[tm + 1] += tot * ms * paid
+                tm += 1 + o * paid
+                ms *= 1 - paid
+            else:  # another state, entered next month; then month by month
+                arrears = tot * ms
                 r = -o - 2
-                state = dest[0, r]
-                if state == 0:
-                    continue  # still in dunning
-                # the other states, month by month: enter `state` in month tm
+                state = dest0[r]
+                tm += 1
                 u = bits * _TO_UNIT
                 prev = 0
-                again = False
-                while True:
+                while tm <= T:
                     if state >= K:
                         if state == K + 4:  # forced_execution
                             out[1, tm] += exec_cost
                         if state == K or state == K + 1:  # cure, installment_paid: performing again
-                            out[2, tm] += arrears
+                            recovered[tm] += arrears
                             # the month's uniform, rescaled within the chosen interval, is a
                             # fresh uniform: it decides a missed rent before a move-out, and when
                             lo = thr[prev, r - 1] if r > 0 else 0.0
                             tm += gap(((u - lo) / (thr[prev, r] - lo)) * ia, cdf, guide)
-                            again = tm <= T
+                            ms = 0
                             break
                         rec = int(math.floor(arrears * recovery_rate * m + 1e-9))
                         rec_month = tm + delay
@@ -657,14 +707,15 @@ def _contracts(words, pos, first, tables, T, dest, total, jhf_rent, cap, insured
                             if rec_month >= pay_month and rec_month <= T:
                                 out[4, rec_month] += rec * share_num // share_den
                         if rec_month <= T:
-                            out[2, rec_month] += rec
+                            recovered[rec_month] += rec
+                        tm = T + 1  # the tenancy ended
                         break
                     if state == 3 and prev != 3:  # suit, entered this month
                         out[1, tm] += suit_cost
-                    if state != 5 and months_sub < cap_i:  # 5 = installment: not subrogated
-                        out[0, tm] += tot
+                    if state != 5 and ms < cap[i]:  # 5 = installment: not subrogated
+                        subrogated[tm] += tot
                         arrears += tot
-                        months_sub += 1
+                        ms += 1
                     bits = _bits(words, pos)
                     u = bits * _TO_UNIT
                     pos += 1
@@ -676,13 +727,10 @@ def _contracts(words, pos, first, tables, T, dest, total, jhf_rent, cap, insured
                     prev = state
                     state = dest[state, r]
                     tm += 1
-                    if tm > T:
-                        break
-                if not again:
-                    break
-                months_sub = 0
-                arrears = 0
-    return pos, start[start.shape[0] - 1]
+            first_month[k] = tm
+            months_sub[k] = ms
+            k += np.int64(tm > T)
+    return pos, k
 
 
 def _block_uniforms(n_contracts: int, months: int, last_used: int | None) -> int:
@@ -698,9 +746,11 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     The unit of work for threads and for Dask workers: scenario ``s`` always draws from
     ``SeedSequence(seed, spawn_key=(s,))``, wherever it runs: first its factor ``z``
     (standard normal), then uniforms: the bit generator's next 64-bit words, drawn in blocks
-    by numpy, each giving two (:func:`_bits`). The kernel takes them in order and stops
-    between contracts when a block runs low; the next block goes on with the same stream,
-    so the block size never changes a result.
+    by numpy, each giving two (:func:`_bits`). One per contract for its first missed rent
+    (:func:`_scan`), then the collection months of the contracts that miss one, contract by
+    contract (:func:`_collections`). The kernel stops between episodes when a block runs
+    low; the next block goes on with the same stream, so the block size never changes a
+    result.
     """
     T, jhf = model.months, model.jhf
     cov = rate_fraction(jhf.coverage_ratio, "coverage_ratio")
@@ -710,24 +760,27 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     probit_h = norm.ppf(book.grade_hazard)
     jhf_yen = -1 if jhf.cap_yen is None else jhf.cap_yen
     scenarios = range(first, stop, step)
-    sub_lines = np.zeros((len(scenarios), 5, T + 1), dtype=np.int64)
+    sub_lines = np.zeros((len(scenarios), 5, T + 2), dtype=np.int64)  # column T + 1: after the horizon
     counts = np.zeros((len(scenarios), len(book.grade_hazard)), dtype=np.int64)
     z = np.empty(len(scenarios))
-    fixed = (T, dest, book.total, book.jhf_rent, book.cap, book.insured, book.group_start, book.group_grade,
-             book.group_offset, cov.numerator, cov.denominator, jhf.cap_months, jhf_yen, share.numerator,
-             share.denominator, float(model.recovery_rate), model.recovery_delay_months, model.suit_cost_yen, exec_cost)
+    fixed = (T, dest, book.total, book.jhf_rent, book.cap, book.insured, cov.numerator, cov.denominator,
+             jhf.cap_months, jhf_yen, share.numerator, share.denominator, float(model.recovery_rate),
+             model.recovery_delay_months, model.suit_cost_yen, exec_cost)
     n = len(book.total)
+    listed = tuple(np.empty(n, dtype=np.int64) for _ in range(3))  # first_month, months_sub, index
     need = _block_uniforms(n, T, None)
     for j, s in enumerate(scenarios):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         z[j] = rng.standard_normal()
-        words = rng.bit_generator.random_raw(need // 2 + 1).view(np.int64)
+        # the first block holds every contract's first uniform and room for an episode
+        words = rng.bit_generator.random_raw(max(need, n + 2 * (T + 1)) // 2 + 1).view(np.int64)
         tables = _scenario_tables(z[j], math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h, model.moveout_hazard,
                                   float(model.good_exit_sensitivity), T, model.chain.matrix, good, dest, n_dest)
-        pos, i, used = 0, 0, 0
+        delinquent = _scan(words, tables, T, book.group_start, book.group_grade, book.group_offset, *listed, counts[j])
+        pos, k, used = n, 0, 0
         while True:
-            pos, i = _contracts(words, pos, i, tables, *fixed, sub_lines[j], counts[j])
-            if i == n:
+            pos, k = _collections(words, pos, k, counts[j], *listed, tables, *fixed, sub_lines[j])
+            if k == delinquent:
                 break
             # the block ran low: keep its unused words, then the stream goes on
             used += 2 * (pos // 2)
@@ -736,7 +789,7 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
         need = _block_uniforms(n, T, used + pos)
         if bar is not None:
             bar.update()
-    return sub_lines, counts, z
+    return sub_lines[:, :, :T + 1], counts, z
 
 
 def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, seed: int, *,
