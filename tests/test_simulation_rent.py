@@ -314,7 +314,7 @@ def test_block_size_never_changes_a_result(model, book, monkeypatch):
     from actuarial.simulation import rent
 
     whole = simulate(book, model, 80, seed=21)
-    monkeypatch.setattr(rent, "_block_uniforms", lambda n, months, used: 2 * (months + 1) + 1)
+    monkeypatch.setattr(rent, "_block_uniforms", lambda n, months, last: (n + 2 * (months + 1), 2 * (months + 1)))
     pieces = simulate(book, model, 80, seed=21, threads=2)
     assert np.array_equal(whole.cash_flows, pieces.cash_flows)
     assert whole.losses.equals(pieces.losses)
