@@ -350,7 +350,7 @@ def chain_arrays(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 # -- the kernel ------------------------------------------------------------------------------------
 #: Uniforms are 32-bit, ``bits / 2^32``; their top ``_TOP_BITS`` bits index the outcome tables.
-_TOP_BITS = 11
+_TOP_BITS = 12
 _TO_UNIT = 2.0 ** -32
 #: Buckets of the guide table that starts each geometric-gap search (a power of two).
 _GUIDE = 1024
