@@ -575,13 +575,16 @@ def _scan(words, tables, T, start, group_grade, group_offset, first_month, month
         grade = group_grade[g]
         s0 = group_offset[g]
         first_table = first_tables[grade]
+        cdf = cdfs[grade]
+        guide = guides[grade]
+        ia = inv_a[grade]
         n = 0
         for i in range(start[g], start[g + 1]):
             bits = _bits(words, pos)
             pos += 1
             tm = np.int64(first_table[bits >> shift])
             if tm == _MIXED:
-                tm = gap((bits * _TO_UNIT) * inv_a[grade], cdfs[grade], guides[grade])
+                tm = gap((bits * _TO_UNIT) * ia, cdf, guide)
             tm += s0
             first_month[k] = tm
             months_sub[k] = 0
@@ -591,6 +594,22 @@ def _scan(words, tables, T, start, group_grade, group_offset, first_month, month
             n += missed
         counts[grade] += n
     return k
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _pay_or_stay(o, tm, ms, tot, cap_i, subrogated, recovered):
+    """A month ``tm`` in dunning whose draw ``o`` pays the arrears the next month (``o > 0``,
+    then ``o`` months to the next missed rent) or stays in dunning (``o == 0``), written
+    without a branch on which: the month is subrogated if still covered (``ms`` months so
+    far, ``cap_i`` covered), and the arrears (``ms`` monthly totals ``tot``) are recovered
+    next month if paid. Returns the contract's next month in dunning and its months
+    subrogated in the episode."""
+    covered = np.int64(ms < cap_i)
+    subrogated[np.uint64(tm)] += tot * covered
+    ms += covered
+    paid = np.int64(o > 0)
+    recovered[np.uint64(tm + 1)] += tot * ms * paid
+    return tm + 1 + o * paid, ms * (1 - paid)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -650,15 +669,9 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
                     slow = True
                     break
                 ui = np.uint64(index[uk])
-                tot = total[ui]
-                covered = np.int64(ms < cap[ui])
-                subrogated[np.uint64(tm)] += tot * covered
-                ms += covered
-                paid = np.int64(o > 0)  # then o months to the next missed rent; 0: stays
-                recovered[np.uint64(tm + 1)] += tot * ms * paid
-                tm += 1 + o * paid
+                tm, ms = _pay_or_stay(o, tm, ms, total[ui], cap[ui], subrogated, recovered)
                 first_month[uk] = tm
-                months_sub[uk] = ms * (1 - paid)
+                months_sub[uk] = ms
                 k += np.int64(tm > T)
             if not slow:
                 break
@@ -666,15 +679,12 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
             tot = total[i]
             if o == _MIXED:
                 o = dunning_outcome(bits * _TO_UNIT, thr0, dest0, paid0, ia, cdf, guide)
-            if ms < cap[i]:
-                subrogated[tm] += tot
-                ms += 1
             if o >= 0:
-                paid = np.int64(o > 0)
-                recovered[tm + 1] += tot * ms * paid
-                tm += 1 + o * paid
-                ms *= 1 - paid
-            else:  # another state, entered next month; then month by month
+                tm, ms = _pay_or_stay(o, tm, ms, tot, cap[i], subrogated, recovered)
+            else:  # the month in dunning, then another state from next month, month by month
+                if ms < cap[i]:
+                    subrogated[tm] += tot
+                    ms += 1
                 arrears = tot * ms
                 r = -o - 2
                 state = dest0[r]
