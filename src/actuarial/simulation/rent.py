@@ -37,11 +37,14 @@ recovers the arrears when it completes; the delinquency counts per scenario coun
 contracts that became delinquent at all (first episodes).
 
 Speed (``make bench``): the uniforms come from the scenario's bit generator as 64-bit words
-drawn in blocks by numpy, two 32-bit uniforms a word; the kernel reads the commonest draws
-(a month in dunning, a first missed rent, a move from another state) from small tables
-indexed by a uniform's top bits, built once per scenario, and works out exactly the few
-uniforms whose bucket holds more than one outcome. :mod:`.reference` walks the same streams
-without any of this, and tests require the two to agree to the yen.
+drawn in blocks by numpy, two 32-bit uniforms a word: first one per contract for its first
+missed rent, then one per month in collection, contract after contract. The kernel reads
+the commonest draws (a first missed rent, a month in dunning, a move from another state)
+from small tables indexed by a uniform's top bits, built once per scenario, and works out
+exactly the few uniforms whose bucket holds more than one outcome; the first missed rents
+and the months in dunning that pay or stay run without branches on the outcome.
+:mod:`.reference` walks the same streams without any of this, and tests require the two to
+agree to the yen.
 """
 
 from __future__ import annotations
