@@ -27,7 +27,7 @@ bench: $(STAMP)
 
 # Regenerate the notebooks' committed outputs, which nbval compares in `make test`.
 nbval-update: $(STAMP)
-	cd notebooks && for nb in *.ipynb; do ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.extra_arguments="['--IPKernelApp.log_level=ERROR']" "$$nb"; done
+	cd notebooks && for nb in *.ipynb; do ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.extra_arguments="['--IPKernelApp.log_level=CRITICAL']" "$$nb"; done
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -33,6 +33,8 @@ from .params import ParamsError, load_params
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 PARAMS_DIR = ROOT / "params"
+#: Kernel options for batch runs: the kernel app logs nothing below CRITICAL (see :func:`run_notebook`).
+KERNEL_QUIET = ["--IPKernelApp.log_level=CRITICAL"]
 
 #: notebook stem -> (how often it runs, the scenario sections it needs)
 NOTEBOOKS = {
@@ -64,11 +66,12 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict 
     output_dir.mkdir(parents=True, exist_ok=True)
     out_nb = output_dir / notebook.name
     try:
-        # ipykernel 7 logs a warning about unencrypted local TCP for every kernel; the kernel
-        # app's own log is kept to errors (the notebooks' warnings still reach their outputs)
+        # The kernel app's own log is silenced: ipykernel 7 warns about unencrypted local TCP
+        # for every kernel, and jupyter_client interrupts every kernel it shuts down, which
+        # ipykernel logs as an error when the signal lands in a message handler. A notebook's
+        # own errors and warnings still reach its outputs, and a failing cell fails the task.
         pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters or {}, kernel_name="python3",
-                            cwd=str(notebook.parent), progress_bar=False,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                            cwd=str(notebook.parent), progress_bar=False, extra_arguments=KERNEL_QUIET)
     finally:
         if out_nb.exists():
             _export_html(out_nb)
