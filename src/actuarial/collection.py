@@ -7,7 +7,12 @@ transient states (in order of escalation)
     ``dunning`` → ``emergency_contact`` (緊急連絡先・勤務先) → ``final_notice`` (内容証明郵便)
     → ``suit`` (明渡訴訟) → ``judgment`` → ``execution`` (強制執行の申立て: the forced-execution
     proceedings, which take months after the judgment); and ``installment`` (分割: a payment
-    plan) which can break into ``broken_promise`` (dunning again, after which cures are rarer).
+    plan) which can break into ``broken_promise`` (dunning again, after which cures are rarer)
+    and then ``final_notice_after_break``: the final notice of a tenant who broke a promise.
+    Seed 000: a tenant who lied about the payment date loses the collector's trust and later
+    negotiation gets hard (今後の交渉が厳しくなります), so this notice has its own, lower, cure and
+    installment probabilities. With the default params a broken promise is remembered for
+    the rest of the case: no path from it leads back to the states before it.
 absorbing exits
     ``cure`` (pays in full), ``installment_paid``, ``settlement`` (voluntary move-out by
     agreement), ``judgment_exit`` (leaves after judgment), ``forced_execution`` (強制執行),
@@ -35,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 TRANSIENT_STATES = ("dunning", "emergency_contact", "final_notice", "suit", "judgment", "installment",
-                    "broken_promise", "execution")
+                    "broken_promise", "execution", "final_notice_after_break")
 ABSORBING_STATES = ("cure", "installment_paid", "settlement", "judgment_exit", "forced_execution", "skip")
 STATES = TRANSIENT_STATES + ABSORBING_STATES
 #: Exits after which the tenant has left the dwelling (the guarantee contract ends).

@@ -78,6 +78,11 @@ PORTFOLIO_COLUMNS = ("rent_yen", "management_fee_yen", "common_fee_yen", "parkin
 
 _S = {name: i for i, name in enumerate(STATES)}
 _K = len(TRANSIENT_STATES)
+_SUIT = _S["suit"]
+_INSTALLMENT = _S["installment"]
+_CURE = _S["cure"]
+_INSTALLMENT_PAID = _S["installment_paid"]
+_FORCED_EXECUTION = _S["forced_execution"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -537,14 +542,14 @@ def stressed_thresholds(base_p, good_mask, m, dest, n_dest):
 
 @numba.njit(nogil=True, cache=True)
 def _scenario_tables(z, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, good_mask, dest, n_dest):
-    """What a scenario's factor ``z`` fixes, for :func:`_contracts`: the good-exit multiplier
-    ``m``, the stressed move thresholds and their tables, and each grade's gap tables."""
-    K = dest.shape[0]
+    """What a scenario's factor ``z`` fixes, for :func:`_scan` and :func:`_collections`: the
+    good-exit multiplier ``m``, the stressed move thresholds and their tables, and each
+    grade's gap tables."""
     m = math.exp(beta * min(z, 0.0))
     thr = stressed_thresholds(base_p, good_mask, m, dest, n_dest)
     paid0 = np.zeros(dest.shape[1], dtype=np.bool_)  # dunning's moves that pay the arrears
     for r in range(n_dest[0]):
-        paid0[r] = dest[0, r] == K or dest[0, r] == K + 1
+        paid0[r] = dest[0, r] == _CURE or dest[0, r] == _INSTALLMENT_PAID
     n_grades = probit_h.shape[0]
     inv_a = np.empty(n_grades)
     cdfs = np.empty((n_grades, T))
@@ -696,9 +701,9 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
                 prev = 0
                 while tm <= T:
                     if state >= K:
-                        if state == K + 4:  # forced_execution
+                        if state == _FORCED_EXECUTION:
                             out[1, tm] += exec_cost
-                        if state == K or state == K + 1:  # cure, installment_paid: performing again
+                        if state == _CURE or state == _INSTALLMENT_PAID:  # performing again
                             recovered[tm] += arrears
                             # the month's uniform, rescaled within the chosen interval, is a
                             # fresh uniform: it decides a missed rent before a move-out, and when
@@ -723,9 +728,9 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
                             recovered[rec_month] += rec
                         tm = T + 1  # the tenancy ended
                         break
-                    if state == 3 and prev != 3:  # suit, entered this month
+                    if state == _SUIT and prev != _SUIT:  # entered this month
                         out[1, tm] += suit_cost
-                    if state != 5 and ms < cap[i]:  # 5 = installment: not subrogated
+                    if state != _INSTALLMENT and ms < cap[i]:  # a plan's months are not subrogated
                         subrogated[tm] += tot
                         arrears += tot
                         ms += 1
