@@ -339,9 +339,9 @@ def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, more):
     inv_a, cdf, guide = rent.gap_tables(h, mu, months)
     good, dest, n_dest = rent.chain_arrays(BASE.collection.chain().matrix)
     thr = rent.stressed_thresholds(BASE.collection.chain().matrix, good, m, dest, n_dest)
-    paid0 = np.array([d in (rent._K, rent._K + 1) for d in dest[0]])
-    first, dunning, moves = rent._first_table(inv_a, cdf), rent._dunning_table(thr[0], dest[0], paid0, inv_a, cdf), \
-        rent._move_tables(thr)
+    paid0 = np.array([d in (rent._CURE, rent._INSTALLMENT_PAID) for d in dest[0]])
+    first, dunning, nexts = rent._first_table(inv_a, cdf), rent._dunning_table(thr[0], dest[0], paid0, inv_a, cdf), \
+        rent._next_tables(thr, dest)
     bits = _edges_and_random(more)
     u = bits * 2.0 ** -32
     b = bits >> (32 - rent._TOP_BITS)
@@ -353,9 +353,9 @@ def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, more):
     sure = dunning[b] != rent._MIXED
     assert np.array_equal(dunning[b][sure], exact_dunning[sure])
     for i in range(rent._K):
-        exact_rank = np.array([next(r for r in range(n_dest[i]) if x < thr[i, r]) for x in u])
-        sure = moves[i][b] != rent._MIXED
-        assert np.array_equal(moves[i][b][sure], exact_rank[sure])
+        exact_next = np.array([dest[i, next(r for r in range(n_dest[i]) if x < thr[i, r])] for x in u])
+        sure = nexts[i][b] != rent._MIXED
+        assert np.array_equal(nexts[i][b][sure], exact_next[sure])
     assert np.mean(first == rent._MIXED) < 0.1  # the tables answer most draws
 
 
@@ -384,3 +384,21 @@ def test_fast_path_equals_the_reference_on_odd_chains_and_short_cover(book):
     assert np.array_equal(fast[:, 1:], slow[:, 1:])
     for line in ("costs", "jhf_payout", "jhf_remittance"):
         assert fast[:, LINES.index(line)].sum() > 0, line
+
+
+def test_uniform_bits_take_the_low_half_of_each_word_first(monkeypatch):
+    import sys
+
+    from actuarial.simulation import rent
+    from actuarial.simulation.reference import Uniforms
+
+    words = np.array([0x0000000200000001, 0xFFFFFFFF80000000], dtype=np.uint64)
+    expected = [1, 2, 0x80000000, 0xFFFFFFFF]
+    assert rent.uniform_bits(words).tolist() == expected
+    monkeypatch.setattr(sys, "byteorder", "big")  # the copying path of other machines
+    assert rent.uniform_bits(words).tolist() == expected
+    monkeypatch.undo()
+    # the reference reads the same uniforms from the same stream
+    raw = rent.scenario_rng(5, 3).bit_generator.random_raw(3)
+    u = Uniforms(rent.scenario_rng(5, 3))
+    assert [u.next() for _ in range(6)] == (rent.uniform_bits(raw) / 2.0 ** 32).tolist()

@@ -9,9 +9,10 @@ small helpers that fix a scenario's numbers (:func:`~.rent.conditional_hazard`,
 tables or shortcuts. Tests require the two to agree exactly on small books. Use it to read
 the model, not to run it.
 
-The stream of scenario ``s``: ``rng = default_rng(SeedSequence(seed, spawn_key=(s,)))``;
-first the factor ``z = rng.standard_normal()``, then uniforms, two from each of the bit
-generator's 64-bit words (high half, then low half, each ``bits / 2^32``). The contracts
+The stream of scenario ``s``: ``rng = scenario_rng(seed, s)`` (numpy's SFC64 seeded with
+``SeedSequence(seed, spawn_key=(s,))``); first the factor ``z = rng.standard_normal()``, then
+uniforms, two from each of the bit generator's 64-bit words (low half, then high half, each
+``bits / 2^32``). The contracts
 are taken by grade (in the model's order), then by first month at risk, then in book
 order: first each uses one uniform for its first missed rent; then, one contract after
 another, those that miss a rent within the horizon use one for each month they spend in the
@@ -32,6 +33,7 @@ from .rent import (
     RentModel,
     conditional_hazard,
     gap_tables,
+    scenario_rng,
     start_months,
     transition_order,
     validate_portfolio,
@@ -40,18 +42,18 @@ from .rent import (
 
 class Uniforms:
     """The uniforms of one scenario's stream after its factor: each 64-bit word of the bit
-    generator gives two, its high 32 bits then its low 32 bits, as ``bits / 2^32``."""
+    generator gives two, its low 32 bits then its high 32 bits, as ``bits / 2^32``."""
 
     def __init__(self, rng: np.random.Generator):
         self.bit_generator = rng.bit_generator
-        self.low_half: int | None = None
+        self.high_half: int | None = None
 
     def next(self) -> float:
-        if self.low_half is not None:
-            bits, self.low_half = self.low_half, None
+        if self.high_half is not None:
+            bits, self.high_half = self.high_half, None
         else:
             word = int(self.bit_generator.random_raw())
-            bits, self.low_half = word >> 32, word & 0xFFFFFFFF
+            bits, self.high_half = word & 0xFFFFFFFF, word >> 32
         return bits / 2.0 ** 32
 
 
@@ -95,7 +97,7 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
             if c.insured and start[i] >= 0:
                 flows[line["jhf_premium"], start[i]] += jhf.premium(rent=c.rent_yen, management_fee=c.management_fee_yen,
                                                                     common_fee=c.common_fee_yen)
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
+        rng = scenario_rng(seed, s)
         z = rng.standard_normal()
         uniforms = Uniforms(rng)
         m = model.good_exit_multiplier(z)
