@@ -22,7 +22,7 @@ def model():
     return RentModel(chain=BASE.collection.chain(), plans=BASE.fee_plans(), delinquency_hazard={"A": 0.01, "B": 0.03},
                      moveout_hazard=0.015, rho=0.1, good_exit_sensitivity=0.3, recovery_rate=0.3,
                      recovery_delay_months=3, suit_cost_yen=500_000, execution_cost_yen=507_000,
-                     restoration_cost_yen=100_000, jhf=BASE.jhf_terms(), months=24)
+                     restoration_cost_yen=100_000, jhf=BASE.jhf_terms(), months=24, installment_repayment_months=1)
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +196,13 @@ def test_rent_model_params_errors_name_the_key(tmp_path):
     bad.write_text(text.replace("    B: 0.0765 ", "    B: 0.0 "), encoding="utf-8")
     with pytest.raises(ParamsError, match=r"rent_model\.delinquency_hazard\.B = 0\.0"):
         load_params(bad)
+    for value in ("-1", "0.5"):
+        bad.write_text(text.replace("installment_repayment_months: 1 ", f"installment_repayment_months: {value} "),
+                       encoding="utf-8")
+        with pytest.raises(ParamsError, match=rf"bad\.yaml: rent_model\.installment_repayment_months = {value}"):
+            load_params(bad)
+    with pytest.raises(ValueError, match="installment_repayment_months"):
+        dataclasses.replace(RentModel.from_params(BASE), installment_repayment_months=-1)
     no_collection = text[: text.index("collection:  #")] + text[text.index("rent_model:  #"):]
     bad.write_text(no_collection, encoding="utf-8")
     with pytest.raises(ParamsError, match="rent_model needs a collection section"):
@@ -378,7 +385,7 @@ def test_fast_path_equals_the_reference_on_odd_chains_and_short_cover(book):
     m = RentModel(chain=chain, plans={"zenhoren_yearly": short, "monthly": BASE.fee_plans()["monthly"]},
                   delinquency_hazard={"A": 0.2, "B": 0.6}, moveout_hazard=0.02, rho=0.2, good_exit_sensitivity=0.8,
                   recovery_rate=0.4, recovery_delay_months=2, suit_cost_yen=300_000, execution_cost_yen=400_000,
-                  jhf=BASE.jhf_terms(), months=30)
+                  jhf=BASE.jhf_terms(), months=30, installment_repayment_months=2)
     fast = simulate(book, m, 150, seed=5).cash_flows
     slow = simulate_reference(book, m, 150, seed=5)
     assert np.array_equal(fast[:, 1:], slow[:, 1:])
@@ -402,3 +409,36 @@ def test_uniform_bits_take_the_low_half_of_each_word_first(monkeypatch):
     raw = rent.scenario_rng(5, 3).bit_generator.random_raw(3)
     u = Uniforms(rent.scenario_rng(5, 3))
     assert [u.next() for _ in range(6)] == (rent.uniform_bits(raw) / 2.0 ** 32).tolist()
+
+
+@pytest.mark.parametrize("repayment_months", [0, 1, 2])
+def test_a_plan_repays_monthly_and_a_broken_one_leaves_the_rest_owed(repayment_months):
+    """By hand, on a chain without chance: dunning -> installment -> broken_promise -> skip.
+
+    Month t0 (the missed rent) subrogates 100,000 yen; month t0+1 is the plan's: it repays
+    min(1, r) months; month t0+2 (broken promise) subrogates again; the tenant skips in month
+    t0+3 owing (2 - min(1, r)) months, and JHF pays 70% of that the month after."""
+    from actuarial.collection import CollectionChain
+    from actuarial.products.rent_guarantee import FeePlan
+
+    chain = CollectionChain.from_transitions({"dunning": {"installment": 1.0}, "installment": {"broken_promise": 1.0},
+                                              "broken_promise": {"skip": 1.0}})
+    plan = FeePlan(name="p", initial_rate=0.0, coverage_months=24)
+    m = RentModel(chain=chain, plans={"p": plan}, delinquency_hazard={"A": 0.5}, moveout_hazard=0.0, rho=0.0, good_exit_sensitivity=0.0,
+                  recovery_rate=0.0, jhf=BASE.jhf_terms(), months=24, installment_repayment_months=repayment_months)
+    one = pd.DataFrame({"rent_yen": [100_000], "management_fee_yen": [0], "common_fee_yen": [0], "parking_fee_yen": [0],
+                        "plan": ["p"], "grade": ["A"], "insured": [True]})
+    flows = simulate(one, m, 40, seed=3).cash_flows
+    repaid = min(1, repayment_months)
+    checked = 0
+    for f in flows:
+        sub = f[LINES.index("subrogation")]
+        t0 = int(np.flatnonzero(sub)[0]) if sub.any() else None
+        if t0 is None or t0 + 4 > m.months:
+            continue
+        assert sub[t0] == sub[t0 + 2] == 100_000 and sub.sum() == 200_000
+        rec = f[LINES.index("recoveries")]
+        assert rec[t0 + 1] == 100_000 * repaid and rec.sum() == 100_000 * repaid
+        assert f[LINES.index("jhf_payout"), t0 + 4] == 70_000 * (2 - repaid)
+        checked += 1
+    assert checked >= 20

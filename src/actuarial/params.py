@@ -138,6 +138,7 @@ class RentModelParams(_Model):
     good_exit_sensitivity: Annotated[float, Field(ge=0.0, strict=True)] = 0.0
     recovery_rate: Probability
     recovery_delay_months: Months = 0
+    installment_repayment_months: Months = 0
 
     @field_validator("delinquency_hazard")
     @classmethod

@@ -49,6 +49,11 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
             f[li["subrogation"], t] += book.total[pays].sum()
             arrears[pays] += book.total[pays]
             months_sub[pays] += 1
+            plan = active & (state == STATES.index("installment"))
+            repaid = np.where(plan, np.minimum(months_sub, model.installment_repayment_months), 0)
+            f[li["recoveries"], t] += (repaid * book.total).sum()
+            arrears -= repaid * book.total
+            months_sub -= repaid
             idx = np.flatnonzero(active)
             nxt = (rng.random(len(idx))[:, None] >= cum[state[idx]]).sum(axis=1)
             moved = nxt != state[idx]

@@ -24,8 +24,10 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
     """Expected flows (subrogation, costs, recoveries, payout, remittance) by month after the
     first missed rent (relative month 0), for one contract, given the economic factor.
 
-    The distribution over (collection state, months subrogated ``k``) is propagated month by
-    month; amounts that depend on the arrears ``k x total`` are vectors over ``k``.
+    The distribution over (collection state, months of arrears owed ``k``) is propagated
+    month by month; amounts that depend on the arrears ``k x total`` are vectors over ``k``.
+    A subrogating month adds one (up to the cover), a month of a plan repays
+    ``min(k, installment_repayment_months)``.
     """
     m = model.good_exit_multiplier(z)
     T = model.months
@@ -42,7 +44,8 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
     inst = _IDX["installment"]
     # per k after this month's subrogation: arrears, recovery after exit, payout, remittance
     arrears_pay = np.minimum(k + 1, cap) * total          # states that subrogate this month
-    arrears_stay = k * total                              # installment: no new subrogation
+    repaid = np.minimum(k, model.installment_repayment_months)  # installment: repays, no new subrogation
+    arrears_stay = (k - repaid) * total
 
     def exit_amounts(arrears):
         rec = np.array([model.recovery_after_exit(int(a), z) for a in arrears], dtype=float)
@@ -74,7 +77,10 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
                 w_after[cap] += w[cap]
                 w_by_k, arrears = w, arrears_pay   # weight indexed by k before, amounts by k after
             else:
-                w_after, w_by_k, arrears = w, w, arrears_stay
+                out[2, tau] += (w * repaid).sum() * total
+                w_after = np.zeros_like(w)
+                np.add.at(w_after, k - repaid, w)
+                w_by_k, arrears = w, arrears_stay
             rec, pay, rem = amounts[pays]
             for s2 in np.flatnonzero(p[s]):
                 prob = p[s, s2]

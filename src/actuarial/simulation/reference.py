@@ -142,6 +142,11 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
             flows[line["subrogation"], month] += total
             arrears += total
             months_subrogated += 1
+        if state == "installment":  # the plan repays whole monthly totals, freeing cover
+            repaid = min(months_subrogated, model.installment_repayment_months)
+            flows[line["recoveries"], month] += repaid * total
+            arrears -= repaid * total
+            months_subrogated -= repaid
         u = uniforms.next()
         i = STATES.index(state)
         r = next(k for k, cum in enumerate(cumulative[i]) if u < cum)

@@ -11,10 +11,13 @@ not depend on how scenarios are split over threads or chunks):
    per contract decides whether it falls within the horizon and when (:func:`gap_tables`);
    only the contracts that miss a rent go further;
 3. each of them follows the collection chain month by month from ``dunning``. While in a
-   transient state other than ``installment`` the guarantor subrogates the monthly total,
-   up to the plan's coverage months. Entering ``suit`` costs the suit cost; entering
+   transient state other than ``installment`` the guarantor subrogates the monthly total
+   while the arrears are below the plan's coverage months. Each month of an installment
+   plan (分割) repays ``installment_repayment_months`` monthly totals of the arrears (fewer if
+   less is owed; 0: none until the plan completes), which frees that much cover; a plan
+   that breaks leaves the rest owed. Entering ``suit`` costs the suit cost; entering
    ``forced_execution`` the execution, removal and restoration costs. ``cure`` and
-   ``installment_paid`` recover all arrears in the month they happen, after which the tenant
+   ``installment_paid`` recover all the arrears still owed in the month they happen, after which the tenant
    pays again and may miss a rent again (next missed rent or move-out after a geometric
    number of months, a missed rent with probability ``h / (1 - q)``; both decided by the
    cure transition's own uniform, rescaled, so a quick cure costs one draw); a tenancy-ending exit
@@ -32,8 +35,8 @@ that falls in the projection. Fees (initial fee at the start, renewals at annive
 monthly fees) are their expectation under the move-out hazard: they do not depend on the
 scenario.
 
-Limits, kept on purpose: cash flows after the horizon are not counted; an installment plan
-recovers the arrears when it completes; the delinquency counts per scenario count the
+Limits, kept on purpose: cash flows after the horizon are not counted; a plan repays whole
+monthly totals; the delinquency counts per scenario count the
 contracts that became delinquent at all (first episodes).
 
 Speed (``make bench``): the uniforms come from the scenario's bit generator (numpy's SFC64,
@@ -98,6 +101,7 @@ class RentModel:
     good_exit_sensitivity: float = 0.2
     recovery_rate: float = 0.2
     recovery_delay_months: int = 6
+    installment_repayment_months: int = 0  # months' totals of arrears a plan repays each month
     suit_cost_yen: int = 0
     execution_cost_yen: int = 0
     removal_cost_yen: int = 0
@@ -117,6 +121,7 @@ class RentModel:
                 raise ValueError(f"delinquency_hazard[{g!r}] must be strictly between 0 and 1, got {h!r}")
         check_count("months", self.months, minimum=1)
         check_count("recovery_delay_months", self.recovery_delay_months)
+        check_count("installment_repayment_months", self.installment_repayment_months)
         for name in ("suit_cost_yen", "execution_cost_yen", "removal_cost_yen", "restoration_cost_yen"):
             check_yen(name, getattr(self, name))
         if isinstance(self.good_exit_sensitivity, bool) or not isinstance(self.good_exit_sensitivity, (int, float)) \
@@ -641,14 +646,15 @@ def _pay_or_stay(o, tm, ms, tot, cap_i, subrogated, recovered):
 @numba.njit(nogil=True, cache=True)
 def _collections(words, pos, k, counts, first_month, months_sub, index, tables, T, dest, total, jhf_rent, cap, insured,
                  cov_num, cov_den, jhf_months, jhf_yen, share_num, share_den, recovery_rate, delay, suit_cost, exec_cost,
-                 out):
+                 repay, out):
     """The collection months of the contracts listed by :func:`_scan` (``counts`` of them by
     grade), from the ``k``-th on, drawing uniforms in order from ``words``, the first at
     position ``pos``; adds to ``out`` (5 x T+2: subrogation, costs, recoveries, JHF payout,
     remittance; column ``T + 1`` takes what falls after the horizon and is dropped).
 
     While a contract is in dunning, ``first_month[k]`` holds its next month there and
-    ``months_sub[k]`` the months subrogated in the episode (its arrears are that many monthly
+    ``months_sub[k]`` the months of arrears owed in the episode (subrogated, less any a plan
+    repaid; its arrears are that many monthly
     totals). Most months in dunning end in payment the next month (the dunning table's entry
     is then the months to the following missed rent) or stay in dunning (entry 0); both run
     without a branch on the outcome, and the kernel moves to the next contract when the month
@@ -720,9 +726,11 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
                     # a month in a state of the process, written without a branch on whether it is
                     # subrogated (not in a plan, and still covered)
                     sub = np.int64(state != _INSTALLMENT) * np.int64(ms < cap_i)
+                    rep = np.int64(state == _INSTALLMENT) * min(ms, repay)  # a plan's month repays
                     subrogated[tm] += tot * sub
-                    arrears += tot * sub
-                    ms += sub
+                    recovered[tm] += tot * rep
+                    ms += sub - rep
+                    arrears += tot * (sub - rep)
                     if state == _SUIT and prev != _SUIT:  # entered this month
                         out[1, tm] += suit_cost
                     bits = _bits(words, pos)
@@ -810,7 +818,7 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     z = np.empty(len(scenarios))
     fixed = (T, dest, book.total, book.jhf_rent, book.cap, book.insured, cov.numerator, cov.denominator,
              jhf.cap_months, jhf_yen, share.numerator, share.denominator, float(model.recovery_rate),
-             model.recovery_delay_months, model.suit_cost_yen, exec_cost)
+             model.recovery_delay_months, model.suit_cost_yen, exec_cost, model.installment_repayment_months)
     n = len(book.total)
     listed = tuple(np.empty(n, dtype=np.int64) for _ in range(3))  # first_month, months_sub, index
     first_block, more = _block_uniforms(n, T, None)
