@@ -74,10 +74,12 @@ def test_shipped_synthetic_history_is_the_documented_draw_from_the_base_hazards(
 
 def test_hazards_recovered_from_the_shipped_synthetic_history_within_sampling_error():
     history = pd.read_csv(ROOT / "params" / "calibration" / "synthetic_history.csv")
-    fit = cal.fit_hazards(history, bands=(12, 24))
-    truth = {"delinquency": BASE.rent_model.delinquency_hazard, "moveout": BASE.rent_model.moveout_hazard}
-    true = [truth["moveout"] if e == "moveout" else truth["delinquency"][g] for g, e in zip(fit["grade"], fit["event"])]
-    z = (fit["hazard"] - true) / fit["standard_error"]
+    fit = cal.against_generating(cal.fit_hazards(history, bands=(12, 24)), BASE.rent_model.delinquency_hazard,
+                                 BASE.rent_model.moveout_hazard)
+    assert fit.loc[(fit["grade"] == "C") & (fit["event"] == "moveout"), "generating"].tolist() == [0.015] * 3
+    z = fit["z"]
+    with pytest.raises(ValueError, match="no value for grade 'C'"):
+        cal.against_generating(fit, {"A": 0.03, "B": 0.07}, 0.015)
     assert len(z) == 18
     assert z.abs().max() <= 3.5  # 18 estimates: one beyond 3.5 SE has odds of about 1 in 120
     assert (z ** 2).sum() <= chi2.ppf(0.999, len(z))  # jointly: chi-square with one degree each

@@ -180,6 +180,21 @@ def fit_hazards(histories: pd.DataFrame, bands=(12, 24)) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def against_generating(fit: pd.DataFrame, delinquency_hazard: Mapping, moveout_hazard: float) -> pd.DataFrame:
+    """:func:`fit_hazards` with the values that generated the histories, when they are known
+    (synthetic data): columns ``generating`` and ``z``, the fitted hazard's distance from it
+    in standard errors, ``(hazard - generating) / standard_error``."""
+    unknown = sorted(set(fit["grade"]) - set(delinquency_hazard))
+    if unknown:
+        raise ValueError(f"delinquency_hazard has no value for grade {unknown[0]!r} of the fit; "
+                         f"it has {', '.join(map(repr, delinquency_hazard))}")
+    out = fit.copy()
+    out["generating"] = [moveout_hazard if e == "moveout" else delinquency_hazard[g]
+                         for g, e in zip(fit["grade"], fit["event"])]
+    out["z"] = (out["hazard"] - out["generating"]) / out["standard_error"]
+    return out
+
+
 def simulate_histories(n_contracts: int, *, delinquency_hazard: Mapping, moveout_hazard: float, months: int,
                        seed: int) -> pd.DataFrame:
     """Contract histories from the engine's own assumptions (constant hazards, the missed

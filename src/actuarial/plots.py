@@ -159,15 +159,15 @@ def scenario_comparison(table: pd.DataFrame, columns, *, title: str, ylabel: str
     return _finish(fig, ax, title, "scenario", ylabel)
 
 
-def hazard_fit(fit: pd.DataFrame, truth: dict, *, title: str):
-    """Fitted monthly hazards with two standard errors, against the generating values."""
+def hazard_fit(fit: pd.DataFrame, *, title: str):
+    """Fitted monthly hazards with two standard errors, against the generating values
+    (:func:`~actuarial.calibration.against_generating`)."""
     fig, ax = plt.subplots(figsize=(9, 5))
     labels = [f"{g}, months {b}, {e.replace('moveout', 'move-out')}" for g, b, e in zip(fit["grade"], fit["band"],
                                                                                        fit["event"])]
     x = np.arange(len(fit))
     ax.errorbar(x, fit["hazard"], yerr=2 * fit["standard_error"], fmt="o", capsize=3, label="fitted, +/- 2 SE")
-    ax.scatter(x, [truth[(g, e)] for g, e in zip(fit["grade"], fit["event"])], marker="x", color="C3", zorder=3,
-               label="value that generated the history")
+    ax.scatter(x, fit["generating"], marker="x", color="C3", zorder=3, label="value that generated the history")
     ax.set_xticks(x, labels, fontsize=7, rotation=45, ha="right")
     ax.set_yscale("log")
     return _finish(fig, ax, title, "grade, months since the start, event", "monthly hazard (log scale)")

@@ -17,8 +17,8 @@ not depend on how scenarios are split over threads or chunks):
    less is owed; 0: none until the plan completes), which frees that much cover; a plan
    that breaks leaves the rest owed. Entering ``suit`` costs the suit cost; entering
    ``forced_execution`` the execution, removal and restoration costs. ``cure`` and
-   ``installment_paid`` recover all the arrears still owed in the month they happen, after which the tenant
-   pays again and may miss a rent again (next missed rent or move-out after a geometric
+   ``installment_paid`` recover all the arrears still owed in the month they happen, after
+   which the tenant pays again and may miss a rent again (next missed rent or move-out after a geometric
    number of months, a missed rent with probability ``h / (1 - q)``; both decided by the
    cure transition's own uniform, rescaled, so a quick cure costs one draw); a tenancy-ending exit
    recovers ``floor(recovery_rate x exp(beta min(z, 0)) x arrears)`` ``recovery_delay_months``
@@ -41,8 +41,7 @@ contracts that became delinquent at all (first episodes).
 
 Speed (``make bench``): the uniforms come from the scenario's bit generator (numpy's SFC64,
 :func:`scenario_rng`) as 64-bit words drawn in blocks by numpy, two 32-bit uniforms a word
-(:func:`uniform_bits`): first one per contract for its first
-missed rent, then one per month in collection, contract after contract. The kernel reads
+(:func:`uniform_bits`): first one per contract for its first missed rent, then one per month in collection, contract after contract. The kernel reads
 the commonest draws (a first missed rent, a month in dunning, a move from another state)
 from small tables indexed by a uniform's top bits, built once per scenario, and works out
 exactly the few uniforms whose bucket holds more than one outcome; the first missed rents
@@ -478,6 +477,16 @@ def _first_table(inv_a, cdf):
     return np.where(edge[:-1] == edge[1:], edge[:-1], np.int16(_MIXED))
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _rank(u, thr_row):
+    """The rank of the move a uniform ``u`` draws: the first whose cumulative probability
+    ``thr_row[r]`` exceeds it."""
+    r = 0
+    while u >= thr_row[r]:
+        r += 1
+    return r
+
+
 @numba.njit(nogil=True, cache=True)
 def dunning_outcome(u, thr0, dest0, paid0, inv_a, cdf, guide):
     """A month in dunning drawn ``u``: the move of rank ``r`` (the first whose cumulative
@@ -485,9 +494,7 @@ def dunning_outcome(u, thr0, dest0, paid0, inv_a, cdf, guide):
     the next missed rent, from the same uniform rescaled within the move's interval,
     ``gap(((u - lo) / (hi - lo)) inv_a)``; 0 if it stays in dunning (``dest0[r] == 0``);
     otherwise ``-(r + 2)``."""
-    r = 0
-    while u >= thr0[r]:
-        r += 1
+    r = _rank(u, thr0)
     if not paid0[r]:
         return 0 if dest0[r] == 0 else -(r + 2)
     lo = thr0[r - 1] if r > 0 else 0.0
@@ -654,8 +661,7 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
 
     While a contract is in dunning, ``first_month[k]`` holds its next month there and
     ``months_sub[k]`` the months of arrears owed in the episode (subrogated, less any a plan
-    repaid; its arrears are that many monthly
-    totals). Most months in dunning end in payment the next month (the dunning table's entry
+    repaid; its arrears are that many monthly totals). Most months in dunning end in payment the next month (the dunning table's entry
     is then the months to the following missed rent) or stay in dunning (entry 0); both run
     without a branch on the outcome, and the kernel moves to the next contract when the month
     falls after the horizon. A move to another state follows the chain month by month
@@ -717,7 +723,6 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
                 if ms < cap[i]:
                     subrogated[tm] += tot
                     ms += 1
-                arrears = tot * ms
                 state = dest0[-o - 2]
                 prev = 0
                 tm += 1
@@ -729,19 +734,14 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
                     rep = np.int64(state == _INSTALLMENT) * min(ms, repay)  # a plan's month repays
                     subrogated[tm] += tot * sub
                     recovered[tm] += tot * rep
-                    ms += sub - rep
-                    arrears += tot * (sub - rep)
+                    ms += sub - rep  # the arrears owed are always ms monthly totals
                     if state == _SUIT and prev != _SUIT:  # entered this month
                         out[1, tm] += suit_cost
                     bits = _bits(words, pos)
                     pos += 1
                     nxt = nexts[state, bits >> shift]
                     if nxt == _MIXED:
-                        u = bits * _TO_UNIT
-                        r = 0
-                        while u >= thr[state, r]:
-                            r += 1
-                        nxt = dest[state, r]
+                        nxt = dest[state, _rank(bits * _TO_UNIT, thr[state])]
                     prev = state
                     state = nxt
                     tm += 1
@@ -749,17 +749,16 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
                     if state == _FORCED_EXECUTION:
                         out[1, tm] += exec_cost
                     if state == _CURE or state == _INSTALLMENT_PAID:  # performing again
-                        recovered[tm] += arrears
+                        recovered[tm] += tot * ms
                         # the month's uniform, rescaled within the chosen move's interval, is a
                         # fresh uniform: it decides a missed rent before a move-out, and when
                         u = bits * _TO_UNIT
-                        r = 0
-                        while u >= thr[prev, r]:
-                            r += 1
+                        r = _rank(u, thr[prev])
                         lo = thr[prev, r - 1] if r > 0 else 0.0
                         tm += gap(((u - lo) / (thr[prev, r] - lo)) * ia, cdf, guide)
                         ms = 0
                     else:
+                        arrears = tot * ms
                         rec = int(math.floor(arrears * recovery_rate * m + 1e-9))
                         rec_month = tm + delay
                         pay_month = tm + 1
