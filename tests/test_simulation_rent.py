@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actuarial.collection import CollectionChain
 from actuarial.params import load_params
 from actuarial.simulation import LINES, RentModel, simulate
 from actuarial.simulation.exact import expected_cash_flows
@@ -335,35 +336,93 @@ def _edges_and_random(data):
     return np.array(edges + data, dtype=np.int64)
 
 
-@settings(max_examples=25, deadline=None)
-@given(h=st.floats(1e-5, 0.95), mu=st.floats(0.0, 0.2), m=st.floats(0.05, 1.0), months=st.integers(1, 120),
-       more=st.lists(st.integers(0, 2**32 - 1), max_size=200))
-def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, more):
-    """Every table entry that is not _MIXED equals the exact outcome for every uniform in its
-    bucket (checked at both edges of every bucket and at random uniforms)."""
+def _tables(chain_matrix, h, mu, m, months):
     from actuarial.simulation import rent
 
     inv_a, cdf, guide = rent.gap_tables(h, mu, months)
-    good, dest, n_dest = rent.chain_arrays(BASE.collection.chain().matrix)
-    thr = rent.stressed_thresholds(BASE.collection.chain().matrix, good, m, dest, n_dest)
+    good, dest, n_dest = rent.chain_arrays(chain_matrix)
+    thr = rent.stressed_thresholds(chain_matrix, good, m, dest, n_dest)
     paid0 = np.array([d in (rent._CURE, rent._INSTALLMENT_PAID) for d in dest[0]])
-    first, dunning, nexts = rent._first_table(inv_a, cdf), rent._dunning_table(thr[0], dest[0], paid0, inv_a, cdf), \
-        rent._next_tables(thr, dest)
-    bits = _edges_and_random(more)
+    n = 1 << rent._TOP_BITS
+    first, dunning = np.empty(n, np.int16), np.empty(n, np.int16)
+    first_split, dunning_split = np.empty((n, 3), np.int64), np.empty((n, 3), np.int64)
+    rent._outcome_table(np.ones(1), np.full(1, rent._CURE), np.ones(1, bool), 1, inv_a, cdf, first, first_split)
+    rent._outcome_table(thr[0], dest[0], paid0, n_dest[0], inv_a, cdf, dunning, dunning_split)
+    return inv_a, cdf, guide, thr, dest, n_dest, paid0, first, first_split, dunning, dunning_split
+
+
+#: Dunning with two paying moves and a move narrower than a table bucket between them.
+_TWO_PAYING = CollectionChain.from_transitions({
+    "dunning": {"cure": 0.6, "skip": 0.0001, "installment_paid": 0.3},
+    "emergency_contact": {"cure": 0.5}})
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.floats(1e-5, 0.95), mu=st.floats(0.0, 0.2), m=st.floats(0.05, 1.0), months=st.integers(1, 120),
+       two_paying=st.booleans(), more=st.lists(st.integers(0, 2**32 - 1), max_size=200))
+def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, two_paying, more):
+    """Every table entry that is not _MIXED equals the exact outcome for every uniform in its
+    bucket, and so does every split of a _MIXED bucket that holds two outcomes (checked at
+    both edges of every bucket, on both sides of every split and at random uniforms)."""
+    from actuarial.simulation import rent
+
+    matrix = (_TWO_PAYING if two_paying else BASE.collection.chain()).matrix
+    inv_a, cdf, guide, thr, dest, n_dest, paid0, first, first_split, dunning, dunning_split = \
+        _tables(matrix, h, mu, m, months)
+    nexts = rent._next_tables(thr, dest, n_dest)
+    cuts = [int(c) + d for c in np.concatenate([first_split[:, 0], dunning_split[:, 0]]) for d in (-1, 0)]
+    bits = np.concatenate([_edges_and_random(more), np.clip(cuts, 0, 2**32 - 1)])
     u = bits * 2.0 ** -32
     b = bits >> (32 - rent._TOP_BITS)
-    exact_first = 1 + np.searchsorted(cdf, u * inv_a, side="right")
-    assert np.array_equal([rent.gap(x, cdf, guide) for x in u * inv_a], exact_first)
-    sure = first[b] != rent._MIXED
-    assert np.array_equal(first[b][sure], exact_first[sure])
-    exact_dunning = np.array([rent.dunning_outcome(x, thr[0], dest[0], paid0, inv_a, cdf, guide) for x in u])
-    sure = dunning[b] != rent._MIXED
-    assert np.array_equal(dunning[b][sure], exact_dunning[sure])
+    for table, split, exact in (
+            (first, first_split, 1 + np.searchsorted(cdf, u * inv_a, side="right")),
+            (dunning, dunning_split,
+             np.array([rent.dunning_outcome(x, thr[0], dest[0], paid0, inv_a, cdf, guide) for x in u]))):
+        sure = table[b] != rent._MIXED
+        assert np.array_equal(table[b][sure], exact[sure])
+        outcome = np.array([rent._split_outcome(split[bk], bt) for bk, bt in zip(b[~sure], bits[~sure])])
+        two = outcome != rent._MIXED
+        assert np.array_equal(outcome[two], exact[~sure][two])
+    assert np.array_equal([rent.gap(x, cdf, guide) for x in u * inv_a], 1 + np.searchsorted(cdf, u * inv_a, side="right"))
     for i in range(rent._K):
         exact_next = np.array([dest[i, next(r for r in range(n_dest[i]) if x < thr[i, r])] for x in u])
         sure = nexts[i][b] != rent._MIXED
         assert np.array_equal(nexts[i][b][sure], exact_next[sure])
     assert np.mean(first == rent._MIXED) < 0.1  # the tables answer most draws
+
+
+@pytest.mark.parametrize("grade", ["A", "B", "C"])
+def test_most_mixed_buckets_split_at_the_base_hazards(grade):
+    """The splits are for speed: at the base params almost every bucket that holds more than
+    one outcome holds two (one gap boundary or one move boundary)."""
+    from actuarial.simulation import rent
+
+    model = RentModel.from_params(BASE)
+    *_, first, first_split, dunning, dunning_split = _tables(
+        model.chain.matrix, model.delinquency_hazard[grade], model.moveout_hazard, 1.0, model.months)
+    for table, split in ((first, first_split), (dunning, dunning_split)):
+        mixed = table == rent._MIXED
+        assert 10 <= mixed.sum() <= 100
+        assert np.mean(split[mixed, 1] == rent._MIXED) <= 0.2
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.floats(1e-5, 0.95), mu=st.floats(0.0, 0.2), months=st.integers(1, 120),
+       more=st.lists(st.floats(0.0, 1.0), max_size=200))
+def test_rescaled_gaps_read_from_the_first_table_are_exact(h, mu, months, more):
+    """A cure's uniform rescaled within its move is any float in [0, 1], not a multiple of
+    2^-32: the first-missed-rent table answers it only where its bucket, both edges and 1
+    included, holds one gap."""
+    from actuarial.simulation import rent
+
+    inv_a, cdf, guide, *_, first, first_split, dunning, dunning_split = _tables(
+        BASE.collection.chain().matrix, h, mu, 1.0, months)
+    n = 1 << rent._TOP_BITS
+    edges = np.arange(n + 1) / n
+    x = np.concatenate([edges, np.nextafter(edges, 0.0), np.nextafter(edges, 1.0), more, [1.0]])
+    x = np.clip(x, 0.0, 1.0)
+    got = np.array([rent._rescaled_gap(v, first, inv_a, cdf, guide) for v in x])
+    assert np.array_equal(got, 1 + np.searchsorted(cdf, x * inv_a, side="right"))
 
 
 def test_fast_path_equals_the_reference_on_odd_chains_and_short_cover(book):

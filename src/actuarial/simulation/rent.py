@@ -444,37 +444,14 @@ def _bits(words, pos):
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _bucket_edge(b):
-    """The smallest uniform whose top bits are ``b``; for ``b = 2^_TOP_BITS``, past the last
-    bucket, the largest uniform. An outcome that grows with ``u`` and is the same at the
-    edges ``b`` and ``b + 1`` is the same for the whole bucket ``b``."""
-    if b == 1 << _TOP_BITS:
-        return (2.0 ** 32 - 1.0) * _TO_UNIT
-    return (b << (32 - _TOP_BITS)) * _TO_UNIT
-
-
-@numba.njit(nogil=True, cache=True, inline="always")
-def _walk_gap(x, cdf, k):
-    """``(gap(x), k)`` found by walking ``cdf`` forward from ``k``, for a caller whose ``x``
-    never decreases between calls (the table builders)."""
-    n = cdf.shape[0]
-    if not x < cdf[n - 1]:
-        return n + 1, k
-    while x >= cdf[k]:
-        k += 1
-    return k + 1, k
-
-
-@numba.njit(nogil=True, cache=True)
-def _first_table(inv_a, cdf):
-    """``table[b]``: the gap ``gap(u inv_a)`` to the first missed rent that every uniform with
-    top bits ``b`` shares, or ``_MIXED``. The gap grows with ``u``, so a bucket whose smallest
-    and largest uniforms agree is uniform, and one walk over the edges and ``cdf`` builds it."""
-    edge = np.empty((1 << _TOP_BITS) + 1, dtype=np.int16)
-    k = 0
-    for b in range(edge.shape[0]):
-        edge[b], k = _walk_gap(_bucket_edge(b) * inv_a, cdf, k)
-    return np.where(edge[:-1] == edge[1:], edge[:-1], np.int16(_MIXED))
+def _rescaled_gap(x, first_table, inv_a, cdf, guide):
+    """``gap(x inv_a)`` for ``x`` in ``[0, 1]`` (a uniform rescaled within its move's
+    interval), read from the first-missed-rent table (:func:`_outcome_table`) where its
+    bucket is uniform."""
+    g = np.int64(first_table[min(np.uint64(x * (1 << _TOP_BITS)), np.uint64((1 << _TOP_BITS) - 1))])
+    if g == _MIXED:
+        g = gap(x * inv_a, cdf, guide)
+    return g
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -501,43 +478,129 @@ def dunning_outcome(u, thr0, dest0, paid0, inv_a, cdf, guide):
     return gap(((u - lo) / (thr0[r] - lo)) * inv_a, cdf, guide)
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _scaled(bits, lo, hi, inv_a):
+    """``((u - lo) / (hi - lo)) inv_a`` for ``u = bits 2^-32``: the argument of :func:`gap` in
+    :func:`dunning_outcome`, the same operations in the same order."""
+    return ((bits * _TO_UNIT - lo) / (hi - lo)) * inv_a
+
+
 @numba.njit(nogil=True, cache=True)
-def _dunning_table(thr0, dest0, paid0, inv_a, cdf):
-    """``table[b]``: the :func:`dunning_outcome` every uniform with top bits ``b`` shares, or
-    ``_MIXED``. Each move holds one interval of uniforms and, within a paying one, the gap
-    grows with ``u``; so a bucket whose edges agree is uniform, and one walk builds the table."""
-    edge = np.empty((1 << _TOP_BITS) + 1, dtype=np.int16)
-    r = 0
-    k = 0
-    for b in range(edge.shape[0]):
-        u = _bucket_edge(b)
-        while u >= thr0[r]:
-            r += 1
-            k = 0
-        if paid0[r]:
-            lo = thr0[r - 1] if r > 0 else 0.0
-            edge[b], k = _walk_gap(((u - lo) / (thr0[r] - lo)) * inv_a, cdf, k)
+def _crossing(target, first, last, lo, hi, inv_a):
+    """The smallest ``bits`` in ``[first, last]`` with ``_scaled(bits) >= target``, given that
+    ``last`` has it: estimated from the inverse of :func:`_scaled`, then found exactly by a
+    bisection that starts in a few uniforms around the estimate when they bracket it."""
+    c = math.ceil((lo + target / inv_a * (hi - lo)) * 2.0 ** 32) if inv_a > 0.0 else float(last)
+    c = np.int64(min(max(c, float(first)), float(last)))
+    a = max(first, c - 4)
+    b = min(last, c + 4)
+    if not (_scaled(b, lo, hi, inv_a) >= target and (a == first or _scaled(a - 1, lo, hi, inv_a) < target)):
+        a, b = first, last
+    while a < b:  # the answer is in [a, b]
+        mid = (a + b) >> 1
+        if _scaled(mid, lo, hi, inv_a) >= target:
+            b = mid
         else:
-            edge[b] = 0 if dest0[r] == 0 else -(r + 2)
-    return np.where(edge[:-1] == edge[1:], edge[:-1], np.int16(_MIXED))
+            a = mid + 1
+    return a
 
 
 @numba.njit(nogil=True, cache=True)
-def _next_tables(thr, dest):
+def _outcome_table(thr_row, dest_row, paid_row, n_moves, inv_a, cdf, table, split):
+    """Fill ``table`` and ``split`` for the draws of :func:`dunning_outcome` ``(bits 2^-32,
+    thr_row, dest_row, paid_row, inv_a, cdf, ...)``: a month in dunning, or (one paying move,
+    ``thr_row = [1]``) a gap to the next missed rent, as in :func:`_scan` and
+    :func:`_rescaled_gap`.
+
+    The outcome is a step function of ``bits``: each move holds the uniforms from ``ceil(thr
+    2^32)`` of the move before to its own, and within a paying move the gap grows with the
+    uniform, changing where :func:`_scaled` first reaches ``cdf[g - 1]``
+    (:func:`_crossing`, exact). With every change point ``c`` known (``bits`` up to ``2^32``,
+    ``u = 1``, included), bucket ``b`` (uniforms ``[b, b + 1] 2^(32 - _TOP_BITS)``, both
+    ends) is:
+
+    - uniform when no change falls in it after its first uniform: ``table[b]`` is the outcome;
+    - ``_MIXED`` otherwise. With one change, ``split[b] = (c, below, above)``
+      (:func:`_split_outcome`); with more, ``split[b] = (0, _MIXED, _MIXED)`` and the kernel
+      works the draw out exactly.
+    """
+    n = cdf.shape[0]
+    full = np.int64(1) << 32
+    points = np.empty(n_moves * (n + 2), dtype=np.int64)
+    values = np.empty(n_moves * (n + 2), dtype=np.int64)
+    count = 0
+    first = np.int64(0)
+    for r in range(n_moves):
+        last = full if r == n_moves - 1 else np.int64(math.ceil(thr_row[r] * 2.0 ** 32)) - 1
+        if last < first:
+            continue  # a move of zero probability
+        if paid_row[r]:
+            lo = thr_row[r - 1] if r > 0 else 0.0
+            hi = thr_row[r]
+            x = _scaled(first, lo, hi, inv_a)
+            g = 1
+            while g <= n and x >= cdf[g - 1]:
+                g += 1
+            c = first
+            while True:
+                if count == 0 or values[count - 1] != g:
+                    points[count], values[count] = c, g
+                    count += 1
+                if g > n or not _scaled(last, lo, hi, inv_a) >= cdf[g - 1]:
+                    break
+                c = _crossing(cdf[g - 1], c + 1, last, lo, hi, inv_a)
+                x = _scaled(c, lo, hi, inv_a)
+                while g <= n and x >= cdf[g - 1]:
+                    g += 1
+        else:
+            v = 0 if dest_row[r] == 0 else -(r + 2)
+            if count == 0 or values[count - 1] != v:
+                points[count], values[count] = first, v
+                count += 1
+        first = last + 1
+    width = np.int64(1) << (32 - _TOP_BITS)
+    p = 0
+    for b in range(1 << _TOP_BITS):
+        s = b * width
+        while p + 1 < count and points[p + 1] <= s:
+            p += 1
+        q = p + 1
+        while q < count and points[q] <= s + width:
+            q += 1
+        if q == p + 1:
+            table[b] = values[p]
+            continue
+        table[b] = _MIXED
+        if q == p + 2:
+            split[b, 0], split[b, 1], split[b, 2] = points[p + 1], values[p], values[p + 1]
+        else:
+            split[b, 0], split[b, 1], split[b, 2] = 0, _MIXED, _MIXED
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _split_outcome(split_row, bits):
+    """The outcome of a bucket with one change (:func:`_outcome_table`), without a branch on
+    which side: ``below`` under ``c``, ``above`` from ``c`` on; ``_MIXED`` when the bucket
+    holds more than one change."""
+    above = np.int64(bits >= split_row[0])
+    return split_row[1] + above * (split_row[2] - split_row[1])
+
+
+@numba.njit(nogil=True, cache=True)
+def _next_tables(thr, dest, n_dest):
     """``table[i, b]``: the state that every uniform with top bits ``b`` moves transient state
     ``i`` to (the move of the first rank whose cumulative probability ``thr[i]`` exceeds the
-    uniform), or ``_MIXED``."""
-    table = np.empty((thr.shape[0], 1 << _TOP_BITS), dtype=np.int8)
+    uniform, that is ``bits`` from ``ceil(thr[i, r - 1] 2^32)`` up to ``ceil(thr[i, r] 2^32)``),
+    or ``_MIXED``. Filled move by move over the buckets that lie wholly inside the move."""
+    width = np.int64(1) << (32 - _TOP_BITS)
+    table = np.full((thr.shape[0], 1 << _TOP_BITS), _MIXED, dtype=np.int8)
     for i in range(thr.shape[0]):
-        r = 0
-        lo = 0
-        for b in range((1 << _TOP_BITS) + 1):
-            u = _bucket_edge(b)
-            while u >= thr[i, r]:
-                r += 1
-            if b > 0:
-                table[i, b - 1] = dest[i, lo] if lo == r else _MIXED
-            lo = r
+        first = np.int64(0)
+        for r in range(n_dest[i]):
+            end = (np.int64(1) << 32) if r == n_dest[i] - 1 else np.int64(math.ceil(thr[i, r] * 2.0 ** 32))
+            for b in range((first + width - 1) // width, end // width):
+                table[i, b] = dest[i, r]
+            first = max(first, end)
     return table
 
 
@@ -575,6 +638,7 @@ def _scenario_tables(z, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, goo
     """What a scenario's factor ``z`` fixes, for :func:`_scan` and :func:`_collections`: the
     good-exit multiplier ``m``, the stressed move thresholds and their tables, and each
     grade's gap tables."""
+    K = dest.shape[0]
     m = math.exp(beta * min(z, 0.0))
     thr = stressed_thresholds(base_p, good_mask, m, dest, n_dest)
     paid0 = np.zeros(dest.shape[1], dtype=np.bool_)  # dunning's moves that pay the arrears
@@ -586,11 +650,23 @@ def _scenario_tables(z, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, goo
     guides = np.empty((n_grades, _GUIDE), dtype=np.int32)
     first_tables = np.empty((n_grades, 1 << _TOP_BITS), dtype=np.int16)
     dunning_tables = np.empty((n_grades, 1 << _TOP_BITS), dtype=np.int16)
+    first_splits = np.empty((n_grades, 1 << _TOP_BITS, 3), dtype=np.int64)
+    dunning_splits = np.empty((n_grades, 1 << _TOP_BITS, 3), dtype=np.int64)
+    one_move = (np.ones(1), np.full(1, _CURE), np.ones(1, dtype=np.bool_))  # a gap: one paying move
     for k in range(n_grades):
         inv_a[k], cdfs[k], guides[k] = gap_tables(conditional_hazard(probit_h[k], z, sqrt_rho, sqrt_1mrho), mu, T)
-        first_tables[k] = _first_table(inv_a[k], cdfs[k])
-        dunning_tables[k] = _dunning_table(thr[0], dest[0], paid0, inv_a[k], cdfs[k])
-    return m, thr, _next_tables(thr, dest), paid0, inv_a, cdfs, guides, first_tables, dunning_tables
+        _outcome_table(*one_move, 1, inv_a[k], cdfs[k], first_tables[k], first_splits[k])
+        _outcome_table(thr[0], dest[0], paid0, n_dest[0], inv_a[k], cdfs[k], dunning_tables[k], dunning_splits[k])
+    # each move's interval of uniforms, [edges[i, r], edges[i, r + 1]) for the move to
+    # dest[i, r]; rank_of[i, j] is that r for the move from i to j
+    edges = np.zeros((K, thr.shape[1] + 1))
+    edges[:, 1:] = thr
+    rank_of = np.zeros((K, base_p.shape[1]), dtype=np.int64)
+    for i in range(K):
+        for r in range(n_dest[i]):
+            rank_of[i, dest[i, r]] = r
+    return (m, thr, _next_tables(thr, dest, n_dest), paid0, inv_a, cdfs, guides, first_tables, dunning_tables, edges,
+            rank_of, first_splits, dunning_splits)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -605,7 +681,7 @@ def _scan(words, tables, T, start, group_grade, group_offset, first_month, month
     only advances when it misses a rent): a third of contracts do not, at random, and a
     mispredicted branch costs more than the writes.
     """
-    first_tables, inv_a, cdfs, guides = tables[7], tables[4], tables[5], tables[6]
+    first_tables, inv_a, cdfs, guides, first_splits = tables[7], tables[4], tables[5], tables[6], tables[11]
     shift = 32 - _TOP_BITS
     k = 0
     pos = 0
@@ -613,6 +689,7 @@ def _scan(words, tables, T, start, group_grade, group_offset, first_month, month
         grade = group_grade[g]
         s0 = group_offset[g]
         first_table = first_tables[grade]
+        first_split = first_splits[grade]
         cdf = cdfs[grade]
         guide = guides[grade]
         ia = inv_a[grade]
@@ -622,7 +699,9 @@ def _scan(words, tables, T, start, group_grade, group_offset, first_month, month
             pos += 1
             tm = np.int64(first_table[bits >> shift])
             if tm == _MIXED:
-                tm = gap((bits * _TO_UNIT) * ia, cdf, guide)
+                tm = _split_outcome(first_split[bits >> shift], bits)
+                if tm == _MIXED:
+                    tm = gap((bits * _TO_UNIT) * ia, cdf, guide)
             tm += s0
             first_month[k] = tm
             months_sub[k] = 0
@@ -673,7 +752,7 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
     before one when fewer are left; it returns ``(pos, k)``: the next unused uniform and the
     contract to go on from (the list's length when done).
     """
-    m, thr, nexts, paid0, inv_a, cdfs, guides, first_tables, dunning_tables = tables
+    m, thr, nexts, paid0, inv_a, cdfs, guides, first_tables, dunning_tables, edges, rank_of, _, dunning_splits = tables
     K = dest.shape[0]
     thr0 = thr[0]
     dest0 = dest[0]
@@ -690,6 +769,8 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
         ia = inv_a[g]
         cdf = cdfs[g]
         guide = guides[g]
+        first_table = first_tables[g]
+        dunning_split = dunning_splits[g]
         while k < end:
             # months in dunning that pay or stay, the commonest draws, in a tight loop
             # (unsigned indices: no negative-index wrap-around)
@@ -716,7 +797,9 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
             i = index[k]
             tot = total[i]
             if o == _MIXED:
-                o = dunning_outcome(bits * _TO_UNIT, thr0, dest0, paid0, ia, cdf, guide)
+                o = _split_outcome(dunning_split[bits >> shift], bits)
+                if o == _MIXED:
+                    o = dunning_outcome(bits * _TO_UNIT, thr0, dest0, paid0, ia, cdf, guide)
             if o >= 0:
                 tm, ms = _pay_or_stay(o, tm, ms, tot, cap[i], subrogated, recovered)
             else:  # the month in dunning, then another state from next month, month by month
@@ -752,10 +835,10 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
                         recovered[tm] += tot * ms
                         # the month's uniform, rescaled within the chosen move's interval, is a
                         # fresh uniform: it decides a missed rent before a move-out, and when
-                        u = bits * _TO_UNIT
-                        r = _rank(u, thr[prev])
-                        lo = thr[prev, r - 1] if r > 0 else 0.0
-                        tm += gap(((u - lo) / (thr[prev, r] - lo)) * ia, cdf, guide)
+                        r = rank_of[prev, state]
+                        lo = edges[prev, r]
+                        tm += _rescaled_gap((bits * _TO_UNIT - lo) / (edges[prev, r + 1] - lo), first_table, ia, cdf,
+                                            guide)
                         ms = 0
                     else:
                         arrears = tot * ms
