@@ -318,16 +318,6 @@ def test_expected_loss_summary_matches_the_simulated_mean(model, book, result):
 
 
 # -- the kernel's shortcuts change the speed, never a result ------------------------------------------
-def test_block_size_never_changes_a_result(model, book, monkeypatch):
-    from actuarial.simulation import rent
-
-    whole = simulate(book, model, 80, seed=21)
-    monkeypatch.setattr(rent, "_block_uniforms", lambda n, months, last: (n + 2 * (months + 1), 2 * (months + 1)))
-    pieces = simulate(book, model, 80, seed=21, threads=2)
-    assert np.array_equal(whole.cash_flows, pieces.cash_flows)
-    assert whole.losses.equals(pieces.losses)
-
-
 def _edges_and_random(data):
     from actuarial.simulation import rent
 
@@ -452,22 +442,32 @@ def test_fast_path_equals_the_reference_on_odd_chains_and_short_cover(book):
         assert fast[:, LINES.index(line)].sum() > 0, line
 
 
-def test_uniform_bits_take_the_low_half_of_each_word_first(monkeypatch):
-    import sys
-
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**63), scenario=st.integers(0, 10**6))
+def test_the_kernel_steps_numpys_sfc64_stream(seed, scenario):
+    """The kernel's generator continues the scenario's numpy SFC64 stream word for word, and
+    its uniforms (low half of each word first) are the reference's."""
     from actuarial.simulation import rent
     from actuarial.simulation.reference import Uniforms
 
-    words = np.array([0x0000000200000001, 0xFFFFFFFF80000000], dtype=np.uint64)
-    expected = [1, 2, 0x80000000, 0xFFFFFFFF]
-    assert rent.uniform_bits(words).tolist() == expected
-    monkeypatch.setattr(sys, "byteorder", "big")  # the copying path of other machines
-    assert rent.uniform_bits(words).tolist() == expected
-    monkeypatch.undo()
-    # the reference reads the same uniforms from the same stream
-    raw = rent.scenario_rng(5, 3).bit_generator.random_raw(3)
-    u = Uniforms(rent.scenario_rng(5, 3))
-    assert [u.next() for _ in range(6)] == (rent.uniform_bits(raw) / 2.0 ** 32).tolist()
+    rng = rent.scenario_rng(seed, scenario)
+    rng.standard_normal()
+    state = rent.stream_state(rng)
+    words = rent.stream_words(state, 500)
+    assert np.array_equal(words, rng.bit_generator.random_raw(500))
+    assert np.array_equal(rent.stream_words(state, 3), rng.bit_generator.random_raw(3))  # both moved on alike
+    again = rent.scenario_rng(seed, scenario)
+    again.standard_normal()
+    u = Uniforms(again)
+    halves = np.stack([words & np.uint64(0xFFFFFFFF), words >> np.uint64(32)], axis=1).ravel()
+    assert [u.next() for _ in range(20)] == (halves[:20] / 2.0 ** 32).tolist()
+
+
+def test_the_kernel_needs_an_sfc64_stream():
+    from actuarial.simulation import rent
+
+    with pytest.raises(ValueError, match="SFC64 stream, got PCG64"):
+        rent.stream_state(np.random.default_rng(1))
 
 
 @pytest.mark.parametrize("repayment_months", [0, 1, 2])

@@ -40,11 +40,14 @@ monthly totals; the delinquency counts per scenario count the
 contracts that became delinquent at all (first episodes).
 
 Speed (``make bench``): the uniforms come from the scenario's bit generator (numpy's SFC64,
-:func:`scenario_rng`) as 64-bit words drawn in blocks by numpy, two 32-bit uniforms a word
-(:func:`uniform_bits`): first one per contract for its first missed rent, then one per month in collection, contract after contract. The kernel reads
-the commonest draws (a first missed rent, a month in dunning, a move from another state)
-from small tables indexed by a uniform's top bits, built once per scenario, and works out
-exactly the few uniforms whose bucket holds more than one outcome; the first missed rents
+:func:`scenario_rng`), which the kernel steps itself from the generator's state
+(:func:`stream_state`, :func:`_draw`; the same words as numpy's, tested), two 32-bit
+uniforms a 64-bit word: first one per contract for its first missed rent, then one per
+month in collection, contract after contract. The kernel reads the commonest draws (a first
+missed rent, a month in dunning, a move from another state) from small tables indexed by a
+uniform's top bits, built once per scenario from the outcomes' exact change points
+(:func:`_outcome_table`); a bucket with one change is resolved by one integer comparison,
+and only the rare bucket with more is worked out in floating point. The first missed rents
 and the months in dunning that pay or stay run without branches on the outcome.
 :mod:`.reference` walks the same streams without any of this, and tests require the two to
 agree to the yen.
@@ -422,25 +425,65 @@ def gap(x, cdf, guide):
 def scenario_rng(seed: int, scenario: int) -> np.random.Generator:
     """The random stream of scenario ``scenario``: numpy's SFC64 bit generator seeded with
     ``SeedSequence(seed, spawn_key=(scenario,))``. SFC64 rather than numpy's default PCG64
-    because the kernel consumes raw words, which numpy draws a third faster from SFC64 (1.3
-    against 1.9 ns a word on the bench machine); both pass the standard statistical batteries."""
+    because the rent kernel steps the generator itself (:func:`_draw`), and SFC64's step is
+    a few additions, shifts and a rotation; both pass the standard statistical batteries."""
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(scenario,))))
 
 
-def uniform_bits(words: np.ndarray) -> np.ndarray:
-    """The 32-bit uniforms of raw 64-bit words (``uint32``; the uniform is ``bits / 2^32``):
-    each word gives two, its low half then its high half. On a little-endian machine this is
-    a view of ``words``; elsewhere a copy in the same order, so results do not depend on
-    the machine."""
-    if sys.byteorder == "little":
-        return words.view(np.uint32)
-    return np.stack([words & np.uint64(0xFFFFFFFF), words >> np.uint64(32)], axis=1).astype(np.uint32).ravel()
+def stream_state(rng: np.random.Generator) -> np.ndarray:
+    """Where the uniforms of a scenario start: the state of its SFC64 bit generator (after
+    the factor ``z``), as the kernel's ``uint64[6]`` ``(a, b, c, counter, high half, has
+    high half)``, with no half word pending."""
+    state = rng.bit_generator.state
+    if state["bit_generator"] != "SFC64":
+        raise ValueError(f"the rent kernel draws from an SFC64 stream, got {state['bit_generator']}")
+    return np.concatenate([state["state"]["state"], np.zeros(2, np.uint64)]).astype(np.uint64)
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _bits(words, pos):
-    """Uniform number ``pos`` of a block of :func:`uniform_bits`, as an integer."""
-    return np.int64(words[np.uint64(pos)])
+def _sfc64(a, b, c, w):
+    """One step of SFC64 (Doty-Humphrey's small fast chaotic generator) exactly as numpy's
+    ``SFC64`` takes it: ``(word, a, b, c, w)`` with ``word = a + b + w`` (mod 2^64), then
+    ``a = b ^ (b >> 11)``, ``b = c + (c << 3)``, ``c = rotl(c, 24) + word``, ``w = w + 1``."""
+    word = a + b + w
+    return (word, b ^ (b >> np.uint64(11)), c + (c << np.uint64(3)),
+            ((c << np.uint64(24)) | (c >> np.uint64(40))) + word, w + np.uint64(1))
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _draw(rs):
+    """The next 32-bit uniform (as an integer, the uniform is ``bits / 2^32``) of the stream
+    ``rs`` (:func:`stream_state` as a tuple) and the stream after it: each 64-bit word gives
+    two, its low half then its high half, the order of :class:`~.reference.Uniforms`."""
+    a, b, c, w, half, has = rs
+    if has:
+        return np.int64(half), (a, b, c, w, half, False)
+    word, a, b, c, w = _sfc64(a, b, c, w)
+    return np.int64(word & np.uint64(0xFFFFFFFF)), (a, b, c, w, word >> np.uint64(32), True)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _load_stream(st):
+    return st[0], st[1], st[2], st[3], st[4], st[5] != 0
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _store_stream(st, rs):
+    st[0], st[1], st[2], st[3], st[4] = rs[0], rs[1], rs[2], rs[3], rs[4]
+    st[5] = np.uint64(1) if rs[5] else np.uint64(0)
+
+
+@numba.njit(nogil=True, cache=True)
+def stream_words(st, n):
+    """The next ``n`` 64-bit words of the stream ``st`` (advancing it): what numpy's
+    ``random_raw(n)`` gives from the same state, which a test checks."""
+    rs = _load_stream(st)
+    a, b, c, w = rs[0], rs[1], rs[2], rs[3]
+    out = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        out[i], a, b, c, w = _sfc64(a, b, c, w)
+    _store_stream(st, (a, b, c, w, rs[4], rs[5]))
+    return out
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -670,8 +713,8 @@ def _scenario_tables(z, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, goo
 
 
 @numba.njit(nogil=True, cache=True)
-def _scan(words, tables, T, start, group_grade, group_offset, first_month, months_sub, index, counts):
-    """A scenario's first missed rents: uniform ``k`` (from ``words``, see :func:`_bits`) decides
+def _scan(st, tables, T, start, group_grade, group_offset, first_month, months_sub, index, counts):
+    """A scenario's first missed rents: uniform ``k`` of the stream ``st`` (:func:`_draw`) decides
     the ``k``-th contract's, in group order. The contracts that miss a rent within the horizon
     are listed in order: ``first_month`` (that month), ``months_sub`` (0, the months
     subrogated so far) and ``index`` (their position); ``counts`` gets them by grade, so the
@@ -684,7 +727,7 @@ def _scan(words, tables, T, start, group_grade, group_offset, first_month, month
     first_tables, inv_a, cdfs, guides, first_splits = tables[7], tables[4], tables[5], tables[6], tables[11]
     shift = 32 - _TOP_BITS
     k = 0
-    pos = 0
+    rs = _load_stream(st)
     for g in range(start.shape[0] - 1):
         grade = group_grade[g]
         s0 = group_offset[g]
@@ -695,8 +738,7 @@ def _scan(words, tables, T, start, group_grade, group_offset, first_month, month
         ia = inv_a[grade]
         n = 0
         for i in range(start[g], start[g + 1]):
-            bits = _bits(words, pos)
-            pos += 1
+            bits, rs = _draw(rs)
             tm = np.int64(first_table[bits >> shift])
             if tm == _MIXED:
                 tm = _split_outcome(first_split[bits >> shift], bits)
@@ -710,6 +752,7 @@ def _scan(words, tables, T, start, group_grade, group_offset, first_month, month
             k += missed
             n += missed
         counts[grade] += n
+    _store_stream(st, rs)
     return k
 
 
@@ -730,27 +773,25 @@ def _pay_or_stay(o, tm, ms, tot, cap_i, subrogated, recovered):
 
 
 @numba.njit(nogil=True, cache=True)
-def _collections(words, pos, k, counts, first_month, months_sub, index, tables, T, dest, total, jhf_rent, cap, insured,
+def _collections(st, counts, first_month, months_sub, index, tables, T, dest, total, jhf_rent, cap, insured,
                  cov_num, cov_den, jhf_months, jhf_yen, share_num, share_den, recovery_rate, delay, suit_cost, exec_cost,
                  repay, out):
     """The collection months of the contracts listed by :func:`_scan` (``counts`` of them by
-    grade), from the ``k``-th on, drawing uniforms in order from ``words``, the first at
-    position ``pos``; adds to ``out`` (5 x T+2: subrogation, costs, recoveries, JHF payout,
-    remittance; column ``T + 1`` takes what falls after the horizon and is dropped).
+    grade), drawing uniforms in order from the stream ``st`` (:func:`_draw`); adds to ``out``
+    (5 x T+2: subrogation, costs, recoveries, JHF payout, remittance; column ``T + 1`` takes
+    what falls after the horizon and is dropped).
 
     While a contract is in dunning, ``first_month[k]`` holds its next month there and
     ``months_sub[k]`` the months of arrears owed in the episode (subrogated, less any a plan
-    repaid; its arrears are that many monthly totals). Most months in dunning end in payment the next month (the dunning table's entry
-    is then the months to the following missed rent) or stay in dunning (entry 0); both run
+    repaid; its arrears are that many monthly totals). Most months in dunning end in payment
+    the next month (the dunning table's entry is then the months to the following missed
+    rent) or stay in dunning (entry 0); both run
     without a branch on the outcome, and the kernel moves to the next contract when the month
     falls after the horizon. A move to another state follows the chain month by month
     (:func:`_next_tables`) until the tenant pays (a fresh episode in dunning at the next
     missed rent) or the path ends. Uniforms whose table bucket is ``_MIXED`` are worked out
-    exactly, so the tables change the speed, never a result.
-
-    A month in dunning and what follows it use at most ``T + 1`` uniforms, so the kernel stops
-    before one when fewer are left; it returns ``(pos, k)``: the next unused uniform and the
-    contract to go on from (the list's length when done).
+    exactly (by the bucket's split when it has one), so the tables change the speed, never a
+    result.
     """
     m, thr, nexts, paid0, inv_a, cdfs, guides, first_tables, dunning_tables, edges, rank_of, _, dunning_splits = tables
     K = dest.shape[0]
@@ -759,7 +800,8 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
     subrogated = out[0]
     recovered = out[2]
     shift = 32 - _TOP_BITS
-    room = words.shape[0] - (T + 1)
+    rs = _load_stream(st)
+    k = 0
     end = 0
     for g in range(counts.shape[0]):
         end += counts[g]
@@ -776,10 +818,7 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
             # (unsigned indices: no negative-index wrap-around)
             slow = False
             while k < end:
-                if pos > room:
-                    return pos, k
-                bits = _bits(words, pos)
-                pos += 1
+                bits, rs = _draw(rs)
                 o = np.int64(dunning_table[np.uint64(bits >> shift)])
                 uk = np.uint64(k)
                 tm = first_month[uk]
@@ -820,8 +859,7 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
                     ms += sub - rep  # the arrears owed are always ms monthly totals
                     if state == _SUIT and prev != _SUIT:  # entered this month
                         out[1, tm] += suit_cost
-                    bits = _bits(words, pos)
-                    pos += 1
+                    bits, rs = _draw(rs)
                     nxt = nexts[state, bits >> shift]
                     if nxt == _MIXED:
                         nxt = dest[state, _rank(bits * _TO_UNIT, thr[state])]
@@ -861,18 +899,7 @@ def _collections(words, pos, k, counts, first_month, months_sub, index, tables, 
             first_month[k] = tm
             months_sub[k] = ms
             k += np.int64(tm > T)
-    return pos, k
-
-
-def _block_uniforms(n_contracts: int, months: int, last_events: int | None) -> tuple[int, int]:
-    """``(first, more)``: the uniforms to draw for a scenario's first block and for each
-    further one. The first holds every contract's first uniform and most of what the last
-    scenario's collection months used (one per contract before any scenario has run); further
-    blocks an eighth of that. Drawing little more than is used keeps the generator's time
-    on uniforms that are used, at the cost of a few more, cheap, calls."""
-    room = 2 * (months + 1)
-    events = n_contracts if last_events is None else last_events
-    return n_contracts + room + (7 * events) // 8, max(events // 8, room)
+    _store_stream(st, rs)
 
 
 def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, step: int = 1, bar=None):
@@ -880,12 +907,10 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
 
     The unit of work for threads and for Dask workers: scenario ``s`` always draws from
     :func:`scenario_rng` ``(seed, s)``, wherever it runs: first its factor ``z`` (standard
-    normal), then uniforms: the bit generator's next 64-bit words, drawn in blocks by numpy,
-    each giving two (:func:`uniform_bits`). One per contract for its first missed rent
-    (:func:`_scan`), then the collection months of the contracts that miss one, contract by
-    contract (:func:`_collections`). The kernel stops between episodes when a block runs
-    low; the next block goes on with the same stream, so the block size never changes a
-    result.
+    normal), then uniforms: the bit generator's next 64-bit words, each giving two
+    (:func:`_draw`, which steps the generator inside the kernel from :func:`stream_state`).
+    One per contract for its first missed rent (:func:`_scan`), then the collection months
+    of the contracts that miss one, contract by contract (:func:`_collections`).
     """
     T, jhf = model.months, model.jhf
     cov = rate_fraction(jhf.coverage_ratio, "coverage_ratio")
@@ -903,24 +928,14 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
              model.recovery_delay_months, model.suit_cost_yen, exec_cost, model.installment_repayment_months)
     n = len(book.total)
     listed = tuple(np.empty(n, dtype=np.int64) for _ in range(3))  # first_month, months_sub, index
-    first_block, more = _block_uniforms(n, T, None)
     for j, s in enumerate(scenarios):
         rng = scenario_rng(seed, s)
         z[j] = rng.standard_normal()
-        words = uniform_bits(rng.bit_generator.random_raw(first_block // 2 + 1))
+        st = stream_state(rng)
         tables = _scenario_tables(z[j], math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h, model.moveout_hazard,
                                   float(model.good_exit_sensitivity), T, model.chain.matrix, good, dest, n_dest)
-        delinquent = _scan(words, tables, T, book.group_start, book.group_grade, book.group_offset, *listed, counts[j])
-        pos, k, used = n, 0, 0
-        while True:
-            pos, k = _collections(words, pos, k, counts[j], *listed, tables, *fixed, sub_lines[j])
-            if k == delinquent:
-                break
-            # the block ran low: keep its unused words, then the stream goes on
-            used += pos
-            words = np.concatenate([words[pos:], uniform_bits(rng.bit_generator.random_raw(more // 2 + 1))])
-            pos = 0
-        first_block, more = _block_uniforms(n, T, used + pos - n)
+        _scan(st, tables, T, book.group_start, book.group_grade, book.group_offset, *listed, counts[j])
+        _collections(st, counts[j], *listed, tables, *fixed, sub_lines[j])
         if bar is not None:
             bar.update()
     return sub_lines[:, :, :T + 1], counts, z
