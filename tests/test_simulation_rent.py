@@ -405,8 +405,7 @@ def test_rescaled_gaps_read_from_the_first_table_are_exact(h, mu, months, more):
     included, holds one gap."""
     from actuarial.simulation import rent
 
-    inv_a, cdf, guide, *_, first, first_split, dunning, dunning_split = _tables(
-        BASE.collection.chain().matrix, h, mu, 1.0, months)
+    inv_a, cdf, guide, *_, first, _, _, _ = _tables(BASE.collection.chain().matrix, h, mu, 1.0, months)
     n = 1 << rent._TOP_BITS
     edges = np.arange(n + 1) / n
     x = np.concatenate([edges, np.nextafter(edges, 0.0), np.nextafter(edges, 1.0), more, [1.0]])
