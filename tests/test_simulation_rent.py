@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from actuarial.collection import CollectionChain
 from actuarial.params import load_params
-from actuarial.simulation import LINES, RentModel, simulate
+from actuarial.portfolio import synthetic_rent_book
+from actuarial.products.jhf_insurance import ELIGIBILITY_COLUMNS
+from actuarial.simulation import LINES, RentModel, rent, simulate
 from actuarial.simulation.exact import expected_cash_flows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -293,12 +295,43 @@ def test_premium_in_the_start_month_and_fees_by_age(model):
     premium = r.cash_flows[0, LINES.index("jhf_premium")]
     assert premium[5] == jhf.premium(rent=60_000) and premium.sum() == jhf.premium(rent=60_000)  # seasoned: paid before
     fees = r.cash_flows[0, LINES.index("fees")]
-    # seasoned (age 3 at month 0): renewal 10,000 at age 12 = month 9 and age 24 = month 21
-    # new (month 5): initial 30,000 at month 5, renewal at month 17
+    # seasoned (age 3 at month 0, first at risk 0): renewal 10,000 at age 12 = month 9 and age
+    # 24 = month 21; new (month 5): initial 30,000 at month 5, renewal at month 17 (12 months
+    # at risk); each times the chance collection has not ended the tenancy by then
+    alive = rent.collection_survival(m, m.delinquency_hazard["A"])
     expected = np.zeros(25)
-    expected[[9, 21, 17]] += 10_000
+    expected[[9, 21]] += 10_000 * alive[[9, 21]]
+    expected[17] += 10_000 * alive[12]
     expected[5] += 30_000
-    assert fees.tolist() == expected.tolist()
+    assert fees == pytest.approx(expected, rel=1e-12)
+    assert 0.97 < alive[21] < alive[9] < alive[2] == 1.0  # a tenancy ends no sooner than 2 months at risk
+
+
+def test_fees_stop_with_the_tenancies_collection_ends():
+    """The survival that stops the expected fees is the kernel's: with a JHF cap of 1 yen
+    every tenancy-ending exit pays exactly 1 yen the next month, so the payouts count the
+    exits; their Monte Carlo mean matches ``1 - alive`` within 4 standard errors."""
+    m = RentModel(chain=BASE.collection.chain(), plans=BASE.fee_plans(), delinquency_hazard={"A": 0.04, "C": 0.15},
+                  moveout_hazard=0.01, rho=0.15, good_exit_sensitivity=0.3, jhf=dataclasses.replace(BASE.jhf_terms(),
+                  cap_yen=1), months=30, installment_repayment_months=0)
+    b = synthetic_rent_book(2_000, seed=4).drop(columns=list(ELIGIBILITY_COLUMNS)).assign(insured=True)
+    b["grade"] = np.where(np.arange(len(b)) % 2 == 0, "A", "C")
+    counts = simulate(b, m, 400, seed=6).cash_flows[:, LINES.index("jhf_payout")]
+    alive = {g: rent.collection_survival(m, h) for g, h in m.delinquency_hazard.items()}
+    n = b["grade"].value_counts()
+    # exits in months 0..T-1 are paid in months 1..T
+    expected = sum(n[g] * (alive[g][:-1] - alive[g][1:]) for g in alive)
+    for got, exp in ((counts.sum(axis=1), expected.sum()), (counts[:, 1:13].sum(axis=1), expected[:12].sum())):
+        assert abs(got.mean() - exp) <= 4 * got.std(ddof=1) / np.sqrt(len(got)), (got.mean(), exp)
+    assert expected.sum() > 30  # enough exits for the check to have power (about 54)
+
+
+def test_without_tenancy_ending_exits_fees_never_stop():
+    chain = CollectionChain.from_transitions({"dunning": {"cure": 0.7, "emergency_contact": 0.2},
+                                              "emergency_contact": {"cure": 0.5, "installment": 0.2},
+                                              "installment": {"installment_paid": 0.5}})
+    m = RentModel(chain=chain, plans=BASE.fee_plans(), delinquency_hazard={"A": 0.3}, months=24)
+    assert np.array_equal(rent.collection_survival(m, 0.3), np.ones(25))
 
 
 def test_bad_start_month(model, book):

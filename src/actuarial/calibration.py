@@ -30,7 +30,7 @@ from .collection import (
     CollectionChain,
 )
 from .products.common import require_frame
-from .simulation.exact import renewal_density
+from .simulation.rent import renewal_density
 
 
 # -- collection -----------------------------------------------------------------------------------

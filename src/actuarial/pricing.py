@@ -15,17 +15,20 @@ from scipy.optimize import brentq
 
 from .simulation import RentModel, simulate
 from .simulation.exact import expected_cash_flows
-from .simulation.rent import expected_fee_line, start_months
+from .simulation.rent import expected_fee_line, fee_survival, start_months
 
 #: Fee components a break-even search can solve for, with the search's upper bound.
 COMPONENTS = {"initial_rate": 1.0, "renewal_yen": 10_000_000, "monthly_rate": 1.0}
 
 
-def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, **override) -> float:
+def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, *, alive: dict | None = None,
+                        **override) -> float:
     """Expected fee income over the horizon of the book's contracts on ``plan_name``, yen.
 
     ``override`` replaces plan fields (``initial_rate=0.6``). Defined as the sum over
-    contracts of :func:`~actuarial.simulation.rent.expected_fee_line`.
+    contracts of :func:`~actuarial.simulation.rent.expected_fee_line`, with the fees of
+    tenancies ended by collection stopped by ``alive`` (grade -> survival,
+    :func:`~actuarial.simulation.rent.fee_survival`; computed when not given).
     """
     if plan_name not in model.plans:
         raise ValueError(f"plan_name {plan_name!r} is not one of {', '.join(model.plans)}")
@@ -33,10 +36,14 @@ def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, **
     sel = (book["plan"] == plan_name).to_numpy()
     start = start_months(book, model.months)[sel]
     sub = book[sel]
+    grade = sub["grade"].to_numpy()
+    if alive is None:
+        alive = fee_survival(model, sorted(set(grade)))
     totals = plan.monthly_total(rent_yen=sub["rent_yen"].to_numpy(), management_fee_yen=sub["management_fee_yen"].to_numpy(),
                                 common_fee_yen=sub["common_fee_yen"].to_numpy(), parking_fee_yen=sub["parking_fee_yen"].to_numpy())
-    return float(sum(expected_fee_line(plan, totals[start == s0], int(s0), model.months, model.moveout_hazard).sum()
-                     for s0 in np.unique(start)))
+    return float(sum(expected_fee_line(plan, totals[(start == s0) & (grade == g)], int(s0), model.months,
+                                       model.moveout_hazard, alive[g]).sum()
+                     for g, s0 in sorted(set(zip(grade.tolist(), start.tolist())))))
 
 
 def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, seed: int,
@@ -75,7 +82,8 @@ def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, s
             var = float(np.quantile(losses, capital_level, method="inverted_cdf"))
             required = el + target_return_on_capital * max(var - el, 0.0)
         plan = model.plans[plan_name]
-        current_fees = expected_fee_income(sub, model, plan_name)
+        alive = fee_survival(model, sorted(set(sub["grade"])))
+        current_fees = expected_fee_income(sub, model, plan_name, alive=alive)
         alone = {c: 0 if c.endswith("_yen") else 0.0 for c in COMPONENTS}
         alone.update(initial_min_yen=0, initial_fixed_yen=0, monthly_fixed_yen=0)
         for component, upper in COMPONENTS.items():
@@ -83,7 +91,7 @@ def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, s
 
             def gap(v, component=component):
                 value = int(round(v)) if component.endswith("_yen") else round(v, 6)
-                return expected_fee_income(sub, model, plan_name, **{**alone, component: value}) - required
+                return expected_fee_income(sub, model, plan_name, alive=alive, **{**alone, component: value}) - required
 
             if gap(upper) < 0:
                 solved = float("nan")

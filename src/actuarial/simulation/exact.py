@@ -14,7 +14,7 @@ from scipy.stats import norm
 
 from ..collection import STATES, TRANSIENT_STATES
 from ..products.common import rate_fraction
-from .rent import LINES, RentModel, _book
+from .rent import LINES, RentModel, _book, factor_nodes, renewal_density
 
 _K = len(TRANSIENT_STATES)
 _IDX = {s: i for i, s in enumerate(STATES)}
@@ -104,24 +104,6 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
     return out
 
 
-def renewal_density(cure: np.ndarray, h: float, q: float) -> np.ndarray:
-    """Density of a new missed rent ``s`` months after the first one, through a cure.
-
-    Defined as ``r(s) = sum_{c < s} cure(c) q^(s-c-1) h`` for ``s = 0..len(cure)-1``, with
-    ``cure(c)`` the probability of a cure (or a completed plan) ``c`` months after a missed
-    rent: after it the tenant misses the next rent ``j >= 1`` months on with probability
-    ``q^(j-1) h``. Shared with :func:`actuarial.calibration.arrears_prevalence`.
-
-    >>> renewal_density(np.array([0.0, 1.0, 0.0]), h=0.5, q=0.5).tolist()
-    [0.0, 0.0, 0.5]
-    """
-    r = np.zeros(len(cure))
-    for s in range(1, len(cure)):
-        c = np.arange(0, s)
-        r[s] = float((cure[c] * q ** (s - c - 1) * h).sum())
-    return r
-
-
 def _renewed(single: np.ndarray, h: float, q: float, T: int) -> np.ndarray:
     """Flows of a delinquency and of every later one after a cure, relative to the first.
 
@@ -141,9 +123,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     """Exact expected cash flow by month (rows ``0..T``) and line (columns :data:`LINES`), yen."""
     book = _book(portfolio, model)
     T = model.months
-    x, w = np.polynomial.legendre.leggauss(nodes)
-    zs = np.concatenate([-4 + 4 * x, 4 + 4 * x])  # [-8, 0] and [0, 8]
-    ws = np.concatenate([4 * w, 4 * w]) * norm.pdf(zs)
+    zs, ws = factor_nodes(nodes)
     grade, offset = book.grade_and_offset()
     df = pd.DataFrame({"total": book.total, "cap": book.cap, "insured": book.insured, "jhf_rent": book.jhf_rent,
                        "grade": np.array(list(model.delinquency_hazard), dtype=object)[grade], "offset": offset})
@@ -217,9 +197,7 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
 
     book = _mbook(portfolio, model)
     T = model.months
-    x, w = np.polynomial.legendre.leggauss(nodes)
-    zs = np.concatenate([-4 + 4 * x, 4 + 4 * x])
-    ws = np.concatenate([4 * w, 4 * w]) * norm.pdf(zs)
+    zs, ws = factor_nodes(nodes)
     flows = np.zeros((len(MORTGAGE_LINES), T + 1))
     flows[0, 0] = book.lump_fee_month0
     t = np.arange(1, T + 1)

@@ -5,7 +5,8 @@ walks each contract month by month in plain Python and takes every amount from t
 calculators (:class:`~actuarial.products.jhf_insurance.JHFTerms`,
 :class:`~actuarial.products.rent_guarantee.FeePlan`). It shares with the kernel only the
 small helpers that fix a scenario's numbers (:func:`~.rent.conditional_hazard`,
-:func:`~.rent.gap_tables`, :func:`~.rent.transition_order`), none of the kernel's lookup
+:func:`~.rent.gap_tables`, :func:`~.rent.transition_order`, and the expected fees'
+:func:`~.rent.fee_survival`), none of the kernel's lookup
 tables or shortcuts. Tests require the two to agree exactly on small books. Use it to read
 the model, not to run it.
 
@@ -32,6 +33,7 @@ from .rent import (
     LINES,
     RentModel,
     conditional_hazard,
+    fee_survival,
     gap_tables,
     scenario_rng,
     start_months,
@@ -84,6 +86,7 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
     contracts = portfolio.reset_index(drop=True)
     start = start_months(contracts, T)
     offset = np.maximum(start, 0)
+    alive = fee_survival(model)
     for s in range(n_scenarios):
         flows = out[s]
         # fees and premiums do not depend on the scenario
@@ -92,8 +95,9 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
             total = plan.monthly_total(rent_yen=c.rent_yen, management_fee_yen=c.management_fee_yen,
                                        common_fee_yen=c.common_fee_yen, parking_fee_yen=c.parking_fee_yen)
             sched = plan.fee_schedule(monthly_total_yen=total, months_in_force=T + 1 - start[i])
-            for t in range(max(start[i], 0), T + 1):
-                flows[line["fees"], t] += sched[t - start[i]] * (1 - model.moveout_hazard) ** (t - max(start[i], 0))
+            for t in range(offset[i], T + 1):
+                flows[line["fees"], t] += sched[t - start[i]] * (1 - model.moveout_hazard) ** (t - offset[i]) \
+                    * alive[c.grade][t - offset[i]]
             if c.insured and start[i] >= 0:
                 flows[line["jhf_premium"], start[i]] += jhf.premium(rent=c.rent_yen, management_fee=c.management_fee_yen,
                                                                     common_fee=c.common_fee_yen)

@@ -32,8 +32,9 @@ A contract's optional ``start_month`` (0 when absent) places it in the projectio
 for contracts already in force, positive for new business. It is at risk of a first missed
 rent from month ``max(start_month, 0) + 1``; its JHF premium is paid in its start month when
 that falls in the projection. Fees (initial fee at the start, renewals at anniversaries,
-monthly fees) are their expectation under the move-out hazard: they do not depend on the
-scenario.
+monthly fees) are their expectation: under the move-out hazard, and stopped once collection
+has ended the tenancy (:func:`collection_survival`, exact over the economy). Only their
+mean enters the metrics (loss ratio, expected profit), so they do not vary by scenario.
 
 Limits, kept on purpose: cash flows after the horizon are not counted; a plan repays whole
 monthly totals; the delinquency counts per scenario count the
@@ -56,6 +57,7 @@ agree to the yen.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import sys
 
@@ -65,7 +67,13 @@ import pandas as pd
 from scipy.stats import norm
 from tqdm import tqdm
 
-from ..collection import GOOD_EXITS, STATES, TRANSIENT_STATES, CollectionChain
+from ..collection import (
+    GOOD_EXITS,
+    STATES,
+    TENANCY_ENDING_EXITS,
+    TRANSIENT_STATES,
+    CollectionChain,
+)
 from ..products.common import (
     check_count,
     check_rate,
@@ -271,15 +279,102 @@ def start_months(portfolio: pd.DataFrame, months: int) -> np.ndarray:
     return col.to_numpy(np.int64)
 
 
+def factor_nodes(nodes: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """``(z, weight)`` for ``int f(z) phi(z) dz ~ sum weight f(z)``: Gauss-Legendre with
+    ``nodes`` points on each of ``[-8, 0]`` and ``[0, 8]``, split at the kink of the good-exit
+    multiplier."""
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    zs = np.concatenate([-4 + 4 * x, 4 + 4 * x])
+    return zs, np.concatenate([4 * w, 4 * w]) * norm.pdf(zs)
+
+
+def renewal_density(cure: np.ndarray, h: float, q: float) -> np.ndarray:
+    """Density of a new missed rent ``s`` months after the first one, through a cure.
+
+    Defined as ``r(s) = sum_{c < s} cure(c) q^(s-c-1) h`` for ``s = 0..len(cure)-1``, with
+    ``cure(c)`` the probability of a cure (or a completed plan) ``c`` months after a missed
+    rent: after it the tenant misses the next rent ``j >= 1`` months on with probability
+    ``q^(j-1) h``. Shared with :func:`collection_survival`, the exact oracle
+    (:mod:`.exact`) and :func:`actuarial.calibration.arrears_prevalence`.
+
+    >>> renewal_density(np.array([0.0, 1.0, 0.0]), h=0.5, q=0.5).tolist()
+    [0.0, 0.0, 0.5]
+    """
+    r = np.zeros(len(cure))
+    for s in range(1, len(cure)):
+        c = np.arange(0, s)
+        r[s] = float((cure[c] * q ** (s - c - 1) * h).sum())
+    return r
+
+
+def collection_survival(model: RentModel, grade_hazard: float, *, nodes: int = 24) -> np.ndarray:
+    """``alive[d]``, ``d = 0..T``: the probability that a contract of monthly delinquency
+    hazard ``grade_hazard`` has not lost its tenancy to collection (settlement, judgment
+    exit, forced execution or skip) before month ``first + d``, ``first`` its first month
+    at risk; over the economy, as the kernel draws it.
+
+    Defined as ``alive[d] = 1 - sum_{d' < d} G(d')``, ``G(d) = int sum_{j >= 1} q^(j-1) h(z)
+    E_z(d - j) phi(z) dz``: the first missed rent falls ``j`` months after ``first``
+    (``q = (1 - h(z))(1 - mu)``), and ``E_z(t) = sum_s st(s) e(t - s)`` is the density of a
+    tenancy-ending exit ``t`` months after it through every later delinquency: ``e`` of one
+    delinquency from dunning in the chain stressed by ``m(z)``, ``st = delta_0 + r * st`` the
+    density of the later ones (``r``: :func:`renewal_density` of the cures). Integrated by
+    :func:`factor_nodes`.
+
+    >>> chain = CollectionChain.from_transitions({"dunning": {"skip": 1.0}})
+    >>> m = RentModel(chain=chain, plans={}, delinquency_hazard={"A": 0.1}, moveout_hazard=0.0, rho=0.0, months=4)
+    >>> [round(float(a), 6) for a in collection_survival(m, 0.1)]  # a skip the month after each first missed rent
+    [1.0, 1.0, 1.0, 0.9, 0.81]
+    """
+    matrix = model.chain.matrix
+    return _collection_survival(matrix.tobytes(), matrix.shape, float(grade_hazard), float(model.moveout_hazard),
+                                float(model.rho), float(model.good_exit_sensitivity), model.months, nodes).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _collection_survival(matrix_bytes, shape, grade_hazard, mu, rho, beta, T, nodes) -> np.ndarray:
+    """:func:`collection_survival` from hashable arguments, cached: every ``simulate`` of a
+    model and the pricing searches ask for the same few curves."""
+    model = RentModel(chain=CollectionChain(np.frombuffer(matrix_bytes).reshape(shape)), plans={},
+                      delinquency_hazard={"_": grade_hazard}, moveout_hazard=mu, rho=rho, good_exit_sensitivity=beta,
+                      months=T)
+    K = len(TRANSIENT_STATES)
+    good = [_S["cure"], _S["installment_paid"]]
+    ending = [_S[name] for name in TENANCY_ENDING_EXITS]
+    density = np.zeros(T + 1)
+    for z, wz in zip(*factor_nodes(nodes)):
+        p = model.chain.stressed(model.good_exit_multiplier(float(z))).matrix
+        moves, to_good, to_end = p[:K, :K], p[:K, good].sum(axis=1), p[:K, ending].sum(axis=1)
+        dist = np.zeros(K)
+        dist[0] = 1.0
+        cure, end = np.zeros(T + 1), np.zeros(T + 1)
+        for tau in range(T):
+            cure[tau + 1], end[tau + 1] = dist @ to_good, dist @ to_end
+            dist = dist @ moves
+        h = model.hazard(grade_hazard, float(z))
+        q = (1 - h) * (1 - model.moveout_hazard)
+        r = renewal_density(cure, h, q)
+        starts = np.zeros(T + 1)
+        starts[0] = 1.0
+        for s in range(1, T + 1):
+            starts[s] = starts[:s][::-1] @ r[1:s + 1]
+        first_miss = np.concatenate([[0.0], q ** np.arange(T) * h])
+        density += wz * np.convolve(first_miss, np.convolve(starts, end)[:T + 1])[:T + 1]
+    alive = np.ones(T + 1)
+    alive[1:] -= np.cumsum(density)[:-1]
+    return alive
+
+
 def expected_fee_line(plan: FeePlan, monthly_totals_yen, start_month: int, months: int,
-                      moveout_hazard: float) -> np.ndarray:
+                      moveout_hazard: float, alive=None) -> np.ndarray:
     """Expected fees by projection month ``0..months`` of contracts starting in ``start_month``.
 
-    Defined as ``fee(age) x (1 - mu)^(t - max(start, 0))`` summed over the contracts, for
-    ``t >= max(start, 0)`` with ``age = t - start``; ``fee(age)`` is the plan's schedule
-    (:meth:`~actuarial.products.rent_guarantee.FeePlan.fee_schedule`: the initial fee at age 0,
-    renewals at multiples of the interval, the monthly fee every month). Negative starts are
-    contracts already in force.
+    Defined as ``fee(age) x (1 - mu)^(t - first) x alive[t - first]`` summed over the
+    contracts, for ``t >= first = max(start, 0)`` with ``age = t - start``; ``fee(age)`` is
+    the plan's schedule (:meth:`~actuarial.products.rent_guarantee.FeePlan.fee_schedule`: the
+    initial fee at age 0, renewals at multiples of the interval, the monthly fee every
+    month); ``alive`` (:func:`collection_survival`, all ones when omitted) stops the fees of
+    a tenancy that collection ended. Negative starts are contracts already in force.
 
     >>> from actuarial.products.rent_guarantee import FeePlan
     >>> p = FeePlan(name="y", initial_rate=0.5, renewal_yen=10_000)
@@ -297,7 +392,16 @@ def expected_fee_line(plan: FeePlan, monthly_totals_yen, start_month: int, month
         per_month = per_month + np.where((age > 0) & (age % plan.renewal_interval_months == 0), renewal, 0.0)
     line = np.zeros(months + 1)
     line[first:] = per_month * (1 - moveout_hazard) ** (t - first)
+    if alive is not None:
+        line[first:] *= np.asarray(alive, dtype=float)[: months + 1 - first]
     return line
+
+
+def fee_survival(model: RentModel, grades=None) -> dict:
+    """:func:`collection_survival` of each grade (``grades``, all of the model's by default),
+    the factor that stops the expected fees of tenancies ended by collection."""
+    return {g: collection_survival(model, model.delinquency_hazard[g])
+            for g in (model.delinquency_hazard if grades is None else grades)}
 
 
 def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
@@ -311,6 +415,9 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
     plans = portfolio["plan"].to_numpy()
     total = np.empty(len(portfolio), dtype=np.int64)
     cap = np.empty(len(portfolio), dtype=np.int64)
+    grades = list(model.delinquency_hazard)
+    gidx = portfolio["grade"].map({g: i for i, g in enumerate(grades)}).to_numpy(np.int64)
+    alive = fee_survival(model, sorted(set(portfolio["grade"])))
     fees = np.zeros(T + 1)
     for name, plan in model.plans.items():
         sel = plans == name
@@ -319,16 +426,15 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
         total[sel] = plan.monthly_total(rent_yen=rent[sel], management_fee_yen=mgmt[sel], common_fee_yen=common[sel],
                                         parking_fee_yen=parking[sel])
         cap[sel] = plan.coverage_months
-        for s0 in np.unique(start[sel]):
-            fees += expected_fee_line(plan, total[sel & (start == s0)], int(s0), T, model.moveout_hazard)
+        for g, s0 in sorted(set(zip(gidx[sel].tolist(), start[sel].tolist()))):
+            fees += expected_fee_line(plan, total[sel & (start == s0) & (gidx == g)], int(s0), T, model.moveout_hazard,
+                                      alive[grades[g]])
     insured = portfolio["insured"].to_numpy(bool)
     jhf_rent = rent + mgmt + common
     premium = np.zeros(T + 1)
     attach = insured & (start >= 0)
     np.add.at(premium, start[attach], model.jhf.premium(rent=rent[attach], management_fee=mgmt[attach],
                                                         common_fee=common[attach]).astype(float))
-    grades = list(model.delinquency_hazard)
-    gidx = portfolio["grade"].map({g: i for i, g in enumerate(grades)}).to_numpy(np.int64)
     offset = np.maximum(start, 0)
     order = np.lexsort((offset, gidx)).astype(np.int64)  # stable: book order within a group
     keys = np.stack([gidx[order], offset[order]], axis=1)
