@@ -25,6 +25,16 @@ def test_expected_fee_income_is_the_engines_fee_line():
         assert pricing.expected_fee_income(sub, MODEL, plan) == pytest.approx(fees, rel=1e-12)
 
 
+def test_expected_fee_income_with_the_survival_curves_given():
+    from actuarial.simulation.rent import fee_survival
+
+    alive = fee_survival(MODEL)
+    for plan in MODEL.plans:
+        assert pricing.expected_fee_income(BOOK, MODEL, plan, alive=alive) == pricing.expected_fee_income(BOOK, MODEL, plan)
+    with pytest.raises(ValueError, match="alive has no survival curve for grade 'B'"):
+        pricing.expected_fee_income(BOOK, MODEL, "monthly", alive={"A": alive["A"], "C": alive["C"]})
+
+
 @pytest.mark.parametrize("target", [{"target_loss_ratio": 0.4}, {"target_return_on_capital": 0.15}])
 def test_break_even_values_meet_the_required_fees(target):
     table = pricing.break_even_fees(BOOK, MODEL, n_scenarios=200, seed=3, **target)

@@ -39,6 +39,9 @@ def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, *,
     grade = sub["grade"].to_numpy()
     if alive is None:
         alive = fee_survival(model, sorted(set(grade)))
+    missing = sorted(set(grade) - set(alive))
+    if missing:
+        raise ValueError(f"alive has no survival curve for grade {missing[0]!r}; give fee_survival(model)")
     totals = plan.monthly_total(rent_yen=sub["rent_yen"].to_numpy(), management_fee_yen=sub["management_fee_yen"].to_numpy(),
                                 common_fee_yen=sub["common_fee_yen"].to_numpy(), parking_fee_yen=sub["parking_fee_yen"].to_numpy())
     return float(sum(expected_fee_line(plan, totals[(start == s0) & (grade == g)], int(s0), model.months,
