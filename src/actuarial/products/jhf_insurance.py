@@ -370,9 +370,9 @@ class JHFTerms:
                  ("registered_dwelling", "other_guarantor", "antisocial", "identity_verified", "consent_to_jhf")}
         income = check_yen("applicants['monthly_income_yen']", applicants["monthly_income_yen"])
         rent = check_yen("applicants['rent_at_start_yen']", applicants["rent_at_start_yen"])
-        cats = [_categories(v, "support_categories", i) for i, v in zip(applicants.index, applicants["support_categories"])]
+        cats = _category_column(applicants, "support_categories")
         if "dwelling_accepts" in applicants:
-            accepts = [_categories(v, "dwelling_accepts", i) for i, v in zip(applicants.index, applicants["dwelling_accepts"])]
+            accepts = _category_column(applicants, "dwelling_accepts")
         else:
             accepts = [frozenset()] * len(applicants)
         support = np.array([bool(c) and (not a or bool(c & a)) for c, a in zip(cats, accepts)], dtype=bool)
@@ -390,8 +390,11 @@ class JHFTerms:
         )
         conds = result[list(ELIGIBILITY_CONDITIONS)]
         result["eligible"] = conds.all(axis=1)
+        # the failed conditions, joined once for each pattern of them (a pattern as bits)
+        code = (~conds.to_numpy()).astype(np.int64) @ (np.int64(1) << np.arange(len(ELIGIBILITY_CONDITIONS)))
         names = np.asarray(ELIGIBILITY_CONDITIONS, dtype=object)
-        result["failed"] = [",".join(names[~row]) for row in conds.to_numpy()]
+        joined = {int(c): ",".join(names[(int(c) >> np.arange(len(names))) & 1 == 1]) for c in np.unique(code)}
+        result["failed"] = [joined[c] for c in code.tolist()]
         return result
 
 
@@ -404,6 +407,21 @@ def _bool_column(df: pd.DataFrame, column: str) -> np.ndarray:
         row = s.index[bad.to_numpy()].tolist()[0]
         raise ValueError(f"column {column!r} must be True/False, got {s[row]!r} in row {row!r}")
     return s.to_numpy(dtype=bool)
+
+
+def _category_column(df: pd.DataFrame, column: str) -> list:
+    """:func:`_categories` of every row, each distinct text parsed once (in row order, so
+    an error names the first bad row)."""
+    seen: dict = {}
+    out = []
+    for row, value in zip(df.index.tolist(), df[column].tolist()):
+        if isinstance(value, str):
+            if value not in seen:
+                seen[value] = _categories(value, column, row)
+            out.append(seen[value])
+        else:
+            out.append(_categories(value, column, row))
+    return out
 
 
 def _categories(value, column: str, row) -> frozenset:
