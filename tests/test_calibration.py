@@ -1,5 +1,6 @@
 """Calibration: every fit against its public target, hazards recovered from histories, provenance."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,51 @@ def test_hazard_level_meets_the_jpm_arrears_and_the_base_params_hold_it():
         assert h == pytest.approx(BASE.rent_model.delinquency_hazard[g], rel=2e-3)
     book = synthetic_rent_book(20_000, seed=1)
     assert book["grade"].value_counts(normalize=True).to_dict() == pytest.approx(shares, abs=0.02)
+
+
+@pytest.mark.parametrize("repayment_months", [0, 1])
+def test_months_late_by_months_owed_match_simulated_cases(repayment_months):
+    """The (state, months owed) propagation against cases simulated month by month, each
+    counted at a month-end while it is still in the process the month after."""
+    from actuarial.collection import STATES, TRANSIENT_STATES
+
+    model = dataclasses.replace(RentModel.from_params(BASE), months=24, installment_repayment_months=repayment_months)
+    one, two = cal.late_by_month(model, "months_owed")
+    paths = model.chain.sample_paths(200_000, model.months + 1, np.random.default_rng(7))
+    K, inst = len(TRANSIENT_STATES), STATES.index("installment")
+    owed = np.zeros(len(paths), dtype=np.int64)
+    for d in range(model.months + 1):
+        state = paths[:, d]
+        owed = np.where(state == inst, owed - np.minimum(owed, repayment_months), np.minimum(owed + 1, 24))
+        still = paths[:, d + 1] < K
+        for late, counted in ((one, still & (owed == 1)), (two, still & (owed >= 2))):
+            p = counted.mean()
+            assert abs(late[d] - p) <= 4 * np.sqrt(max(p, 1e-6) * (1 - p) / len(paths)) + 1e-12, (d, late[d], p)
+    assert two.sum() > 0.01 and one[1:].sum() > 0.001  # plans make some cases 1 month late after month 0
+
+
+def test_the_two_arrears_measures_agree_without_installment_plans():
+    chain = CollectionChain.from_transitions({"dunning": {"cure": 0.9, "emergency_contact": 0.05},
+                                              "emergency_contact": {"cure": 0.4, "skip": 0.1}})
+    model = RentModel(chain=chain, plans={}, delinquency_hazard={"A": 0.05, "B": 0.1}, months=36)
+    shares = {"A": 0.6, "B": 0.4}
+    by_process = cal.arrears_prevalence(model, shares)
+    by_owed = cal.arrears_prevalence(model, shares, measure="months_owed")
+    assert by_owed == pytest.approx(by_process, rel=1e-12)
+    assert by_process["two_plus_months"] > 0
+
+
+def test_by_months_owed_plans_leave_fewer_contracts_two_months_late():
+    model = RentModel.from_params(BASE)
+    shares = {"A": 0.5, "B": 0.35, "C": 0.15}
+    by_owed = cal.arrears_prevalence(model, shares, measure="months_owed")
+    assert by_owed["two_plus_months"] < cal.arrears_prevalence(model, shares)["two_plus_months"]
+    fitted = cal.fit_hazard_scale(model, shares, measure="months_owed")
+    refit = dataclasses.replace(model, delinquency_hazard=fitted)
+    assert cal.arrears_prevalence(refit, shares, measure="months_owed")["two_plus_months"] == \
+        pytest.approx(cal.JPM_ARREARS["two_plus_months"], rel=1e-6)
+    with pytest.raises(ValueError, match="measure must be one of in_process, months_owed, got 'owed'"):
+        cal.arrears_prevalence(model, shares, measure="owed")
 
 
 def test_shipped_synthetic_history_is_the_documented_draw_from_the_base_hazards():

@@ -268,24 +268,69 @@ LICC_LONG_ARREARS_LOSS_SHARE = 0.67                              # share of loss
 LONG_ARREARS_MONTHS = 4                                          # "4+ months of arrears" (DOMAIN.md §1)
 
 
-def arrears_prevalence(model, grade_shares: Mapping) -> dict:
+#: How a delinquency's months late are counted at a month-end (:func:`arrears_prevalence`).
+ARREARS_MEASURES = ("in_process", "months_owed")
+
+
+def late_by_month(model, measure: str = "in_process") -> tuple[np.ndarray, np.ndarray]:
+    """``(one, two_plus)``: for one delinquency (dunning in relative month 0), the chance it
+    counts as 1 month late, and as 2+ months late, at the end of relative month ``d``
+    (``d = 0..T``), in the median economy. Either way a case counts only while the chain is
+    still in the collection process the month after (a cure in month ``d + 1`` is taken as
+    paid before the month-end, as JPM's managers would see it).
+
+    - ``in_process``: 1 month late at the end of month 0, 2+ months late at every later
+      month-end: months since the missed rent.
+    - ``months_owed``: by the months of arrears owed after month ``d`` (one more for each
+      month subrogated, up to the plan's cover of 24; a month of an installment plan repays
+      ``installment_repayment_months``, as the engine has it), so a plan that has repaid
+      down to one month is 1 month late and one that has repaid everything is not late.
+    """
+    if measure not in ARREARS_MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(ARREARS_MEASURES)}, got {measure!r}")
+    T, K, cap = model.months, len(TRANSIENT_STATES), 24
+    inst = STATES.index("installment")
+    moves = model.chain.matrix[:K, :K]
+    k = np.arange(cap + 1)
+    repaid_to = k - np.minimum(k, model.installment_repayment_months)
+    dist = np.zeros((K, cap + 1))  # (state in month d, months owed before month d)
+    dist[0, 0] = 1.0
+    one, two = np.zeros(T + 1), np.zeros(T + 1)
+    for d in range(T + 1):
+        owed = np.zeros_like(dist)
+        for state in range(K):
+            if state == inst:
+                np.add.at(owed[state], repaid_to, dist[state])
+            else:
+                owed[state, 1:] += dist[state, :cap]
+                owed[state, cap] += dist[state, cap]
+        dist = moves.T @ owed  # next month's state, by the months owed after month d
+        still = dist.sum(axis=0)
+        if measure == "in_process":
+            one[d], two[d] = (still.sum(), 0.0) if d == 0 else (0.0, still.sum())
+        else:
+            one[d], two[d] = still[1], still[2:].sum()
+    return one, two
+
+
+def arrears_prevalence(model, grade_shares: Mapping, *, measure: str = "in_process") -> dict:
     """The book's average share of contracts 1 month and 2+ months in arrears at a month-end
     over the horizon, exactly, in the median economy (z = 0), as the engine models it.
 
     Delinquencies start in month ``t0`` with density ``S(t0) = P_first(t0) + sum_s S(s) r(t0 - s)``
-    (first ones ``q^(t0-1) h``; later ones after a cure, ``r`` as in the engine's renewal).
-    One is 1 month late at the end of ``t0`` if still in the collection process one month on
-    (``O(1)``), and 2+ months late at a later month-end ``t`` while still in it
-    (``O(t - t0 + 1)``). Averaged over ``t = 1..T`` and over the grades.
+    (first ones ``q^(t0-1) h``; later ones after a cure, ``r`` as in the engine's renewal);
+    one that started in ``t0`` counts at the end of month ``t`` as :func:`late_by_month`
+    ``(measure)`` at ``d = t - t0``. Averaged over ``t = 1..T`` and over the grades. The
+    hazards are fitted (:func:`fit_hazard_scale`) on ``in_process``; ``months_owed`` is the
+    reading by arrears actually owed, which depends on the assumed plan repayments.
     """
     if set(grade_shares) != set(model.delinquency_hazard):
         raise ValueError("grade_shares must name the model's grades")
     T = model.months
+    late_one, late_two = late_by_month(model, measure)
     occ = model.chain.occupancy(T + 1)
-    in_process = occ[list(TRANSIENT_STATES)].sum(axis=1).to_numpy()
     cured = np.diff(occ[["cure", "installment_paid"]].sum(axis=1).to_numpy(), prepend=0.0)
     one = two = 0.0
-    t = np.arange(1, T + 1)
     for g, share in grade_shares.items():
         h = model.hazard(model.delinquency_hazard[g], 0.0)
         q = (1 - h) * (1 - model.moveout_hazard)
@@ -293,23 +338,27 @@ def arrears_prevalence(model, grade_shares: Mapping) -> dict:
         start = np.zeros(T + 1)
         for k in range(1, T + 1):
             start[k] = q ** (k - 1) * h + float((start[1:k] * r[k - np.arange(1, k)]).sum())
-        one += share * float((start[1:] * in_process[1]).mean())
-        later = np.array([float((start[1:tt] * in_process[tt - np.arange(1, tt) + 1]).sum()) for tt in t])
-        two += share * float(later.mean())
+        # month-end t counts the delinquencies started in t0 = 1..t at d = t - t0
+        one += share * float(np.mean([(start[1:t + 1] * late_one[t - np.arange(1, t + 1)]).sum()
+                                      for t in range(1, T + 1)]))
+        two += share * float(np.mean([(start[1:t + 1] * late_two[t - np.arange(1, t + 1)]).sum()
+                                      for t in range(1, T + 1)]))
     return {"one_month": one, "two_plus_months": two}
 
 
-def fit_hazard_scale(model, grade_shares: Mapping, target_two_plus: float = JPM_ARREARS["two_plus_months"]) -> dict:
+def fit_hazard_scale(model, grade_shares: Mapping, target_two_plus: float = JPM_ARREARS["two_plus_months"], *,
+                     measure: str = "in_process") -> dict:
     """Scale the grades' monthly hazards (keeping their ratios) so the book's average share
-    of contracts 2+ months in arrears (:func:`arrears_prevalence`) equals the JPM figure."""
+    of contracts 2+ months in arrears (:func:`arrears_prevalence` by ``measure``) equals the
+    JPM figure."""
     import dataclasses
 
     def with_scale(c):
         return dataclasses.replace(model, delinquency_hazard={g: h * c for g, h in model.delinquency_hazard.items()})
 
     top = 0.99 / max(model.delinquency_hazard.values())
-    c = brentq(lambda c: arrears_prevalence(with_scale(c), grade_shares)["two_plus_months"] - target_two_plus,
-               1e-6, top, xtol=1e-12)
+    c = brentq(lambda c: arrears_prevalence(with_scale(c), grade_shares, measure=measure)["two_plus_months"]
+               - target_two_plus, 1e-6, top, xtol=1e-12)
     return dict(with_scale(c).delinquency_hazard)
 
 
