@@ -27,7 +27,7 @@ def test_every_shipped_params_file_loads():
             "jhf_2025_other", "mortgage_base", "mortgage_high_prepayment"} <= set(scenarios)
     assert scenarios["mortgage_base"].rent_model is None and scenarios["mortgage_base"].mortgage_model is not None
     assert scenarios["mortgage_high_prepayment"].mortgage_model.psj_plateau_cpr == 0.12
-    assert scenarios["recession"].rent_model.delinquency_hazard["C"] == 0.2297
+    assert scenarios["recession"].rent_model.delinquency_hazard["C"] == 0.3872  # 1.5 x the fitted base 0.2582
     base = scenarios["base"]
     assert base.jhf_terms().payout(subrogated_rent=1_400_000, rent_at_start=100_000) == 840_000
     assert base.mortgage_fee.schedule() == ((12, 0.05), (24, 0.10), (36, 0.15), (None, 0.25))

@@ -158,7 +158,7 @@ def test_model_from_params_and_a_synthetic_book():
     from actuarial.portfolio import synthetic_rent_book
 
     m = RentModel.from_params(BASE)
-    assert m.months == 60 and m.delinquency_hazard == {"A": 0.0383, "B": 0.0765, "C": 0.1531}
+    assert m.months == 60 and m.delinquency_hazard == {"A": 0.0646, "B": 0.1290, "C": 0.2582}
     assert m.execution_cost_yen == 507_000 and m.jhf == BASE.jhf_terms()
     b = synthetic_rent_book(2_000, seed=3)
     assert b.equals(synthetic_rent_book(2_000, seed=3))
@@ -196,7 +196,7 @@ def test_rent_model_params_errors_name_the_key(tmp_path):
     bad.write_text(text.replace("  rho: 0.08 ", "  rho: 1.5 "), encoding="utf-8")
     with pytest.raises(ParamsError, match=r"bad\.yaml: rent_model\.rho = 1\.5"):
         load_params(bad)
-    bad.write_text(text.replace("    B: 0.0765 ", "    B: 0.0 "), encoding="utf-8")
+    bad.write_text(text.replace("    B: 0.1290 ", "    B: 0.0 "), encoding="utf-8")
     with pytest.raises(ParamsError, match=r"rent_model\.delinquency_hazard\.B = 0\.0"):
         load_params(bad)
     for value in ("-1", "0.5"):

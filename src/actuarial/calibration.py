@@ -183,7 +183,9 @@ def fit_hazards(histories: pd.DataFrame, bands=(12, 24)) -> pd.DataFrame:
 def against_generating(fit: pd.DataFrame, delinquency_hazard: Mapping, moveout_hazard: float) -> pd.DataFrame:
     """:func:`fit_hazards` with the values that generated the histories, when they are known
     (synthetic data): columns ``generating`` and ``z``, the fitted hazard's distance from it
-    in standard errors, ``(hazard - generating) / standard_error``."""
+    in standard errors under the generating value, ``(hazard - g) / sqrt(g (1 - g) / months
+    at risk)``; defined even for a band without events (where the fit's own standard error
+    is 0), NaN for a band nobody reached."""
     unknown = sorted(set(fit["grade"]) - set(delinquency_hazard))
     if unknown:
         raise ValueError(f"delinquency_hazard has no value for grade {unknown[0]!r} of the fit; "
@@ -191,7 +193,10 @@ def against_generating(fit: pd.DataFrame, delinquency_hazard: Mapping, moveout_h
     out = fit.copy()
     out["generating"] = [moveout_hazard if e == "moveout" else delinquency_hazard[g]
                          for g, e in zip(fit["grade"], fit["event"])]
-    out["z"] = (out["hazard"] - out["generating"]) / out["standard_error"]
+    g = out["generating"].to_numpy(dtype=float)
+    at_risk = out["months_at_risk"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["z"] = np.where(at_risk > 0, (out["hazard"].to_numpy() - g) / np.sqrt(g * (1 - g) / at_risk), np.nan)
     return out
 
 
@@ -272,19 +277,21 @@ LONG_ARREARS_MONTHS = 4                                          # "4+ months of
 ARREARS_MEASURES = ("in_process", "months_owed")
 
 
-def late_by_month(model, measure: str = "in_process") -> tuple[np.ndarray, np.ndarray]:
+def late_by_month(model, measure: str = "months_owed") -> tuple[np.ndarray, np.ndarray]:
     """``(one, two_plus)``: for one delinquency (dunning in relative month 0), the chance it
     counts as 1 month late, and as 2+ months late, at the end of relative month ``d``
     (``d = 0..T``), in the median economy. Either way a case counts only while the chain is
     still in the collection process the month after (a cure in month ``d + 1`` is taken as
     paid before the month-end, as JPM's managers would see it).
 
+    - ``months_owed`` (JPM's reading, the one the hazards are fitted on): by the months of
+      arrears owed after month ``d`` (one more for each month subrogated, up to the plan's
+      cover of 24; a month of an installment plan repays ``installment_repayment_months``,
+      as the engine has it), so a plan that has repaid down to one month is 1 month late
+      and one that has repaid everything is not late.
     - ``in_process``: 1 month late at the end of month 0, 2+ months late at every later
-      month-end: months since the missed rent.
-    - ``months_owed``: by the months of arrears owed after month ``d`` (one more for each
-      month subrogated, up to the plan's cover of 24; a month of an installment plan repays
-      ``installment_repayment_months``, as the engine has it), so a plan that has repaid
-      down to one month is 1 month late and one that has repaid everything is not late.
+      month-end while in the process: months since the missed rent, whatever a plan repaid
+      (the fit's reading until session 6; it counts plan months as arrears).
     """
     if measure not in ARREARS_MEASURES:
         raise ValueError(f"measure must be one of {', '.join(ARREARS_MEASURES)}, got {measure!r}")
@@ -313,7 +320,7 @@ def late_by_month(model, measure: str = "in_process") -> tuple[np.ndarray, np.nd
     return one, two
 
 
-def arrears_prevalence(model, grade_shares: Mapping, *, measure: str = "in_process") -> dict:
+def arrears_prevalence(model, grade_shares: Mapping, *, measure: str = "months_owed") -> dict:
     """The book's average share of contracts 1 month and 2+ months in arrears at a month-end
     over the horizon, exactly, in the median economy (z = 0), as the engine models it.
 
@@ -321,8 +328,9 @@ def arrears_prevalence(model, grade_shares: Mapping, *, measure: str = "in_proce
     (first ones ``q^(t0-1) h``; later ones after a cure, ``r`` as in the engine's renewal);
     one that started in ``t0`` counts at the end of month ``t`` as :func:`late_by_month`
     ``(measure)`` at ``d = t - t0``. Averaged over ``t = 1..T`` and over the grades. The
-    hazards are fitted (:func:`fit_hazard_scale`) on ``in_process``; ``months_owed`` is the
-    reading by arrears actually owed, which depends on the assumed plan repayments.
+    hazards are fitted (:func:`fit_hazard_scale`) on ``months_owed``, the arrears actually
+    owed (which depend on the assumed plan repayments); ``in_process`` is kept as a
+    comparison.
     """
     if set(grade_shares) != set(model.delinquency_hazard):
         raise ValueError("grade_shares must name the model's grades")
@@ -347,7 +355,7 @@ def arrears_prevalence(model, grade_shares: Mapping, *, measure: str = "in_proce
 
 
 def fit_hazard_scale(model, grade_shares: Mapping, target_two_plus: float = JPM_ARREARS["two_plus_months"], *,
-                     measure: str = "in_process") -> dict:
+                     measure: str = "months_owed") -> dict:
     """Scale the grades' monthly hazards (keeping their ratios) so the book's average share
     of contracts 2+ months in arrears (:func:`arrears_prevalence` by ``measure``) equals the
     JPM figure."""
