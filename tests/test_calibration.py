@@ -108,6 +108,9 @@ def test_by_months_owed_plans_leave_fewer_contracts_two_months_late():
         pytest.approx(cal.JPM_ARREARS["two_plus_months"], rel=1e-6)
     with pytest.raises(ValueError, match="measure must be one of in_process, months_owed, got 'owed'"):
         cal.arrears_prevalence(model, shares, measure="owed")
+    assert cal.book_average_hazard(model, shares) == pytest.approx(0.5 * 0.0646 + 0.35 * 0.1290 + 0.15 * 0.2582)
+    with pytest.raises(ValueError, match="grade_shares must name the model's grades"):
+        cal.book_average_hazard(model, {"A": 1.0})
 
 
 def test_shipped_synthetic_history_is_the_documented_draw_from_the_base_hazards():

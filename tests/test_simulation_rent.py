@@ -326,6 +326,22 @@ def test_fees_stop_with_the_tenancies_collection_ends():
     assert expected.sum() > 30  # enough exits for the check to have power (about 54)
 
 
+def test_fee_survival_bad_arguments(model):
+    with pytest.raises(ValueError, match=r"grade_hazard must be a number in \[0, 1\], got -0.1"):
+        rent.collection_survival(model, -0.1)
+    with pytest.raises(ValueError, match="grade_hazard must be strictly between 0 and 1, got 1.0"):
+        rent.collection_survival(model, 1.0)
+    with pytest.raises(ValueError, match="nodes must be"):
+        rent.collection_survival(model, 0.1, nodes=0)
+    with pytest.raises(ValueError, match="grade 'D' is not one of the model's: A, B"):
+        rent.fee_survival(model, ["A", "D"])
+    plan = BASE.fee_plans()["monthly"]
+    with pytest.raises(ValueError, match=r"alive must hold at least 25 months .* got shape \(10,\)"):
+        rent.expected_fee_line(plan, [60_000], 0, 24, 0.01, np.ones(10))
+    with pytest.raises(ValueError, match="alive has no survival curve for grade 'B'"):
+        rent.plan_fee_line(plan, [60_000, 70_000], [0, 0], ["A", "B"], model, rent.fee_survival(model, ["A"]))
+
+
 def test_without_tenancy_ending_exits_fees_never_stop():
     chain = CollectionChain.from_transitions({"dunning": {"cure": 0.7, "emergency_contact": 0.2},
                                               "emergency_contact": {"cure": 0.5, "installment": 0.2},

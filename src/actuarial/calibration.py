@@ -30,6 +30,7 @@ from .collection import (
     CollectionChain,
 )
 from .products.common import require_frame
+from .simulation.exact import owed_after_month
 from .simulation.rent import renewal_density
 
 
@@ -304,13 +305,7 @@ def late_by_month(model, measure: str = "months_owed") -> tuple[np.ndarray, np.n
     dist[0, 0] = 1.0
     one, two = np.zeros(T + 1), np.zeros(T + 1)
     for d in range(T + 1):
-        owed = np.zeros_like(dist)
-        for state in range(K):
-            if state == inst:
-                np.add.at(owed[state], repaid_to, dist[state])
-            else:
-                owed[state, 1:] += dist[state, :cap]
-                owed[state, cap] += dist[state, cap]
+        owed = np.array([owed_after_month(dist[state], state != inst, repaid_to) for state in range(K)])
         dist = moves.T @ owed  # next month's state, by the months owed after month d
         still = dist.sum(axis=0)
         if measure == "in_process":
@@ -318,6 +313,22 @@ def late_by_month(model, measure: str = "months_owed") -> tuple[np.ndarray, np.n
         else:
             one[d], two[d] = still[1], still[2:].sum()
     return one, two
+
+
+def book_average_hazard(model, grade_shares: Mapping) -> float:
+    """The monthly hazard of a first missed rent averaged over the grades,
+    ``sum_g share_g h_g`` (to set beside Casa's share of billings unpaid on the due date).
+
+    >>> from actuarial.collection import CollectionChain
+    >>> from actuarial.simulation import RentModel
+    >>> chain = CollectionChain.from_transitions({"dunning": {"cure": 1.0}})
+    >>> m = RentModel(chain=chain, plans={}, delinquency_hazard={"A": 0.05, "B": 0.2})
+    >>> round(book_average_hazard(m, {"A": 0.75, "B": 0.25}), 4)
+    0.0875
+    """
+    if set(grade_shares) != set(model.delinquency_hazard):
+        raise ValueError("grade_shares must name the model's grades")
+    return float(sum(share * model.delinquency_hazard[g] for g, share in grade_shares.items()))
 
 
 def arrears_prevalence(model, grade_shares: Mapping, *, measure: str = "months_owed") -> dict:
@@ -346,11 +357,9 @@ def arrears_prevalence(model, grade_shares: Mapping, *, measure: str = "months_o
         start = np.zeros(T + 1)
         for k in range(1, T + 1):
             start[k] = q ** (k - 1) * h + float((start[1:k] * r[k - np.arange(1, k)]).sum())
-        # month-end t counts the delinquencies started in t0 = 1..t at d = t - t0
-        one += share * float(np.mean([(start[1:t + 1] * late_one[t - np.arange(1, t + 1)]).sum()
-                                      for t in range(1, T + 1)]))
-        two += share * float(np.mean([(start[1:t + 1] * late_two[t - np.arange(1, t + 1)]).sum()
-                                      for t in range(1, T + 1)]))
+        # month-end t counts the delinquencies started in t0 = 1..t at d = t - t0 (start[0] = 0)
+        one += share * float(np.convolve(start, late_one)[1:T + 1].mean())
+        two += share * float(np.convolve(start, late_two)[1:T + 1].mean())
     return {"one_month": one, "two_plus_months": two}
 
 

@@ -15,7 +15,7 @@ from scipy.optimize import brentq
 
 from .simulation import RentModel, simulate
 from .simulation.exact import expected_cash_flows
-from .simulation.rent import expected_fee_line, fee_survival, start_months
+from .simulation.rent import fee_survival, plan_fee_line, start_months
 
 #: Fee components a break-even search can solve for, with the search's upper bound.
 COMPONENTS = {"initial_rate": 1.0, "renewal_yen": 10_000_000, "monthly_rate": 1.0}
@@ -26,8 +26,8 @@ def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, *,
     """Expected fee income over the horizon of the book's contracts on ``plan_name``, yen.
 
     ``override`` replaces plan fields (``initial_rate=0.6``). Defined as the sum over
-    contracts of :func:`~actuarial.simulation.rent.expected_fee_line`, with the fees of
-    tenancies ended by collection stopped by ``alive`` (grade -> survival,
+    contracts of :func:`~actuarial.simulation.rent.plan_fee_line`, the engine's fee line,
+    with the fees of tenancies ended by collection stopped by ``alive`` (grade -> survival,
     :func:`~actuarial.simulation.rent.fee_survival`; computed when not given).
     """
     if plan_name not in model.plans:
@@ -39,14 +39,9 @@ def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, *,
     grade = sub["grade"].to_numpy()
     if alive is None:
         alive = fee_survival(model, sorted(set(grade)))
-    missing = sorted(set(grade) - set(alive))
-    if missing:
-        raise ValueError(f"alive has no survival curve for grade {missing[0]!r}; give fee_survival(model)")
     totals = plan.monthly_total(rent_yen=sub["rent_yen"].to_numpy(), management_fee_yen=sub["management_fee_yen"].to_numpy(),
                                 common_fee_yen=sub["common_fee_yen"].to_numpy(), parking_fee_yen=sub["parking_fee_yen"].to_numpy())
-    return float(sum(expected_fee_line(plan, totals[(start == s0) & (grade == g)], int(s0), model.months,
-                                       model.moveout_hazard, alive[g]).sum()
-                     for g, s0 in sorted(set(zip(grade.tolist(), start.tolist())))))
+    return float(plan_fee_line(plan, totals, start, grade, model, alive).sum())
 
 
 def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, seed: int,

@@ -20,6 +20,24 @@ _K = len(TRANSIENT_STATES)
 _IDX = {s: i for i, s in enumerate(STATES)}
 
 
+def owed_after_month(w: np.ndarray, subrogates: bool, repaid_to: np.ndarray) -> np.ndarray:
+    """The distribution over months owed ``k`` after a month in a collection state, from ``w``
+    before it: a month that subrogates adds one (the cover, the last ``k``, holds); a month of
+    an installment plan moves ``k`` to ``repaid_to[k]``. Shared with
+    :func:`actuarial.calibration.late_by_month`.
+
+    >>> owed_after_month(np.array([0.5, 0.5, 0.0]), True, None).tolist()
+    [0.0, 0.5, 0.5]
+    """
+    after = np.zeros_like(w)
+    if subrogates:
+        after[1:] += w[:-1]
+        after[-1] += w[-1]
+    else:
+        np.add.at(after, repaid_to, w)
+    return after
+
+
 def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool, jhf_rent: int) -> np.ndarray:
     """Expected flows (subrogation, costs, recoveries, payout, remittance) by month after the
     first missed rent (relative month 0), for one contract, given the economic factor.
@@ -70,16 +88,12 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
             if not w.any():
                 continue
             pays = s != inst
+            w_after = owed_after_month(w, pays, k - repaid)
             if pays:
                 out[0, tau] += (w[:cap] * total).sum()
-                w_after = np.zeros_like(w)
-                w_after[1:] += w[:cap]
-                w_after[cap] += w[cap]
                 w_by_k, arrears = w, arrears_pay   # weight indexed by k before, amounts by k after
             else:
                 out[2, tau] += (w * repaid).sum() * total
-                w_after = np.zeros_like(w)
-                np.add.at(w_after, k - repaid, w)
                 w_by_k, arrears = w, arrears_stay
             rec, pay, rem = amounts[pays]
             for s2 in np.flatnonzero(p[s]):

@@ -326,6 +326,9 @@ def collection_survival(model: RentModel, grade_hazard: float, *, nodes: int = 2
     >>> [round(float(a), 6) for a in collection_survival(m, 0.1)]  # a skip the month after each first missed rent
     [1.0, 1.0, 1.0, 0.9, 0.81]
     """
+    if check_rate("grade_hazard", grade_hazard) in (0.0, 1.0):
+        raise ValueError(f"grade_hazard must be strictly between 0 and 1, got {grade_hazard!r}")
+    check_count("nodes", nodes, minimum=1)
     matrix = model.chain.matrix
     return _collection_survival(matrix.tobytes(), matrix.shape, float(grade_hazard), float(model.moveout_hazard),
                                 float(model.rho), float(model.good_exit_sensitivity), model.months, nodes).copy()
@@ -393,15 +396,37 @@ def expected_fee_line(plan: FeePlan, monthly_totals_yen, start_month: int, month
     line = np.zeros(months + 1)
     line[first:] = per_month * (1 - moveout_hazard) ** (t - first)
     if alive is not None:
-        line[first:] *= np.asarray(alive, dtype=float)[: months + 1 - first]
+        alive = np.asarray(alive, dtype=float)
+        if alive.ndim != 1 or len(alive) < months + 1 - first:
+            raise ValueError(f"alive must hold at least {months + 1 - first} months (months at risk 0..{months - first}), "
+                             f"got shape {alive.shape}")
+        line[first:] *= alive[: months + 1 - first]
     return line
 
 
 def fee_survival(model: RentModel, grades=None) -> dict:
     """:func:`collection_survival` of each grade (``grades``, all of the model's by default),
     the factor that stops the expected fees of tenancies ended by collection."""
-    return {g: collection_survival(model, model.delinquency_hazard[g])
-            for g in (model.delinquency_hazard if grades is None else grades)}
+    grades = list(model.delinquency_hazard if grades is None else grades)
+    unknown = [g for g in grades if g not in model.delinquency_hazard]
+    if unknown:
+        raise ValueError(f"grade {unknown[0]!r} is not one of the model's: {', '.join(map(str, model.delinquency_hazard))}")
+    return {g: collection_survival(model, model.delinquency_hazard[g]) for g in grades}
+
+
+def plan_fee_line(plan: FeePlan, monthly_totals_yen, start_months_, grades, model: RentModel, alive: dict) -> np.ndarray:
+    """Expected fees by month ``0..T`` of contracts on ``plan``: :func:`expected_fee_line` of
+    each (grade, start month) group, with that grade's ``alive`` curve
+    (:func:`fee_survival`). The arrays give each contract's monthly total, start and grade."""
+    totals, start, grade = np.asarray(monthly_totals_yen), np.asarray(start_months_), np.asarray(grades, dtype=object)
+    missing = sorted(set(grade.tolist()) - set(alive))
+    if missing:
+        raise ValueError(f"alive has no survival curve for grade {missing[0]!r}; give fee_survival(model)")
+    line = np.zeros(model.months + 1)
+    for g, s0 in sorted(set(zip(grade.tolist(), start.tolist()))):
+        line += expected_fee_line(plan, totals[(start == s0) & (grade == g)], int(s0), model.months,
+                                  model.moveout_hazard, alive[g])
+    return line
 
 
 def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
@@ -417,7 +442,8 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
     cap = np.empty(len(portfolio), dtype=np.int64)
     grades = list(model.delinquency_hazard)
     gidx = portfolio["grade"].map({g: i for i, g in enumerate(grades)}).to_numpy(np.int64)
-    alive = fee_survival(model, sorted(set(portfolio["grade"])))
+    grade = portfolio["grade"].to_numpy()
+    alive = fee_survival(model, sorted(set(grade)))
     fees = np.zeros(T + 1)
     for name, plan in model.plans.items():
         sel = plans == name
@@ -426,9 +452,7 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
         total[sel] = plan.monthly_total(rent_yen=rent[sel], management_fee_yen=mgmt[sel], common_fee_yen=common[sel],
                                         parking_fee_yen=parking[sel])
         cap[sel] = plan.coverage_months
-        for g, s0 in sorted(set(zip(gidx[sel].tolist(), start[sel].tolist()))):
-            fees += expected_fee_line(plan, total[sel & (start == s0) & (gidx == g)], int(s0), T, model.moveout_hazard,
-                                      alive[grades[g]])
+        fees += plan_fee_line(plan, total[sel], start[sel], grade[sel], model, alive)
     insured = portfolio["insured"].to_numpy(bool)
     jhf_rent = rent + mgmt + common
     premium = np.zeros(T + 1)
@@ -818,6 +842,14 @@ def _scenario_tables(z, sqrt_rho, sqrt_1mrho, probit_h, mu, beta, T, base_p, goo
             rank_of, first_splits, dunning_splits)
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _grade_tables(tables, g):
+    """What :func:`_scan` and :func:`_collections` read for grade ``g`` from
+    :func:`_scenario_tables`: ``(first_table, first_split, dunning_table, dunning_split,
+    inv_a, cdf, guide)``."""
+    return tables[7][g], tables[11][g], tables[8][g], tables[12][g], tables[4][g], tables[5][g], tables[6][g]
+
+
 @numba.njit(nogil=True, cache=True)
 def _scan(st, tables, T, start, group_grade, group_offset, first_month, months_sub, index, counts):
     """A scenario's first missed rents: uniform ``k`` of the stream ``st`` (:func:`_draw`) decides
@@ -830,18 +862,13 @@ def _scan(st, tables, T, start, group_grade, group_offset, first_month, months_s
     only advances when it misses a rent): a third of contracts do not, at random, and a
     mispredicted branch costs more than the writes.
     """
-    first_tables, inv_a, cdfs, guides, first_splits = tables[7], tables[4], tables[5], tables[6], tables[11]
     shift = 32 - _TOP_BITS
     k = 0
     rs = _load_stream(st)
     for g in range(start.shape[0] - 1):
         grade = group_grade[g]
         s0 = group_offset[g]
-        first_table = first_tables[grade]
-        first_split = first_splits[grade]
-        cdf = cdfs[grade]
-        guide = guides[grade]
-        ia = inv_a[grade]
+        first_table, first_split, _, _, ia, cdf, guide = _grade_tables(tables, grade)
         n = 0
         for i in range(start[g], start[g + 1]):
             bits, rs = _draw(rs)
@@ -899,7 +926,7 @@ def _collections(st, counts, first_month, months_sub, index, tables, T, dest, to
     exactly (by the bucket's split when it has one), so the tables change the speed, never a
     result.
     """
-    m, thr, nexts, paid0, inv_a, cdfs, guides, first_tables, dunning_tables, edges, rank_of, _, dunning_splits = tables
+    m, thr, nexts, paid0, edges, rank_of = tables[0], tables[1], tables[2], tables[3], tables[9], tables[10]
     K = dest.shape[0]
     thr0 = thr[0]
     dest0 = dest[0]
@@ -913,12 +940,7 @@ def _collections(st, counts, first_month, months_sub, index, tables, T, dest, to
         end += counts[g]
         # one grade's run: its tables are fixed, so the next table entry never waits on the
         # contract's grade
-        dunning_table = dunning_tables[g]
-        ia = inv_a[g]
-        cdf = cdfs[g]
-        guide = guides[g]
-        first_table = first_tables[g]
-        dunning_split = dunning_splits[g]
+        first_table, _, dunning_table, dunning_split, ia, cdf, guide = _grade_tables(tables, g)
         while k < end:
             # months in dunning that pay or stay, the commonest draws, in a tight loop
             # (unsigned indices: no negative-index wrap-around)
