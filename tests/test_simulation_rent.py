@@ -549,3 +549,22 @@ def test_a_plan_repays_monthly_and_a_broken_one_leaves_the_rest_owed(repayment_m
         assert f[LINES.index("jhf_payout"), t0 + 4] == 70_000 * (2 - repaid)
         checked += 1
     assert checked >= 20
+
+
+def test_contract_records_hold_the_claim_free_jhf_limit():
+    """Hand-worked: 0.7 x 12 x rent at start, floored, then the yen cap; -1 when not insured."""
+    from actuarial.products.jhf_insurance import JHFTerms
+
+    total = np.array([80_000, 160_000, 90_000, 10_001])
+    cover = np.array([24, 12, 24, 1])
+    insured = np.array([True, True, False, True])
+    jhf_rent = np.array([75_000, 150_000, 85_000, 10_001])
+    got = rent.contract_records(total, cover, insured, jhf_rent, JHFTerms())
+    assert got.dtype == np.int64 and got.shape == (4, 4)
+    np.testing.assert_array_equal(got[:, 0], total)
+    np.testing.assert_array_equal(got[:, 1], cover)
+    # 630,000; 1,260,000 capped at 1,000,000; uninsured; floor(0.7 x 12 x 10,001) = floor(84,008.4)
+    np.testing.assert_array_equal(got[:, 2], [630_000, 1_000_000, -1, 84_008])
+    np.testing.assert_array_equal(got[:, 3], 0)
+    no_yen_cap = rent.contract_records(total, cover, insured, jhf_rent, JHFTerms(cap_yen=None))
+    np.testing.assert_array_equal(no_yen_cap[:, 2], [630_000, 1_260_000, -1, 84_008])
