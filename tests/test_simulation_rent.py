@@ -568,3 +568,15 @@ def test_contract_records_hold_the_claim_free_jhf_limit():
     np.testing.assert_array_equal(got[:, 3], 0)
     no_yen_cap = rent.contract_records(total, cover, insured, jhf_rent, JHFTerms(cap_yen=None))
     np.testing.assert_array_equal(no_yen_cap[:, 2], [630_000, 1_260_000, -1, 84_008])
+
+
+def test_contract_records_refuse_bad_input():
+    from actuarial.products.jhf_insurance import JHFTerms
+
+    one = np.array([80_000])
+    with pytest.raises(ValueError, match=r"cover_months.*\(2,\)"):
+        rent.contract_records(one, np.array([24, 24]), np.array([True]), one, JHFTerms())
+    with pytest.raises(ValueError, match="1-d"):
+        rent.contract_records(np.int64(80_000), np.int64(24), np.bool_(True), np.int64(80_000), JHFTerms())
+    with pytest.raises(ValueError, match="rent_at_start"):
+        rent.contract_records(one, np.array([24]), np.array([True]), np.array([-1]), JHFTerms())

@@ -257,7 +257,6 @@ class _Book:
     grade_hazard: np.ndarray
     fees: np.ndarray          # expected fee line, T + 1, float
     premium: np.ndarray       # JHF premiums by month, T + 1, float
-    contract: np.ndarray      # what the kernel reads of each contract, n x 4 int64 (:func:`contract_records`)
 
     def grade_and_offset(self) -> tuple[np.ndarray, np.ndarray]:
         """Each position's grade index and first-month offset (the arrays are in group order)."""
@@ -468,8 +467,7 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
     return _Book(total[order], jhf_rent[order], cap[order], insured[order],
                  np.append(first, len(order)).astype(np.int64),
                  gidx[order][first].astype(np.int64), offset[order][first].astype(np.int64),
-                 np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium,
-                 contract_records(total[order], cap[order], insured[order], jhf_rent[order], model.jhf))
+                 np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium)
 
 
 def contract_records(total_yen: np.ndarray, cover_months: np.ndarray, insured: np.ndarray, jhf_rent_yen: np.ndarray,
@@ -485,6 +483,10 @@ def contract_records(total_yen: np.ndarray, cover_months: np.ndarray, insured: n
     >>> contract_records(np.array([80_000]), np.array([24]), np.array([True]), np.array([75_000]), JHFTerms())
     array([[ 80000,     24, 630000,      0]])
     """
+    columns = {"total_yen": total_yen, "cover_months": cover_months, "insured": insured, "jhf_rent_yen": jhf_rent_yen}
+    lengths = {name: np.shape(v) for name, v in columns.items()}
+    if len(set(lengths.values())) != 1 or len(lengths["total_yen"]) != 1:
+        raise ValueError(f"contract_records needs four 1-d arrays of one length, got shapes {lengths}")
     limits = jhf.payout_limits(subrogated_rent=0, rent_at_start=np.asarray(jhf_rent_yen, dtype=np.int64))
     limit = np.asarray(limits["months"], dtype=np.int64)
     if "yen" in limits:
@@ -1072,7 +1074,8 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     sub_lines = np.zeros((len(scenarios), 5, T + 2), dtype=np.int64)  # column T + 1: after the horizon
     counts = np.zeros((len(scenarios), len(book.grade_hazard)), dtype=np.int64)
     z = np.empty(len(scenarios))
-    fixed = (T, dest, book.contract, cov.numerator, cov.denominator, share.numerator, share.denominator,
+    contract = contract_records(book.total, book.cap, book.insured, book.jhf_rent, jhf)
+    fixed = (T, dest, contract, cov.numerator, cov.denominator, share.numerator, share.denominator,
              float(model.recovery_rate), model.recovery_delay_months, model.suit_cost_yen, exec_cost,
              model.installment_repayment_months)
     n = len(book.total)
