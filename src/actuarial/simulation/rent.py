@@ -667,14 +667,16 @@ def stream_words(st, n):
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _rescaled_gap(x, first_table, inv_a, cdf, guide):
+def _table_gap(x, first_table):
     """``gap(x inv_a)`` for ``x`` in ``[0, 1]`` (a uniform rescaled within its move's
-    interval), read from the first-missed-rent table (:func:`_outcome_table`) where its
-    bucket is uniform."""
-    g = np.int64(first_table[min(np.uint64(x * (1 << _TOP_BITS)), np.uint64((1 << _TOP_BITS) - 1))])
-    if g == _MIXED:
-        g = gap(x * inv_a, cdf, guide)
-    return g
+    interval) as the first-missed-rent table (:func:`_outcome_table`) gives it: the gap
+    where ``x``'s bucket holds one, ``_MIXED`` where the kernel must call :func:`gap`.
+
+    Inlined helpers that take arrays hold no branch and no call: numba counts references
+    to an inlined function's array arguments, and where a call follows a branch it keeps
+    those atomic increments and decrements on every pass (6% of a scenario when the gap's
+    fallback was inside this helper)."""
+    return np.int64(first_table[min(np.uint64(x * (1 << _TOP_BITS)), np.uint64((1 << _TOP_BITS) - 1))])
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -733,7 +735,7 @@ def _outcome_table(thr_row, dest_row, paid_row, n_moves, inv_a, cdf, table, spli
     """Fill ``table`` and ``split`` for the draws of :func:`dunning_outcome` ``(bits 2^-32,
     thr_row, dest_row, paid_row, inv_a, cdf, ...)``: a month in dunning, or (one paying move,
     ``thr_row = [1]``) a gap to the next missed rent, as in :func:`_scan` and
-    :func:`_rescaled_gap`.
+    :func:`_table_gap`.
 
     The outcome is a step function of ``bits``: each move holds the uniforms from ``ceil(thr
     2^32)`` of the move before to its own, and within a paying move the gap grows with the
@@ -801,12 +803,14 @@ def _outcome_table(thr_row, dest_row, paid_row, n_moves, inv_a, cdf, table, spli
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _split_outcome(split_row, bits):
-    """The outcome of a bucket with one change (:func:`_outcome_table`), without a branch on
-    which side: ``below`` under ``c``, ``above`` from ``c`` on; ``_MIXED`` when the bucket
-    holds more than one change."""
-    above = np.int64(bits >= split_row[0])
-    return split_row[1] + above * (split_row[2] - split_row[1])
+def _split_outcome(split, bits):
+    """The outcome of ``bits`` in its bucket ``b = bits >> (32 - _TOP_BITS)`` when that holds
+    one change (:func:`_outcome_table`), read in place and without a branch on which side:
+    ``below`` under ``c``, ``above`` from ``c`` on; ``_MIXED`` when the bucket holds more
+    than one change."""
+    b = np.uint64(bits >> (32 - _TOP_BITS))
+    above = np.int64(bits >= split[b, 0])
+    return split[b, 1] + above * (split[b, 2] - split[b, 1])
 
 
 @numba.njit(nogil=True, cache=True)
@@ -924,7 +928,7 @@ def _scan(st, tables, T, start, group_grade, group_offset, listed, counts):
             bits, rs = _draw(rs)
             tm = np.int64(first_table[bits >> shift])
             if tm == _MIXED:
-                tm = _split_outcome(first_split[bits >> shift], bits)
+                tm = _split_outcome(first_split, bits)
                 if tm == _MIXED:
                     tm = gap((bits * _TO_UNIT) * ia, cdf, guide)
             tm += s0
@@ -1049,7 +1053,7 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
             tot = contract[4 * i]
             cap_i = contract[4 * i + 1]
             if o == _MIXED:
-                o = _split_outcome(dunning_split[bits >> shift], bits)
+                o = _split_outcome(dunning_split, bits)
                 if o == _MIXED:
                     o = dunning_outcome(bits * _TO_UNIT, thr0, dest0, paid0, ia, cdf, guide)
             if o >= 0:
@@ -1087,8 +1091,11 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                         # fresh uniform: it decides a missed rent before a move-out, and when
                         r = rank_of[prev, state]
                         lo = edges[prev, r]
-                        tm += _rescaled_gap((bits * _TO_UNIT - lo) / (edges[prev, r + 1] - lo), first_table, ia, cdf,
-                                            guide)
+                        x = (bits * _TO_UNIT - lo) / (edges[prev, r + 1] - lo)
+                        months_to_next = _table_gap(x, first_table)
+                        if months_to_next == _MIXED:
+                            months_to_next = gap(x * ia, cdf, guide)
+                        tm += months_to_next
                         ms = 0
                     else:
                         arrears = tot * ms
