@@ -36,9 +36,11 @@ def test_batch_runs_end_to_end_and_writes_every_output(run):
     (run_dir,) = batch.finished_runs(reports)
     assert not [p for p in reports.iterdir() if p.name.endswith(".partial")]
     assert (reports / "latest.txt").read_text().strip() == run_dir.name
-    status = {(n["scenario"], n["stem"]): n["status"] for n in json.loads((run_dir / "run.json").read_text())["notebooks"]}
-    assert status[("small", "01_product_terms")] == status[("small", "02_rent_portfolio")] == "ok"
-    assert status[("small", "04_mortgage_portfolio")] == status[("(run)", "06_batch_summary")] == "ok"
+    notebooks = json.loads((run_dir / "run.json").read_text())["notebooks"]
+    status = {(n["scenario"], n["stem"]): n["status"] for n in notebooks}
+    errors = {(n["scenario"], n["stem"]): n["error"] for n in notebooks if n["status"] != "ok"}
+    assert status[("small", "01_product_terms")] == status[("small", "02_rent_portfolio")] == "ok", errors
+    assert status[("small", "04_mortgage_portfolio")] == status[("(run)", "06_batch_summary")] == "ok", errors
     for stem in ("01_product_terms", "02_rent_portfolio", "04_mortgage_portfolio"):
         page = (run_dir / "small" / f"{stem}.html").read_text(encoding="utf-8")
         assert "data:image/png;base64" in page and "import matplotlib" not in page  # figures, no code
@@ -59,7 +61,8 @@ def test_a_broken_parameter_is_a_failed_entry_not_a_crash(run):
     failed = entries[("broken", "02_rent_portfolio")]
     assert failed["status"] == "failed" and failed["error_cell"] is not None
     assert "no_such_book.csv" in failed["error"]
-    assert entries[("broken", "01_product_terms")]["status"] == "ok"  # the others still ran
+    other = entries[("broken", "01_product_terms")]
+    assert other["status"] == "ok", other["error"]  # the others still ran
     index = (run_dir / "index.html").read_text(encoding="utf-8")
     assert "FAILED" in index and "no_such_book.csv" in index
 

@@ -35,6 +35,10 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 PARAMS_DIR = ROOT / "params"
 #: Kernel options for batch runs: the kernel app logs nothing below CRITICAL (see :func:`run_notebook`).
 KERNEL_QUIET = ["--IPKernelApp.log_level=CRITICAL"]
+#: Seconds a notebook's kernel may take to start. papermill's default, 60 s, is short on a
+#: busy machine (a batch on every core, beside a test run): one fresh-clone `make test` saw a
+#: notebook without any computation fail there, and it did not happen again in seven runs.
+KERNEL_START_TIMEOUT_S = 600
 
 #: notebook stem -> (how often it runs, the scenario sections it needs)
 NOTEBOOKS = {
@@ -71,7 +75,8 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict 
         # ipykernel logs as an error when the signal lands in a message handler. A notebook's
         # own errors and warnings still reach its outputs, and a failing cell fails the task.
         pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters or {}, kernel_name="python3",
-                            cwd=str(notebook.parent), progress_bar=False, extra_arguments=KERNEL_QUIET)
+                            cwd=str(notebook.parent), progress_bar=False, extra_arguments=KERNEL_QUIET,
+                            start_timeout=KERNEL_START_TIMEOUT_S)
     finally:
         if out_nb.exists():
             _export_html(out_nb)
