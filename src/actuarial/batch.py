@@ -35,9 +35,10 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 PARAMS_DIR = ROOT / "params"
 #: Kernel options for batch runs: the kernel app logs nothing below CRITICAL (see :func:`run_notebook`).
 KERNEL_QUIET = ["--IPKernelApp.log_level=CRITICAL"]
-#: Seconds a notebook's kernel may take to start. papermill's default, 60 s, is short on a
-#: busy machine (a batch on every core, beside a test run): one fresh-clone `make test` saw a
-#: notebook without any computation fail there, and it did not happen again in seven runs.
+#: Seconds a notebook's kernel may take to start. papermill's default, 60 s, can be short on
+#: a busy machine (a batch on every core, beside a test run). One fresh-clone `make test` saw
+#: a notebook that computes nothing fail, cause not recorded; a slow kernel start is the
+#: likeliest, and seven reruns passed. The tests now print a failed notebook's error.
 KERNEL_START_TIMEOUT_S = 600
 
 #: notebook stem -> (how often it runs, the scenario sections it needs)
