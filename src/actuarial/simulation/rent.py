@@ -529,10 +529,9 @@ def chain_arrays(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def _opaque(typingctx, x):
     """``x``, unchanged but hidden from LLVM's optimiser: an empty inline-assembly statement
     that takes and returns it in a register. The kernel passes the next contract's month,
-    loaded one step ahead, through it: otherwise LLVM folds that load into the conditional
-    move that takes it, and its x86 pass that turns conditional moves with a memory operand
-    into branches makes one branch a contract, mispredicted at random (2.9 against 2.45 ms a
-    scenario)."""
+    loaded one step ahead, through it. Otherwise LLVM folds that load into the conditional
+    move that takes it, and its x86 pass then turns a conditional move with a memory operand
+    into a branch: one a contract, mispredicted at random (2.9 against 2.45 ms a scenario)."""
     sig = x(x)
 
     def codegen(context, builder, signature, args):
@@ -549,9 +548,10 @@ _TO_UNIT = 2.0 ** -32
 _GUIDE = 1024
 #: An outcome-table entry whose bucket of uniforms holds more than one outcome.
 _MIXED = -1
-#: The kernel's lines, month-major in one flat array: ``out[month * _LINES + line]``.
-_LINES = 5
-_SUBROGATED, _COSTS, _RECOVERED, _PAYOUT, _REMITTANCE = range(_LINES)
+#: The kernel's own lines (not :data:`LINES`: no fees or premiums, which do not depend on the
+#: scenario), month-major in one flat array: ``out[month * _OUT_LINES + line]``.
+_OUT_LINES = 5
+_SUBROGATED, _COSTS, _RECOVERED, _PAYOUT, _REMITTANCE = range(_OUT_LINES)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -951,10 +951,10 @@ def _pay_or_stay(o, tm, ms, tot, cap_i, out):
     next month if paid. Returns the contract's next month in dunning and its months
     subrogated in the episode."""
     covered = np.int64(ms < cap_i)
-    out[np.uint64(tm * _LINES + _SUBROGATED)] += tot * covered
+    out[np.uint64(tm * _OUT_LINES + _SUBROGATED)] += tot * covered
     ms += covered
     paid = np.int64(o > 0)
-    out[np.uint64((tm + 1) * _LINES + _RECOVERED)] += tot * ms * paid
+    out[np.uint64((tm + 1) * _OUT_LINES + _RECOVERED)] += tot * ms * paid
     return tm + 1 + o * paid, ms * (1 - paid)
 
 
@@ -977,7 +977,7 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                  repay, out):
     """The collection months of the contracts listed by :func:`_scan` (``counts`` of them by
     grade), drawing uniforms in order from the stream ``st`` (:func:`_draw`); adds to ``out``
-    (flat, month-major: ``out[month * _LINES + line]`` for the lines subrogation, costs,
+    (flat, month-major: ``out[month * _OUT_LINES + line]`` for the lines subrogation, costs,
     recoveries, JHF payout, remittance; month ``T + 1`` takes what falls after the horizon
     and is dropped). ``contract`` is :func:`contract_records` flattened.
 
@@ -1060,7 +1060,7 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                 tm, ms = _pay_or_stay(o, tm, ms, tot, cap_i, out)
             else:  # the month in dunning, then another state from next month, month by month
                 if ms < cap_i:
-                    out[tm * _LINES + _SUBROGATED] += tot
+                    out[tm * _OUT_LINES + _SUBROGATED] += tot
                     ms += 1
                 state = dest0[-o - 2]
                 prev = 0
@@ -1070,11 +1070,11 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                     # subrogated (not in a plan, and still covered)
                     sub = np.int64(state != _INSTALLMENT) * np.int64(ms < cap_i)
                     rep = np.int64(state == _INSTALLMENT) * min(ms, repay)  # a plan's month repays
-                    out[tm * _LINES + _SUBROGATED] += tot * sub
-                    out[tm * _LINES + _RECOVERED] += tot * rep
+                    out[tm * _OUT_LINES + _SUBROGATED] += tot * sub
+                    out[tm * _OUT_LINES + _RECOVERED] += tot * rep
                     ms += sub - rep  # the arrears owed are always ms monthly totals
                     if state == _SUIT and prev != _SUIT:  # entered this month
-                        out[tm * _LINES + _COSTS] += suit_cost
+                        out[tm * _OUT_LINES + _COSTS] += suit_cost
                     bits, rs = _draw(rs)
                     nxt = nexts[(np.uint64(state) << np.uint64(_TOP_BITS)) | np.uint64(bits >> shift)]
                     if nxt == _MIXED:
@@ -1084,9 +1084,9 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                     tm += 1
                 if tm <= T:  # the path left the process this month
                     if state == _FORCED_EXECUTION:
-                        out[tm * _LINES + _COSTS] += exec_cost
+                        out[tm * _OUT_LINES + _COSTS] += exec_cost
                     if state == _CURE or state == _INSTALLMENT_PAID:  # performing again
-                        out[tm * _LINES + _RECOVERED] += tot * ms
+                        out[tm * _OUT_LINES + _RECOVERED] += tot * ms
                         # the month's uniform, rescaled within the chosen move's interval, is a
                         # fresh uniform: it decides a missed rent before a move-out, and when
                         r = rank_of[prev, state]
@@ -1105,11 +1105,11 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                         if contract[4 * i + 2] >= 0 and arrears > 0:  # insured
                             pay = min(arrears * cov_num // cov_den, contract[4 * i + 2])
                             if pay_month <= T:
-                                out[pay_month * _LINES + _PAYOUT] += pay
+                                out[pay_month * _OUT_LINES + _PAYOUT] += pay
                             if rec_month >= pay_month and rec_month <= T:
-                                out[rec_month * _LINES + _REMITTANCE] += rec * share_num // share_den
+                                out[rec_month * _OUT_LINES + _REMITTANCE] += rec * share_num // share_den
                         if rec_month <= T:
-                            out[rec_month * _LINES + _RECOVERED] += rec
+                            out[rec_month * _OUT_LINES + _RECOVERED] += rec
                         tm = T + 1  # the tenancy ended
             if tm > T:  # the next contract
                 k += 1
@@ -1148,7 +1148,7 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     # (first month, position) of each contract that misses a rent, and one more pair: the kernel
     # loads the next contract's month one step ahead
     listed = np.zeros(2 * (n + 1), dtype=np.int64)
-    out = np.empty((T + 2) * _LINES, dtype=np.int64)
+    out = np.empty((T + 2) * _OUT_LINES, dtype=np.int64)
     for j, s in enumerate(scenarios):
         rng = scenario_rng(seed, s)
         z[j] = rng.standard_normal()
@@ -1158,7 +1158,7 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
         _scan(st, tables, T, book.group_start, book.group_grade, book.group_offset, listed, counts[j])
         out[:] = 0
         _collections(st, counts[j], listed, tables, *fixed, out)
-        sub_lines[j] = out.reshape(T + 2, _LINES).T
+        sub_lines[j] = out.reshape(T + 2, _OUT_LINES).T
         if bar is not None:
             bar.update()
     return sub_lines[:, :, :T + 1], counts, z
