@@ -904,6 +904,15 @@ def _grade_tables(tables, g):
     return tables[7][g], tables[11][g], tables[8][g], tables[12][g], tables[4][g], tables[5][g], tables[6][g]
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _list_contract(tm, i, k, T, listed):
+    """Write contract ``i``'s first missed month ``tm`` to the list's next slot ``k``;
+    returns 1 if it falls within the horizon (the slot is kept), else 0."""
+    listed[np.uint64(2) * k] = tm
+    listed[np.uint64(2) * k + np.uint64(1)] = i
+    return np.uint64(tm <= T)
+
+
 @numba.njit(nogil=True, cache=True)
 def _scan(st, tables, T, start, group_grade, group_offset, listed, counts):
     """A scenario's first missed rents: uniform ``k`` of the stream ``st`` (:func:`_draw`) decides
@@ -914,32 +923,61 @@ def _scan(st, tables, T, start, group_grade, group_offset, listed, counts):
 
     Written without a branch on the outcome (each contract is written to the next slot, which
     only advances when it misses a rent): a third of contracts do not, at random, and a
-    mispredicted branch costs more than the writes.
+    mispredicted branch costs more than the writes. Two contracts to a 64-bit word of the
+    generator, its low half then its high half as :func:`_draw` gives them, with no branch
+    on which half (0.17 -> 0.12 ms a scenario).
     """
-    shift = 32 - _TOP_BITS
-    k = 0
-    rs = _load_stream(st)
+    shift = np.uint64(32 - _TOP_BITS)
+    k = np.uint64(0)
+    sa, sb, sc, sw, half, has = _load_stream(st)
     for g in range(start.shape[0] - 1):
         grade = group_grade[g]
         s0 = group_offset[g]
         first_table, first_split, _, _, ia, cdf, guide = _grade_tables(tables, grade)
-        n = 0
-        for i in range(start[g], start[g + 1]):
-            bits, rs = _draw(rs)
-            tm = np.int64(first_table[bits >> shift])
+        i = start[g]
+        stop = start[g + 1]
+        n = np.uint64(0)
+        if has and i < stop:  # the high half of the last word
+            bits = np.int64(half)
+            has = False
+            tm = np.int64(first_table[np.uint64(bits) >> shift])
             if tm == _MIXED:
                 tm = _split_outcome(first_split, bits)
                 if tm == _MIXED:
                     tm = gap((bits * _TO_UNIT) * ia, cdf, guide)
-            tm += s0
-            listed[2 * k] = tm
-            listed[2 * k + 1] = i
-            missed = np.int64(tm <= T)
+            missed = _list_contract(tm + s0, i, k, T, listed)
             k += missed
             n += missed
-        counts[grade] += n
-    _store_stream(st, rs)
-    return k
+            i += 1
+        while i < stop:
+            word, sa, sb, sc, sw = _sfc64(sa, sb, sc, sw)
+            bits = np.int64(word & np.uint64(0xFFFFFFFF))
+            half = word >> np.uint64(32)
+            tm = np.int64(first_table[np.uint64(bits) >> shift])
+            if tm == _MIXED:
+                tm = _split_outcome(first_split, bits)
+                if tm == _MIXED:
+                    tm = gap((bits * _TO_UNIT) * ia, cdf, guide)
+            missed = _list_contract(tm + s0, i, k, T, listed)
+            k += missed
+            n += missed
+            i += 1
+            if i == stop:
+                has = True
+                break
+            bits = np.int64(half)
+            tm = np.int64(first_table[np.uint64(bits) >> shift])
+            if tm == _MIXED:
+                tm = _split_outcome(first_split, bits)
+                if tm == _MIXED:
+                    tm = gap((bits * _TO_UNIT) * ia, cdf, guide)
+            missed = _list_contract(tm + s0, i, k, T, listed)
+            k += missed
+            n += missed
+            i += 1
+        counts[grade] += np.int64(n)
+    _store_stream(st, (sa, sb, sc, sw, half, has))
+    return np.int64(k)
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
