@@ -409,7 +409,9 @@ def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, two_paying, m
     inv_a, cdf, guide, thr, dest, n_dest, paid0, first, first_split, dunning, dunning_split = \
         _tables(matrix, h, mu, m, months)
     nexts = rent._next_tables(thr, dest, n_dest)
-    cuts = [int(c) + d for c in np.concatenate([first_split[:, 0], dunning_split[:, 0]]) for d in (-1, 0)]
+    # the split points of the _MIXED buckets (the other rows of a split table are never written)
+    splits = np.concatenate([first_split[first == rent._MIXED, 0], dunning_split[dunning == rent._MIXED, 0]])
+    cuts = np.array([int(c) + d for c in splits for d in (-1, 0)], dtype=np.int64)
     bits = np.concatenate([_edges_and_random(more), np.clip(cuts, 0, 2**32 - 1)])
     u = bits * 2.0 ** -32
     b = bits >> (32 - rent._TOP_BITS)

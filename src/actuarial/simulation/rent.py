@@ -784,21 +784,18 @@ def _outcome_table(thr_row, dest_row, paid_row, n_moves, inv_a, cdf, table, spli
                 count += 1
         first = last + 1
     width = np.int64(1) << (32 - _TOP_BITS)
-    p = 0
-    for b in range(1 << _TOP_BITS):
-        s = b * width
-        while p + 1 < count and points[p + 1] <= s:
-            p += 1
-        q = p + 1
-        while q < count and points[q] <= s + width:
-            q += 1
-        if q == p + 1:
+    n_buckets = 1 << _TOP_BITS
+    for p in range(count):  # the buckets that start in segment p: [points[p], points[p + 1])
+        stop = (points[p + 1] + width - 1) // width if p + 1 < count else n_buckets
+        for b in range((points[p] + width - 1) // width, min(stop, n_buckets)):
             table[b] = values[p]
-            continue
-        table[b] = _MIXED
-        if q == p + 2:
-            split[b, 0], split[b, 1], split[b, 2] = points[p + 1], values[p], values[p + 1]
-        else:
+    for p in range(1, count):  # change point c falls after the first uniform of one bucket only
+        c = points[p]
+        b = (c + width - 1) // width - 1
+        if table[b] != _MIXED:  # the first (no outcome is _MIXED)
+            table[b] = _MIXED
+            split[b, 0], split[b, 1], split[b, 2] = c, values[p - 1], values[p]
+        else:  # a second change in the bucket
             split[b, 0], split[b, 1], split[b, 2] = 0, _MIXED, _MIXED
 
 
@@ -1087,9 +1084,9 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                 tm, ms, k = _dunning_month(o, tm, ms, k, T, listed, contract, out)
             if not slow:
                 break
-            i = listed[2 * k + 1]
-            tot = contract[4 * i]
-            cap_i = contract[4 * i + 1]
+            i = np.uint64(listed[np.uint64(2 * k + 1)]) * np.uint64(4)
+            tot = contract[i]
+            cap_i = contract[i + np.uint64(1)]
             if o == _MIXED:
                 o = _split_outcome(dunning_split, bits)
                 if o == _MIXED:
@@ -1098,7 +1095,7 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                 tm, ms = _pay_or_stay(o, tm, ms, tot, cap_i, out)
             else:  # the month in dunning, then another state from next month, month by month
                 if ms < cap_i:
-                    out[tm * _OUT_LINES + _SUBROGATED] += tot
+                    out[np.uint64(tm * _OUT_LINES + _SUBROGATED)] += tot
                     ms += 1
                 state = dest0[-o - 2]
                 prev = 0
@@ -1108,11 +1105,11 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                     # subrogated (not in a plan, and still covered)
                     sub = np.int64(state != _INSTALLMENT) * np.int64(ms < cap_i)
                     rep = np.int64(state == _INSTALLMENT) * min(ms, repay)  # a plan's month repays
-                    out[tm * _OUT_LINES + _SUBROGATED] += tot * sub
-                    out[tm * _OUT_LINES + _RECOVERED] += tot * rep
+                    out[np.uint64(tm * _OUT_LINES + _SUBROGATED)] += tot * sub
+                    out[np.uint64(tm * _OUT_LINES + _RECOVERED)] += tot * rep
                     ms += sub - rep  # the arrears owed are always ms monthly totals
                     if state == _SUIT and prev != _SUIT:  # entered this month
-                        out[tm * _OUT_LINES + _COSTS] += suit_cost
+                        out[np.uint64(tm * _OUT_LINES + _COSTS)] += suit_cost
                     bits, rs = _draw(rs)
                     nxt = nexts[(np.uint64(state) << np.uint64(_TOP_BITS)) | np.uint64(bits >> shift)]
                     if nxt == _MIXED:
@@ -1122,9 +1119,9 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                     tm += 1
                 if tm <= T:  # the path left the process this month
                     if state == _FORCED_EXECUTION:
-                        out[tm * _OUT_LINES + _COSTS] += exec_cost
+                        out[np.uint64(tm * _OUT_LINES + _COSTS)] += exec_cost
                     if state == _CURE or state == _INSTALLMENT_PAID:  # performing again
-                        out[tm * _OUT_LINES + _RECOVERED] += tot * ms
+                        out[np.uint64(tm * _OUT_LINES + _RECOVERED)] += tot * ms
                         # the month's uniform, rescaled within the chosen move's interval, is a
                         # fresh uniform: it decides a missed rent before a move-out, and when
                         r = rank_of[prev, state]
@@ -1140,20 +1137,20 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                         rec = int(math.floor(arrears * recovery_rate * m + 1e-9))
                         rec_month = tm + delay
                         pay_month = tm + 1
-                        if contract[4 * i + 2] >= 0 and arrears > 0:  # insured
-                            pay = min(arrears * cov_num // cov_den, contract[4 * i + 2])
+                        if contract[i + np.uint64(2)] >= 0 and arrears > 0:  # insured
+                            pay = min(arrears * cov_num // cov_den, contract[i + np.uint64(2)])
                             if pay_month <= T:
-                                out[pay_month * _OUT_LINES + _PAYOUT] += pay
+                                out[np.uint64(pay_month * _OUT_LINES + _PAYOUT)] += pay
                             if rec_month >= pay_month and rec_month <= T:
-                                out[rec_month * _OUT_LINES + _REMITTANCE] += rec * share_num // share_den
+                                out[np.uint64(rec_month * _OUT_LINES + _REMITTANCE)] += rec * share_num // share_den
                         if rec_month <= T:
-                            out[rec_month * _OUT_LINES + _RECOVERED] += rec
+                            out[np.uint64(rec_month * _OUT_LINES + _RECOVERED)] += rec
                         tm = T + 1  # the tenancy ended
             if tm > T:  # the next contract
                 k += 1
                 if k >= end:
                     break
-                tm = listed[2 * k]
+                tm = listed[np.uint64(2 * k)]
                 ms = 0
     _store_stream(st, rs)
 
