@@ -235,6 +235,37 @@ def test_fast_path_equals_the_reference_on_a_synthetic_book():
     assert np.array_equal(simulate(b, m, 40, seed=2).cash_flows[:, 1:], simulate_reference(b, m, 40, seed=2)[:, 1:])
 
 
+def test_cured_line_loop_equals_the_reference(book):
+    """Where a stay in dunning is rarer than ``_CURED_LOOP_STAYS`` in every scenario (no
+    economic effect on the chain), the kernel's cured-line loop runs throughout: with stays
+    that leave it and come back, moves to other states, a plan with no month of cover (it adds
+    nothing to the cured line) and one with a single month."""
+    from actuarial.collection import CollectionChain
+    from actuarial.products.rent_guarantee import FeePlan
+    from actuarial.simulation.reference import simulate_reference
+
+    chain = CollectionChain.from_transitions({
+        "dunning": {"cure": 0.9, "emergency_contact": 0.08, "installment": 0.01},
+        "emergency_contact": {"cure": 0.5, "suit": 0.2, "installment": 0.1},
+        "suit": {"judgment": 0.5, "settlement": 0.3},
+        "judgment": {"execution": 0.6, "judgment_exit": 0.2},
+        "execution": {"forced_execution": 0.7},
+        "installment": {"installment_paid": 0.3, "broken_promise": 0.2},
+        "broken_promise": {"cure": 0.2, "skip": 0.1},
+    })
+    assert 1.0 - 0.99 < rent._CURED_LOOP_STAYS
+    plans = {"zenhoren_yearly": FeePlan(name="none", initial_rate=0.5, coverage_months=0),
+             "monthly": FeePlan(name="one", initial_rate=0.5, coverage_months=1)}
+    m = RentModel(chain=chain, plans=plans, delinquency_hazard={"A": 0.3, "B": 0.5}, moveout_hazard=0.02, rho=0.2,
+                  good_exit_sensitivity=0.0, recovery_rate=0.4, recovery_delay_months=2, suit_cost_yen=300_000,
+                  execution_cost_yen=400_000, jhf=BASE.jhf_terms(), months=30, installment_repayment_months=1)
+    fast = simulate(book, m, 150, seed=6).cash_flows
+    slow = simulate_reference(book, m, 150, seed=6)
+    assert np.array_equal(fast[:, 1:], slow[:, 1:])
+    sub = fast[:, LINES.index("subrogation")]
+    assert sub.sum() > 0 and fast[:, LINES.index("costs")].sum() > 0
+
+
 def test_numpy_month_stepping_baseline_is_the_same_model(model, book):
     from actuarial.simulation.baseline import simulate_month_stepping
 
@@ -559,19 +590,20 @@ def test_contract_records_hold_the_claim_free_jhf_limit():
     """Hand-worked: 0.7 x 12 x rent at start, floored, then the yen cap; -1 when not insured."""
     from actuarial.products.jhf_insurance import JHFTerms
 
-    total = np.array([80_000, 160_000, 90_000, 10_001])
-    cover = np.array([24, 12, 24, 1])
-    insured = np.array([True, True, False, True])
-    jhf_rent = np.array([75_000, 150_000, 85_000, 10_001])
+    total = np.array([80_000, 160_000, 90_000, 10_001, 50_000])
+    cover = np.array([24, 12, 24, 1, 0])
+    insured = np.array([True, True, False, True, False])
+    jhf_rent = np.array([75_000, 150_000, 85_000, 10_001, 50_000])
     got = rent.contract_records(total, cover, insured, jhf_rent, JHFTerms())
-    assert got.dtype == np.int64 and got.shape == (4, 4)
+    assert got.dtype == np.int64 and got.shape == (5, 4)
     np.testing.assert_array_equal(got[:, 0], total)
     np.testing.assert_array_equal(got[:, 1], cover)
     # 630,000; 1,260,000 capped at 1,000,000; uninsured; floor(0.7 x 12 x 10,001) = floor(84,008.4)
-    np.testing.assert_array_equal(got[:, 2], [630_000, 1_000_000, -1, 84_008])
-    np.testing.assert_array_equal(got[:, 3], 0)
+    np.testing.assert_array_equal(got[:, 2], [630_000, 1_000_000, -1, 84_008, -1])
+    # what a month paid the next month adds to the cured line: the total if a month is covered
+    np.testing.assert_array_equal(got[:, 3], [80_000, 160_000, 90_000, 10_001, 0])
     no_yen_cap = rent.contract_records(total, cover, insured, jhf_rent, JHFTerms(cap_yen=None))
-    np.testing.assert_array_equal(no_yen_cap[:, 2], [630_000, 1_260_000, -1, 84_008])
+    np.testing.assert_array_equal(no_yen_cap[:, 2], [630_000, 1_260_000, -1, 84_008, -1])
 
 
 def test_contract_records_refuse_bad_input():
