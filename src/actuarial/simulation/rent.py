@@ -49,7 +49,9 @@ missed rent, a month in dunning, a move from another state) from small tables in
 uniform's top bits, built once per scenario from the outcomes' exact change points
 (:func:`_outcome_table`); a bucket with one change is resolved by one integer comparison,
 and only the rare bucket with more is worked out in floating point. The first missed rents
-and the months in dunning that pay or stay run without branches on the outcome.
+and the months in dunning that pay or stay run without branches on the outcome; in a good
+economy (staying in dunning rarer than ``_CURED_LOOP_STAYS``), a month paid the next month
+with nothing owed is one entry of a cured line, subrogated that month and recovered the next.
 :mod:`.reference` walks the same streams without any of this, and tests require the two to
 agree to the yen.
 """
