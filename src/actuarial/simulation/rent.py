@@ -1248,6 +1248,19 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
     _store_stream(st, rs)
 
 
+@numba.njit(nogil=True, cache=True)
+def _scenario(z, st, chain, start, group_grade, group_offset, listed, counts, out, T, dest, contract, cov_num,
+              cov_den, share_num, share_den, recovery_rate, delay, suit_cost, exec_cost, repay):
+    """One scenario after its factor ``z``, in one call (no arrays boxed for Python between
+    the steps): its tables (``chain`` the arguments of :func:`_scenario_tables` after ``z``),
+    the scan and the collection months into ``out`` (zeroed first)."""
+    tables = _scenario_tables(z, *chain)
+    _scan(st, tables, T, start, group_grade, group_offset, listed, counts)
+    out[:] = 0
+    _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den, share_num, share_den,
+                 recovery_rate, delay, suit_cost, exec_cost, repay, out)
+
+
 def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, step: int = 1, bar=None):
     """Run scenarios ``range(first, stop, step)``; returns (sub_lines, counts, z) for them.
 
@@ -1277,15 +1290,13 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     # loads the next contract's month one step ahead
     listed = np.zeros(2 * (n + 1), dtype=np.int64)
     out = np.empty((T + 2) * _OUT_LINES, dtype=np.int64)
+    chain = (math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h, model.moveout_hazard,
+             float(model.good_exit_sensitivity), T, model.chain.matrix, good, dest, n_dest)
     for j, s in enumerate(scenarios):
         rng = scenario_rng(seed, s)
         z[j] = rng.standard_normal()
-        st = stream_state(rng)
-        tables = _scenario_tables(z[j], math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h, model.moveout_hazard,
-                                  float(model.good_exit_sensitivity), T, model.chain.matrix, good, dest, n_dest)
-        _scan(st, tables, T, book.group_start, book.group_grade, book.group_offset, listed, counts[j])
-        out[:] = 0
-        _collections(st, counts[j], listed, tables, *fixed, out)
+        _scenario(z[j], stream_state(rng), chain, book.group_start, book.group_grade, book.group_offset, listed,
+                  counts[j], out, *fixed)
         sub_lines[j] = out.reshape(T + 2, _OUT_LINES).T
         if bar is not None:
             bar.update()
