@@ -911,10 +911,11 @@ def _grade_tables(tables, g):
 
 @numba.njit(nogil=True, cache=True, inline="always")
 def _list_contract(tm, i, k, T, listed):
-    """Write contract ``i``'s first missed month ``tm`` to the list's next slot ``k``;
-    returns 1 if it falls within the horizon (the slot is kept), else 0."""
+    """Write contract ``i``'s first missed month ``tm`` and the index of its record
+    (``4 i``, :func:`contract_records` flattened) to the list's next slot ``k``; returns 1 if
+    the month falls within the horizon (the slot is kept), else 0."""
     listed[np.uint64(2) * k] = tm
-    listed[np.uint64(2) * k + np.uint64(1)] = i
+    listed[np.uint64(2) * k + np.uint64(1)] = np.uint64(4) * np.uint64(i)
     return np.uint64(tm <= T)
 
 
@@ -922,9 +923,10 @@ def _list_contract(tm, i, k, T, listed):
 def _scan(st, tables, T, start, group_grade, group_offset, listed, counts):
     """A scenario's first missed rents: uniform ``k`` of the stream ``st`` (:func:`_draw`) decides
     the ``k``-th contract's, in group order. The contracts that miss a rent within the horizon
-    are listed in order, as pairs ``listed[2k] = `` that month, ``listed[2k + 1] = `` their
-    position; ``counts`` gets them by grade, so the list runs grade by grade in those
-    numbers. Returns how many there are.
+    are listed in order, as pairs ``listed[2k] = `` that month, ``listed[2k + 1] = `` the
+    index of their record, 4 times their position (the kernel then needs no multiplication);
+    ``counts`` gets them by grade, so the list runs grade by grade in those numbers. Returns
+    how many there are.
 
     Written without a branch on the outcome (each contract is written to the next slot, which
     only advances when it misses a rent): a third of contracts do not, at random, and a
@@ -1003,15 +1005,16 @@ def _pay_or_stay(o, tm, ms, tot, cap_i, out):
 
 @numba.njit(nogil=True, cache=True, inline="always")
 def _dunning_month(o, tm, ms, k, T, listed, contract, out):
-    """:func:`_pay_or_stay` for the ``k``-th listed contract (its total and cover read from
-    its record), then, if its next month falls after the horizon, the next contract in its
+    """:func:`_pay_or_stay` for the listed contract whose pair starts at ``listed[k]`` (its
+    total and cover read from its record), then, if its next month falls after the horizon,
+    the next contract (``k + 2``) in its
     place: its first month, loaded before the step and taken by a conditional move (kept
     one by :func:`_opaque`), with nothing owed. Returns ``(tm, ms, k)``."""
-    ui = np.uint64(listed[np.uint64(2 * k + 1)]) * np.uint64(4)
-    ahead = _opaque(listed[np.uint64(2 * k + 2)])
+    ui = np.uint64(listed[np.uint64(k + 1)])
+    ahead = _opaque(listed[np.uint64(k + 2)])
     tm, ms = _pay_or_stay(o, tm, ms, contract[ui], contract[ui + np.uint64(1)], out)
     done = tm > T
-    return (ahead if done else tm), (0 if done else ms), k + np.int64(done)
+    return (ahead if done else tm), (0 if done else ms), k + 2 * np.int64(done)
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -1026,17 +1029,17 @@ def _next_word(sa, sb, sc, sw, table, shift):
 @numba.njit(nogil=True, cache=True, inline="always")
 def _cured_month(o, tm, k, T, listed, contract, cured):
     """A month ``tm`` in dunning with nothing owed before it, paid the next month (``o > 0``
-    months to the next missed rent), for the ``k``-th listed contract: its monthly total,
+    months to the next missed rent), for the listed contract at ``listed[k]``: its monthly total,
     if it has a month of cover (:func:`contract_records`), goes to the ``cured`` line, which
     is subrogated that month and recovered the next. Then, as in :func:`_dunning_month`,
     the next contract in its place if the next month falls after the horizon. Returns
     ``(tm, k)``."""
-    ui = np.uint64(listed[np.uint64(2 * k + 1)]) * np.uint64(4)
-    ahead = _opaque(listed[np.uint64(2 * k + 2)])
+    ui = np.uint64(listed[np.uint64(k + 1)])
+    ahead = _opaque(listed[np.uint64(k + 2)])
     cured[np.uint64(tm)] += contract[ui + np.uint64(3)]
     tm = tm + 1 + o
     done = tm > T
-    return (ahead if done else tm), k + np.int64(done)
+    return (ahead if done else tm), k + 2 * np.int64(done)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -1049,9 +1052,10 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
     recoveries, JHF payout, remittance; month ``T + 1`` takes what falls after the horizon
     and is dropped). ``contract`` is :func:`contract_records` flattened.
 
-    The contract in hand is kept in registers: ``tm`` its next month in dunning, ``ms`` the
-    months of arrears owed in the episode (subrogated, less any a plan repaid; its arrears
-    are that many monthly totals). Most months in dunning end in payment the next month (the
+    The contract in hand is kept in registers: ``k`` where its pair starts in ``listed`` (two
+    times its rank), ``tm`` its next month in dunning, ``ms`` the months of arrears owed in
+    the episode (subrogated, less any a plan repaid; its arrears are that many monthly
+    totals). Most months in dunning end in payment the next month (the
     dunning table's entry is then the months to the following missed rent) or stay in
     dunning (entry 0); both run without a branch on the outcome, two to a 64-bit word of
     the generator, and when the month falls after the horizon the next contract's first
@@ -1082,14 +1086,14 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
     k = 0
     end = 0
     for g in range(counts.shape[0]):
-        end += counts[g]
+        end += 2 * counts[g]
         # one grade's run: its tables are fixed, so the next table entry never waits on the
         # contract's grade
         first_table, _, dunning_table, dunning_split, ia, cdf, guide = _grade_tables(tables, g)
         if k >= end:
             continue
         # the contract in hand: its next month in dunning and months owed
-        tm = listed[2 * k]
+        tm = listed[k]
         ms = np.int64(0)
         while True:
             slow = False
@@ -1174,7 +1178,7 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                     tm, ms, k = _dunning_month(o, tm, ms, k, T, listed, contract, out)
             if not slow:
                 break
-            i = np.uint64(listed[np.uint64(2 * k + 1)]) * np.uint64(4)
+            i = np.uint64(listed[np.uint64(k + 1)])
             tot = contract[i]
             cap_i = contract[i + np.uint64(1)]
             if o == _MIXED:
@@ -1237,10 +1241,10 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                             out[np.uint64(rec_month * _OUT_LINES + _RECOVERED)] += rec
                         tm = T + 1  # the tenancy ended
             if tm > T:  # the next contract
-                k += 1
+                k += 2
                 if k >= end:
                     break
-                tm = listed[np.uint64(2 * k)]
+                tm = listed[np.uint64(k)]
                 ms = 0
     for t in range(T + 1):  # the cured line: subrogated in its month, recovered the next
         out[t * _OUT_LINES + _SUBROGATED] += cured[t]
