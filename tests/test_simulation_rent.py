@@ -587,7 +587,8 @@ def test_a_plan_repays_monthly_and_a_broken_one_leaves_the_rest_owed(repayment_m
 
 
 def test_contract_records_hold_the_claim_free_jhf_limit():
-    """Hand-worked: 0.7 x 12 x rent at start, floored, then the yen cap; -1 when not insured."""
+    """Hand-worked: 0.7 x 12 x rent at start, floored, then the yen cap; -1 when not insured;
+    the cover in yen is the months covered times the monthly total."""
     from actuarial.products.jhf_insurance import JHFTerms
 
     total = np.array([80_000, 160_000, 90_000, 10_001, 50_000])
@@ -597,7 +598,7 @@ def test_contract_records_hold_the_claim_free_jhf_limit():
     got = rent.contract_records(total, cover, insured, jhf_rent, JHFTerms())
     assert got.dtype == np.int64 and got.shape == (5, 4)
     np.testing.assert_array_equal(got[:, 0], total)
-    np.testing.assert_array_equal(got[:, 1], cover)
+    np.testing.assert_array_equal(got[:, 1], [1_920_000, 1_920_000, 2_160_000, 10_001, 0])  # cover in yen
     # 630,000; 1,260,000 capped at 1,000,000; uninsured; floor(0.7 x 12 x 10,001) = floor(84,008.4)
     np.testing.assert_array_equal(got[:, 2], [630_000, 1_000_000, -1, 84_008, -1])
     # what a month paid the next month adds to the cured line: the total if a month is covered
