@@ -1009,9 +1009,9 @@ def _pay_or_stay(o, tm, owed, tot, cover, out):
 def _dunning_month(o, tm, owed, k, T, listed, contract, out):
     """:func:`_pay_or_stay` for the listed contract whose pair starts at ``listed[k]`` (its
     total and cover read from its record), then, if its next month falls after the horizon,
-    the next contract (``k + 2``) in its
-    place: its first month, loaded before the step and taken by a conditional move (kept
-    one by :func:`_opaque`), with nothing owed. Returns ``(tm, owed, k)``."""
+    the next contract (``k + 2``) in its place: its first month, loaded before the step and
+    taken by a conditional move (kept one by :func:`_opaque`), with nothing owed. Returns
+    ``(tm, owed, k)``."""
     ui = np.uint64(listed[np.uint64(k + 1)])
     ahead = _opaque(listed[np.uint64(k + 2)])
     tm, owed = _pay_or_stay(o, tm, owed, contract[ui], contract[ui + np.uint64(1)], out)
@@ -1031,9 +1031,9 @@ def _next_word(sa, sb, sc, sw, table, shift):
 @numba.njit(nogil=True, cache=True, inline="always")
 def _cured_month(o, tm, k, T, listed, contract, cured):
     """A month ``tm`` in dunning with nothing owed before it, paid the next month (``o > 0``
-    months to the next missed rent), for the listed contract at ``listed[k]``: its monthly total,
-    if it has a month of cover (:func:`contract_records`), goes to the ``cured`` line, which
-    is subrogated that month and recovered the next. Then, as in :func:`_dunning_month`,
+    months to the next missed rent), for the listed contract at ``listed[k]``: its monthly
+    total, if it has a month of cover (:func:`contract_records`), goes to the ``cured``
+    line, which is subrogated that month and recovered the next. Then, as in :func:`_dunning_month`,
     the next contract in its place if the next month falls after the horizon. Returns
     ``(tm, k)``."""
     ui = np.uint64(listed[np.uint64(k + 1)])
@@ -1056,16 +1056,16 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
 
     The contract in hand is kept in registers: ``k`` where its pair starts in ``listed`` (two
     times its rank), ``tm`` its next month in dunning, ``owed`` the arrears owed in the
-    episode in yen (the months subrogated, less any a plan repaid, times the monthly total). Most months in dunning end in payment the next month (the
-    dunning table's entry is then the months to the following missed rent) or stay in
-    dunning (entry 0); both run without a branch on the outcome, two to a 64-bit word of
-    the generator, and when the month falls after the horizon the next contract's first
-    month, loaded one step ahead, takes its place (a conditional move, kept one by
-    :func:`_opaque`). A move to another state follows the chain month by month
-    (:func:`_next_tables`) until the tenant pays (a fresh episode in dunning at the next
-    missed rent) or the path ends. Uniforms whose table bucket is ``_MIXED`` are worked out
-    exactly (by the bucket's split when it has one), so the tables change the speed, never a
-    result.
+    episode in yen (the months subrogated, less any a plan repaid, times the monthly
+    total). Most months in dunning end in payment the next month (the dunning table's entry
+    is then the months to the following missed rent) or stay in dunning (entry 0); both
+    run without a branch on the outcome, two to a 64-bit word of the generator, and when
+    the month falls after the horizon the next contract's first month, loaded one step
+    ahead, takes its place (a conditional move, kept one by :func:`_opaque`). A move to
+    another state follows the chain month by month (:func:`_next_tables`) until the tenant
+    pays (a fresh episode in dunning at the next missed rent) or the path ends. Uniforms
+    whose table bucket is ``_MIXED`` are worked out exactly (by the bucket's split when it
+    has one), so the tables change the speed, never a result.
 
     In a scenario where staying in dunning is rarer than ``_CURED_LOOP_STAYS`` (a good
     economy), almost every month in dunning is paid the next month with nothing owed before
