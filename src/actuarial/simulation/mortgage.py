@@ -214,7 +214,7 @@ def _mbook(portfolio: pd.DataFrame, model: MortgageModel) -> _MBook:
             inst[c] = np.where(alive_sched, shapes[p, idx] * cf * model.installment_annual_rate / 12, 0.0)
     keeps = [1 - rate_fraction(r, "deduction rate") for _, r in model.deduction_schedule]
     return _MBook(principal, age, term - age, portfolio["collateral_value_yen"].to_numpy(np.int64),
-                  portfolio["grade"].map({g: i for i, g in enumerate(model.annual_default_rate)}).to_numpy(np.int64),
+                  pd.Index(list(model.annual_default_rate)).get_indexer(portfolio["grade"]).astype(np.int64),
                   lump, product, cohort, shapes, unearned, G,
                   np.array(list(model.annual_default_rate.values()), dtype=float), lump_fee, inst, part,
                   np.array([k.numerator for k in keeps], dtype=np.int64),

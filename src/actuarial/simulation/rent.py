@@ -446,7 +446,7 @@ def _book(portfolio: pd.DataFrame, model: RentModel) -> _Book:
     total = np.empty(len(portfolio), dtype=np.int64)
     cap = np.empty(len(portfolio), dtype=np.int64)
     grades = list(model.delinquency_hazard)
-    gidx = portfolio["grade"].map({g: i for i, g in enumerate(grades)}).to_numpy(np.int64)
+    gidx = pd.Index(grades).get_indexer(portfolio["grade"]).astype(np.int64)  # all known: validated
     grade = portfolio["grade"].to_numpy()
     alive = fee_survival(model, sorted(set(grade)))
     fees = np.zeros(T + 1)
@@ -685,7 +685,8 @@ def _table_gap(x, first_table):
     to an inlined function's array arguments, and where a call follows a branch it keeps
     those atomic increments and decrements on every pass (6% of a scenario when the gap's
     fallback was inside this helper)."""
-    return np.int64(first_table[min(np.uint64(x * (1 << _TOP_BITS)), np.uint64((1 << _TOP_BITS) - 1))])
+    # x >= 0, so converting to int64 truncates as to uint64, in one instruction instead of two
+    return np.int64(first_table[np.uint64(min(np.int64(x * (1 << _TOP_BITS)), (1 << _TOP_BITS) - 1))])
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -1032,7 +1033,11 @@ def _cured_month(o, tm, k, T, listed, contract, cured):
     return (ahead if done else tm), k + 2 * np.int64(done)
 
 
-@numba.njit(nogil=True, cache=True)
+# error_model="numpy": no division here can be by zero (a chosen move's interval of uniforms
+# is never empty; the fractions' denominators are positive), so the kernel goes without
+# Python's zero-division checks, and with the unsigned indices on the exit path runs 3% fewer
+# instructions (callgrind), about 2% less time
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den, share_num,
                  share_den, recovery_rate, delay, suit_cost, exec_cost,
                  repay, out):
@@ -1181,7 +1186,7 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                     out[np.uint64(tm * _OUT_LINES + _SUBROGATED)] += tot
                     owed += tot
                 repay_yen = repay * tot
-                state = dest0[-o - 2]
+                state = dest0[np.uint64(-o - 2)]
                 prev = 0
                 tm += 1
                 while tm <= T and state < K:
@@ -1208,9 +1213,9 @@ def _collections(st, counts, listed, tables, T, dest, contract, cov_num, cov_den
                         out[np.uint64(tm * _OUT_LINES + _RECOVERED)] += owed
                         # the month's uniform, rescaled within the chosen move's interval, is a
                         # fresh uniform: it decides a missed rent before a move-out, and when
-                        r = rank_of[prev, state]
-                        lo = edges[prev, r]
-                        x = (bits * _TO_UNIT - lo) / (edges[prev, r + 1] - lo)
+                        r = rank_of[np.uint64(prev), np.uint64(state)]
+                        lo = edges[np.uint64(prev), np.uint64(r)]
+                        x = (bits * _TO_UNIT - lo) / (edges[np.uint64(prev), np.uint64(r + 1)] - lo)
                         months_to_next = _table_gap(x, first_table)
                         if months_to_next == _MIXED:
                             months_to_next = gap(x * ia, cdf, guide)
