@@ -1,13 +1,15 @@
-"""Running scenario ranges: on local threads or on a Dask distributed cluster.
+"""Running scenarios: on local threads or on a Dask distributed cluster.
 
-Both engines split their scenarios into ranges handled by a ``run_range(book, model, seed,
-first, stop, step, bar)`` function that returns one array per output, indexed by the
-scenarios of the range. Scenario ``s`` always draws from ``SeedSequence(seed,
-spawn_key=(s,))``, so where a range runs never changes the result.
+Each engine has a ``run_into(book, model, seed, jobs, outputs, bar)`` function: for each
+``(row, scenario)`` pair that the iterable ``jobs`` yields, it runs that scenario and writes
+its results into row ``row`` of each array of ``outputs``. Scenario ``s`` always draws from
+``SeedSequence(seed, spawn_key=(s,))``, so where and in which order a scenario runs never
+changes the result.
 """
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -23,31 +25,51 @@ def check_run_arguments(*, n_scenarios, seed, threads, chunk_scenarios, backend)
         raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
 
 
-def run_scenarios(run_range, book, model, seed: int, n_scenarios: int, outputs: tuple, *, threads: int,
+def run_scenarios(run_into, book, model, seed: int, n_scenarios: int, outputs: tuple, *, threads: int,
                   backend: str, client, scheduler, chunk_scenarios: int, bar) -> None:
-    """Fill ``outputs`` (arrays with ``n_scenarios`` rows) by running every scenario once."""
+    """Fill ``outputs`` (arrays with ``n_scenarios`` rows) by running every scenario once.
+
+    Local threads take the scenarios one at a time from a shared counter (``next`` on an
+    ``itertools.count`` is atomic under the GIL), so a thread that is slowed, or that draws
+    the heavier scenarios of a bad economy, takes fewer of them: the threads finish within one
+    scenario of each other. Handing each thread every ``threads``-th scenario instead left one
+    up to 3% behind the other on the reference workload.
+    """
     if backend == "dask":
-        for first, stop, results in run_on_dask(run_range, book, model, seed, n_scenarios, chunk_scenarios,
-                                                client=client, scheduler=scheduler):
+        for first, stop, results in run_on_dask(run_into, book, model, seed, n_scenarios, chunk_scenarios,
+                                                [(o.shape[1:], o.dtype) for o in outputs], client=client,
+                                                scheduler=scheduler):
             for out, r in zip(outputs, results):
                 out[first:stop] = r
             bar.update(stop - first)
         return
-
-    def run(i):
-        results = run_range(book, model, seed, i, n_scenarios, threads, bar)
-        for out, r in zip(outputs, results):
-            out[i::threads] = r
-
     if threads == 1:
-        run(0)
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, range(threads)))
+        run_into(book, model, seed, ((s, s) for s in range(n_scenarios)), outputs, bar)
+        return
+    counter = itertools.count()
+
+    def jobs():
+        s = next(counter)
+        while s < n_scenarios:
+            yield s, s
+            s = next(counter)
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda _: run_into(book, model, seed, jobs(), outputs, bar), range(threads)))
 
 
-def run_on_dask(fn, book, model, seed: int, n_scenarios: int, chunk: int, *, client=None, scheduler=None):
-    """Yield ``(first, stop, fn(book, model, seed, first, stop))`` for each chunk, in order.
+def run_range(run_into, book, model, seed: int, first: int, stop: int, layout) -> list:
+    """Scenarios ``first`` to ``stop - 1`` into new arrays, one for each ``(shape, dtype)`` of
+    ``layout`` (a row's), row ``i`` for scenario ``first + i``: a Dask task."""
+    outputs = [np.zeros((stop - first, *shape), dtype=dtype) for shape, dtype in layout]
+    run_into(book, model, seed, ((s - first, s) for s in range(first, stop)), outputs, None)
+    return outputs
+
+
+def run_on_dask(run_into, book, model, seed: int, n_scenarios: int, chunk: int, layout, *, client=None,
+                scheduler=None):
+    """Yield ``(first, stop, run_range(run_into, book, model, seed, first, stop, layout))``
+    for each chunk, in order.
 
     Uses ``client`` if given, else connects to ``scheduler``; the book and the model are
     scattered once and shared by every task.
@@ -64,7 +86,8 @@ def run_on_dask(fn, book, model, seed: int, n_scenarios: int, chunk: int, *, cli
     try:
         book_f, model_f = client.scatter([book, model], broadcast=True)
         bounds = [(a, min(a + chunk, n_scenarios)) for a in range(0, n_scenarios, chunk)]
-        futures = [client.submit(fn, book_f, model_f, seed, a, b, pure=False) for a, b in bounds]
+        futures = [client.submit(run_range, run_into, book_f, model_f, seed, a, b, layout, pure=False)
+                   for a, b in bounds]
         for (a, b), fut in zip(bounds, futures):
             yield a, b, fut.result()
     finally:

@@ -295,14 +295,14 @@ def _mortgage_scenario(rng, sqrt_rho, sqrt_1mrho, probit_d, house_k, sale_keep, 
     return z
 
 
-def _run_range(book: _MBook, model: MortgageModel, seed: int, first: int, stop: int, step: int = 1, bar=None):
+def _run_into(book: _MBook, model: MortgageModel, seed: int, jobs, outputs: tuple, bar=None) -> None:
+    """For each ``(row, s)`` of ``jobs``, run scenario ``s`` into row ``row`` of ``outputs``
+    ``(flows, z)`` (:func:`~.distributed.run_scenarios`)."""
+    out, z = outputs
     T = model.months
     probit_d = norm.ppf(1 - (1 - book.annual_pd) ** (1 / 12))
-    scenarios = range(first, stop, step)
-    out = np.zeros((len(scenarios), len(MORTGAGE_LINES), T + 1))
-    z = np.empty(len(scenarios))
     n_cohorts = book.inst_factor.shape[0]
-    for j, s in enumerate(scenarios):
+    for j, s in jobs:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         ints = np.zeros((5, T + 1), dtype=np.int64)
         alive_diff = np.zeros((n_cohorts, T + 2), dtype=np.int64)
@@ -313,13 +313,13 @@ def _run_range(book: _MBook, model: MortgageModel, seed: int, first: int, stop: 
                                   book.product, book.cohort, book.shapes, book.unearned, book.G,
                                   book.keep_num, book.keep_den, book.edges, ints, alive_diff)
         alive = np.cumsum(alive_diff, axis=1)[:, : T + 1].astype(float)
+        out[j] = 0
         out[j, 2:] = ints[2:]
         out[j, 0, 0] = book.lump_fee_month0
         out[j, 1] = (alive * book.inst_factor).sum(axis=0)
         out[j, 2] += (alive * book.part_factor).sum(axis=0)
         if bar is not None:
             bar.update()
-    return out, z
 
 
 def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios: int, seed: int, *,
@@ -339,7 +339,7 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     bar = tqdm(total=n_scenarios, unit="scenario", disable=not progress)
     flows = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1))
     z = np.empty(n_scenarios)
-    run_scenarios(_run_range, book, model, seed, n_scenarios, (flows, z), threads=threads, backend=backend,
+    run_scenarios(_run_into, book, model, seed, n_scenarios, (flows, z), threads=threads, backend=backend,
                   client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios, bar=bar)
     bar.close()
     totals = flows.sum(axis=2)

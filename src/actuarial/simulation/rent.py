@@ -1260,26 +1260,25 @@ def _scenario(z, st, chain, start, group_grade, group_offset, listed, counts, ou
                  recovery_rate, delay, suit_cost, exec_cost, repay, out)
 
 
-def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, step: int = 1, bar=None):
-    """Run scenarios ``range(first, stop, step)``; returns (sub_lines, counts, z) for them.
+def _run_into(book: _Book, model: RentModel, seed: int, jobs, outputs: tuple, bar=None) -> None:
+    """For each ``(row, s)`` of ``jobs``, run scenario ``s`` into row ``row`` of ``outputs``
+    ``(sub_lines, counts, z)``: the kernel's five lines by month, ``S x 5 x (T + 1)``, the
+    contracts that miss a rent by grade and the factor (:func:`~.distributed.run_scenarios`).
 
-    The unit of work for threads and for Dask workers: scenario ``s`` always draws from
-    :func:`scenario_rng` ``(seed, s)``, wherever it runs: first its factor ``z`` (standard
-    normal), then uniforms: the bit generator's next 64-bit words, each giving two
-    (:func:`_draw`, which steps the generator inside the kernel from :func:`stream_state`).
-    One per contract for its first missed rent (:func:`_scan`), then the collection months
-    of the contracts that miss one, contract by contract (:func:`_collections`).
+    Scenario ``s`` always draws from :func:`scenario_rng` ``(seed, s)``, wherever it runs:
+    first its factor ``z`` (standard normal), then uniforms: the bit generator's next 64-bit
+    words, each giving two (:func:`_draw`, which steps the generator inside the kernel from
+    :func:`stream_state`). One per contract for its first missed rent (:func:`_scan`), then
+    the collection months of the contracts that miss one, contract by contract
+    (:func:`_collections`).
     """
+    sub_lines, counts, z = outputs
     T, jhf = model.months, model.jhf
     cov = rate_fraction(jhf.coverage_ratio, "coverage_ratio")
     share = rate_fraction(jhf.recovery_share, "recovery_share")
     good, dest, n_dest = chain_arrays(model.chain.matrix)
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
     probit_h = norm.ppf(book.grade_hazard)
-    scenarios = range(first, stop, step)
-    sub_lines = np.zeros((len(scenarios), 5, T + 2), dtype=np.int64)  # column T + 1: after the horizon
-    counts = np.zeros((len(scenarios), len(book.grade_hazard)), dtype=np.int64)
-    z = np.empty(len(scenarios))
     contract = contract_records(book.total, book.cap, book.insured, book.jhf_rent, jhf).reshape(-1)
     fixed = (T, dest, contract, cov.numerator, cov.denominator, share.numerator, share.denominator,
              float(model.recovery_rate), model.recovery_delay_months, model.suit_cost_yen, exec_cost,
@@ -1288,18 +1287,18 @@ def _run_range(book: _Book, model: RentModel, seed: int, first: int, stop: int, 
     # (first month, position) of each contract that misses a rent, and one more pair: the kernel
     # loads the next contract's month one step ahead
     listed = np.zeros(2 * (n + 1), dtype=np.int64)
-    out = np.empty((T + 2) * _OUT_LINES, dtype=np.int64)
+    out = np.empty((T + 2) * _OUT_LINES, dtype=np.int64)  # column T + 1: after the horizon, dropped
     chain = (math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_h, model.moveout_hazard,
              float(model.good_exit_sensitivity), T, model.chain.matrix, good, dest, n_dest)
-    for j, s in enumerate(scenarios):
+    for row, s in jobs:
         rng = scenario_rng(seed, s)
-        z[j] = rng.standard_normal()
-        _scenario(z[j], stream_state(rng), chain, book.group_start, book.group_grade, book.group_offset, listed,
-                  counts[j], out, *fixed)
-        sub_lines[j] = out.reshape(T + 2, _OUT_LINES).T
+        z[row] = rng.standard_normal()
+        counts[row] = 0
+        _scenario(z[row], stream_state(rng), chain, book.group_start, book.group_grade, book.group_offset, listed,
+                  counts[row], out, *fixed)
+        sub_lines[row] = out.reshape(T + 2, _OUT_LINES)[:T + 1].T
         if bar is not None:
             bar.update()
-    return sub_lines[:, :, :T + 1], counts, z
 
 
 def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, seed: int, *,
@@ -1338,7 +1337,7 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     sub_lines = np.zeros((n_scenarios, 5, T + 1), dtype=np.int64)
     counts = np.zeros((n_scenarios, len(book.grade_hazard)), dtype=np.int64)
     z = np.empty(n_scenarios)
-    run_scenarios(_run_range, book, model, seed, n_scenarios, (sub_lines, counts, z), threads=threads,
+    run_scenarios(_run_into, book, model, seed, n_scenarios, (sub_lines, counts, z), threads=threads,
                   backend=backend, client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios, bar=bar)
     bar.close()
     flows = np.zeros((n_scenarios, len(LINES), T + 1))
