@@ -9,7 +9,7 @@ changes the result.
 
 from __future__ import annotations
 
-import itertools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -29,11 +29,11 @@ def run_scenarios(run_into, book, model, seed: int, n_scenarios: int, outputs: t
                   backend: str, client, scheduler, chunk_scenarios: int, bar) -> None:
     """Fill ``outputs`` (arrays with ``n_scenarios`` rows) by running every scenario once.
 
-    Local threads take the scenarios one at a time from a shared counter (``next`` on an
-    ``itertools.count`` is atomic under the GIL), so a thread that is slowed, or that draws
-    the heavier scenarios of a bad economy, takes fewer of them: the threads finish within one
-    scenario of each other. Handing each thread every ``threads``-th scenario instead left one
-    up to 3% behind the other on the reference workload.
+    Local threads take the scenarios one at a time from a shared counter (under a lock), so a
+    thread that is slowed, or that draws the heavier scenarios of a bad economy, takes fewer
+    of them: the threads finish within one scenario of each other. Handing each thread every
+    ``threads``-th scenario instead left one up to 3% behind the other on the reference
+    workload.
     """
     if backend == "dask":
         for first, stop, results in run_on_dask(run_into, book, model, seed, n_scenarios, chunk_scenarios,
@@ -46,13 +46,17 @@ def run_scenarios(run_into, book, model, seed: int, n_scenarios: int, outputs: t
     if threads == 1:
         run_into(book, model, seed, ((s, s) for s in range(n_scenarios)), outputs, bar)
         return
-    counter = itertools.count()
+    lock = threading.Lock()
+    taken = [0]  # scenarios handed out so far
 
     def jobs():
-        s = next(counter)
-        while s < n_scenarios:
+        while True:
+            with lock:
+                s = taken[0]
+                taken[0] += 1
+            if s >= n_scenarios:
+                return
             yield s, s
-            s = next(counter)
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda _: run_into(book, model, seed, jobs(), outputs, bar), range(threads)))
