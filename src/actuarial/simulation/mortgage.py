@@ -313,7 +313,6 @@ def _run_into(book: _MBook, model: MortgageModel, seed: int, jobs, outputs: tupl
                                   book.product, book.cohort, book.shapes, book.unearned, book.G,
                                   book.keep_num, book.keep_den, book.edges, ints, alive_diff)
         alive = np.cumsum(alive_diff, axis=1)[:, : T + 1].astype(float)
-        out[j] = 0
         out[j, 2:] = ints[2:]
         out[j, 0, 0] = book.lump_fee_month0
         out[j, 1] = (alive * book.inst_factor).sum(axis=0)
