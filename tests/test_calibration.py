@@ -174,6 +174,45 @@ def test_long_arrears_carry_most_of_the_loss():
     assert 0.5 < share <= 1.0  # LICC: 67%; the model is reported next to it in notebook 07
 
 
+def test_pnl_ratios_by_hand():
+    losses = pd.DataFrame({"fees": [200.0] * 3, "subrogation": [110.0, 130.0, 150.0],
+                           "recoveries": [100.0, 100.0, 100.0], "costs": [4.0, 4.0, 10.0]})
+    r = cal.pnl_ratios(losses)
+    # credit loss 10, 30, 50: mean 30, sd 20; costs 4, 4, 10: mean 6, sd sqrt(12)
+    assert r.loc["credit loss / fees", "model"] == pytest.approx(30 / 200)
+    assert r.loc["credit loss / fees", "standard_error"] == pytest.approx(20 / np.sqrt(3) / 200)
+    assert r.loc["collection costs / fees", "model"] == pytest.approx(6 / 200)
+    assert r.loc["collection costs / fees", "standard_error"] == pytest.approx(np.sqrt(12) / np.sqrt(3) / 200)
+    assert r.loc["together", "model"] == pytest.approx(36 / 200)
+    # Casa, 9 months to October 2021: 1.743bn and 0.694bn of 7.837bn sales
+    assert r["casa"].tolist() == pytest.approx([1743 / 7837, 694 / 7837, 2437 / 7837], rel=1e-12)
+
+
+def test_pnl_ratios_agree_with_the_simulated_cash_flows():
+    from actuarial.simulation import simulate
+    from actuarial.simulation.rent import LINES
+
+    result = simulate(synthetic_rent_book(2_000, seed=5), RentModel.from_params(BASE), 40, seed=9)
+    flows = result.cash_flows.sum(axis=2)  # scenario x line
+    fees, sub, costs, rec = (flows[:, LINES.index(c)] for c in ("fees", "subrogation", "costs", "recoveries"))
+    r = cal.pnl_ratios(result.losses)
+    assert r.loc["credit loss / fees", "model"] == pytest.approx((sub - rec).mean() / fees.mean(), rel=1e-12)
+    assert r.loc["collection costs / fees", "model"] == pytest.approx(costs.mean() / fees.mean(), rel=1e-12)
+    assert r.loc["credit loss / fees", "standard_error"] > 0
+
+
+@pytest.mark.parametrize("losses, needle", [
+    (pd.DataFrame({"fees": [1.0], "subrogation": [1.0], "recoveries": [1.0]}), "losses is missing column 'costs'"),
+    (pd.DataFrame({"fees": [0.0], "subrogation": [1.0], "recoveries": [1.0], "costs": [1.0]}),
+     "column 'fees' must have a positive mean, got 0.0"),
+    (pd.DataFrame(columns=["fees", "subrogation", "recoveries", "costs"]), "losses has no rows"),
+    ([1, 2], "losses must be a pandas DataFrame, got list"),
+])
+def test_pnl_ratios_bad_input(losses, needle):
+    with pytest.raises(ValueError, match=needle):
+        cal.pnl_ratios(losses)
+
+
 def test_provenance_lists_every_number_with_its_kind():
     p = cal.provenance(ROOT / "params" / "recession.yaml")
     assert set(p["kind"]) == {"fitted", "assumed", "sourced"}

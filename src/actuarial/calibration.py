@@ -272,6 +272,9 @@ def provenance(params_file: str | Path) -> pd.DataFrame:
 JPM_ARREARS = {"one_month": 0.008, "two_plus_months": 0.003}   # managers' end-of-month arrears, FY2022
 LICC_LONG_ARREARS_LOSS_SHARE = 0.67                              # share of loss from the 0.73% in long arrears
 LONG_ARREARS_MONTHS = 4                                          # "4+ months of arrears" (DOMAIN.md §1)
+#: Casa (listed rent guarantor), 9 months to October 2021, yen (DOMAIN.md §1).
+CASA_PNL_YEN = {"sales": 7_837_000_000, "bad_debt_provision": 1_743_000_000,
+                "litigation_and_disposal_costs": 694_000_000}
 
 
 #: How a delinquency's months late are counted at a month-end (:func:`arrears_prevalence`).
@@ -397,3 +400,46 @@ def long_arrears_loss_share(model, n_paths: int, seed: int, months_long: int = L
     loss = np.where(ending, months * (1 - model.recovery_rate), 0.0) * 100_000 + cost
     total = loss.sum()
     return float(loss[months >= months_long].sum() / total) if total > 0 else float("nan")
+
+
+def pnl_ratios(losses: pd.DataFrame) -> pd.DataFrame:
+    """The collection loss per yen of fee income, from a rent simulation's per-scenario
+    totals (``SimulationResult.losses``), beside the same ratios of a listed guarantor's
+    accounts (:data:`CASA_PNL_YEN`): a check on the level of the whole model, hazards,
+    chain, recoveries, costs and fees together, which no single fit targets.
+
+    Defined as, with means over the scenarios:
+
+    - ``credit loss / fees`` = mean(subrogation - recoveries) / mean(fees); Casa: bad-debt
+      provision (貸倒引当金繰入額) / sales;
+    - ``collection costs / fees`` = mean(costs) / mean(fees); Casa: litigation and disposal
+      costs / sales;
+    - ``together``: their sum.
+
+    The JHF lines are left out (Casa's figures are before any such insurance).
+    ``standard_error`` is the Monte Carlo error of the model's ratio (the fees are the
+    same in every scenario). Columns ``model``, ``standard_error``, ``casa``.
+
+    >>> losses = pd.DataFrame({"fees": [100.0, 100.0], "subrogation": [500.0, 700.0],
+    ...                        "recoveries": [480.0, 640.0], "costs": [10.0, 30.0]})
+    >>> pnl_ratios(losses)["model"].round(4).tolist()
+    [0.4, 0.2, 0.6]
+    """
+    require_frame(losses, ("fees", "subrogation", "recoveries", "costs"), "losses", allow_empty=False)
+    fees = float(losses["fees"].mean())
+    if not fees > 0:
+        raise ValueError(f"losses: column 'fees' must have a positive mean, got {fees!r}")
+    credit = losses["subrogation"] - losses["recoveries"]
+    parts = {"credit loss / fees": credit, "collection costs / fees": losses["costs"],
+             "together": credit + losses["costs"]}
+    n = len(losses)
+    sales = CASA_PNL_YEN["sales"]
+    casa = {"credit loss / fees": CASA_PNL_YEN["bad_debt_provision"] / sales,
+            "collection costs / fees": CASA_PNL_YEN["litigation_and_disposal_costs"] / sales}
+    casa["together"] = casa["credit loss / fees"] + casa["collection costs / fees"]
+    return pd.DataFrame({
+        "model": {k: float(v.mean()) / fees for k, v in parts.items()},
+        "standard_error": {k: (float(v.std(ddof=1)) / np.sqrt(n) / fees if n > 1 else float("nan"))
+                           for k, v in parts.items()},
+        "casa": casa,
+    })
