@@ -51,6 +51,31 @@ def test_monte_carlo_means_within_four_standard_errors_of_exact(model, book, res
     assert exact["subrogation"] > 0 and exact["jhf_payout"] > 0 and exact["costs"] > 0
 
 
+@pytest.mark.parametrize("delay", [3, 0])
+def test_grouped_exact_flows_equal_the_contract_by_contract_version(model, delay):
+    """The grouped oracle against the readable one on a book with two covers, insured and
+    uninsured contracts of several totals in one group, staggered first months, and a
+    recovery with and without delay."""
+    from actuarial.simulation.exact import _expected_cash_flows_by_contract
+
+    short = dataclasses.replace(model.plans["monthly"], name="short", coverage_months=3)
+    m = dataclasses.replace(model, plans={**model.plans, "short": short}, recovery_delay_months=delay)
+    book = pd.DataFrame({
+        "rent_yen": [60_000, 61_000, 100_000, 150_000, 60_000, 95_000, 95_000, 240_000],
+        "management_fee_yen": [3_000, 0, 5_000, 0, 3_000, 0, 0, 10_000], "common_fee_yen": 0,
+        "parking_fee_yen": [0, 0, 0, 8_000, 0, 0, 0, 0],
+        "plan": ["zenhoren_yearly", "zenhoren_yearly", "short", "monthly", "short", "short", "short",
+                 "zenhoren_one_time"],
+        "grade": ["A", "A", "B", "B", "A", "B", "B", "A"],
+        "insured": [True, False, True, False, True, False, True, True],
+        "start_month": [0, 0, -5, 3, 0, 0, 0, -30]})
+    fast = expected_cash_flows(book, m)
+    slow = _expected_cash_flows_by_contract(book, m)
+    assert fast.columns.equals(slow.columns) and fast.index.equals(slow.index)
+    np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), rtol=1e-12, atol=1e-6)
+    assert fast["jhf_payout"].sum() > 0 and (fast["jhf_remittance"].sum() > 0) == (delay > 0)
+
+
 def test_expected_monthly_cash_flow_within_four_standard_errors(model, book, result):
     exact = expected_cash_flows(book, model)
     sub = result.cash_flows[:, LINES.index("subrogation"), :]

@@ -38,26 +38,50 @@ def owed_after_month(w: np.ndarray, subrogates: bool, repaid_to: np.ndarray) -> 
     return after
 
 
+def _chain_months(model: RentModel, z: float, cap: int):
+    """The collection chain given the factor, propagated forward on (state, months owed ``k``)
+    from dunning with nothing owed: yields ``(tau, s, w, moves)`` for each transient state
+    ``s`` with mass in relative month ``tau = 0..T-1``, ``w`` its distribution over ``k``
+    before the month and ``moves`` its row of the stressed monthly matrix. A subrogating month
+    adds one to ``k`` (up to the cover ``cap``), a month of a plan repays
+    ``min(k, installment_repayment_months)`` (:func:`owed_after_month`)."""
+    p = model.chain.stressed(model.good_exit_multiplier(z)).matrix
+    k = np.arange(cap + 1)
+    repaid_to = k - np.minimum(k, model.installment_repayment_months)
+    inst = _IDX["installment"]
+    dist = np.zeros((_K, cap + 1))
+    dist[0, 0] = 1.0
+    for tau in range(model.months):
+        new = np.zeros_like(dist)
+        for s in range(_K):
+            w = dist[s]
+            if not w.any():
+                continue
+            yield tau, s, w, p[s]
+            w_after = owed_after_month(w, s != inst, repaid_to)
+            for s2 in np.flatnonzero(p[s, :_K]):
+                new[s2] += p[s, s2] * w_after
+        dist = new
+
+
+_GOOD = (_IDX["cure"], _IDX["installment_paid"])
+_ENDING = tuple(_IDX[x] for x in ("settlement", "judgment_exit", "forced_execution", "skip"))
+
+
 def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool, jhf_rent: int) -> np.ndarray:
     """Expected flows (subrogation, costs, recoveries, payout, remittance) by month after the
-    first missed rent (relative month 0), for one contract, given the economic factor.
-
-    The distribution over (collection state, months of arrears owed ``k``) is propagated
-    month by month; amounts that depend on the arrears ``k x total`` are vectors over ``k``.
-    A subrogating month adds one (up to the cover), a month of a plan repays
-    ``min(k, installment_repayment_months)``.
+    first missed rent (relative month 0), for one contract, given the economic factor: the
+    chain's distribution over (state, months owed ``k``) month by month
+    (:func:`_chain_months`), with the amounts that depend on the arrears ``k x total`` as
+    vectors over ``k``. Row 5: the probability of a cure (or a completed plan) that month.
     """
-    m = model.good_exit_multiplier(z)
     T = model.months
-    p = model.chain.stressed(m).matrix
     jhf = model.jhf
     cov = rate_fraction(jhf.coverage_ratio)
     share = rate_fraction(jhf.recovery_share)
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
     delay = model.recovery_delay_months
-    out = np.zeros((6, T + delay + 3))  # row 5: probability of a cure (or a completed plan) that month
-    dist = np.zeros((_K, cap + 1))
-    dist[0, 0] = 1.0
+    out = np.zeros((6, T + delay + 3))
     k = np.arange(cap + 1)
     inst = _IDX["installment"]
     # per k after this month's subrogation: arrears, recovery after exit, payout, remittance
@@ -79,42 +103,32 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
         return rec, pay, rem
 
     amounts = {True: exit_amounts(arrears_pay), False: exit_amounts(arrears_stay)}
-    good = (_IDX["cure"], _IDX["installment_paid"])
-    ending = [_IDX[x] for x in ("settlement", "judgment_exit", "forced_execution", "skip")]
-    for tau in range(T):
-        new = np.zeros_like(dist)
-        for s in range(_K):
-            w = dist[s]
-            if not w.any():
+    for tau, s, w, moves in _chain_months(model, z, cap):
+        pays = s != inst
+        if pays:
+            out[0, tau] += (w[:cap] * total).sum()
+            arrears = arrears_pay   # w is indexed by k before the month, the amounts by k after
+        else:
+            out[2, tau] += (w * repaid).sum() * total
+            arrears = arrears_stay
+        rec, pay, rem = amounts[pays]
+        for s2 in np.flatnonzero(moves):
+            prob = moves[s2]
+            if s2 < _K:
+                if s2 == _IDX["suit"] and s != s2:
+                    out[1, tau + 1] += prob * w.sum() * model.suit_cost_yen
                 continue
-            pays = s != inst
-            w_after = owed_after_month(w, pays, k - repaid)
-            if pays:
-                out[0, tau] += (w[:cap] * total).sum()
-                w_by_k, arrears = w, arrears_pay   # weight indexed by k before, amounts by k after
-            else:
-                out[2, tau] += (w * repaid).sum() * total
-                w_by_k, arrears = w, arrears_stay
-            rec, pay, rem = amounts[pays]
-            for s2 in np.flatnonzero(p[s]):
-                prob = p[s, s2]
-                if s2 < _K:
-                    new[s2] += prob * w_after
-                    if s2 == _IDX["suit"] and s != s2:
-                        out[1, tau + 1] += prob * w.sum() * model.suit_cost_yen
-                    continue
-                mass = prob * w_by_k
-                if s2 == _IDX["forced_execution"]:
-                    out[1, tau + 1] += mass.sum() * exec_cost
-                if s2 in good:
-                    out[2, tau + 1] += mass @ arrears
-                    out[5, tau + 1] += mass.sum()
-                elif s2 in ending:
-                    out[2, tau + 1 + delay] += mass @ rec
-                    out[3, tau + 2] += mass @ pay
-                    if delay >= 1:
-                        out[4, tau + 1 + delay] += mass @ rem
-        dist = new
+            mass = prob * w
+            if s2 == _IDX["forced_execution"]:
+                out[1, tau + 1] += mass.sum() * exec_cost
+            if s2 in _GOOD:
+                out[2, tau + 1] += mass @ arrears
+                out[5, tau + 1] += mass.sum()
+            elif s2 in _ENDING:
+                out[2, tau + 1 + delay] += mass @ rec
+                out[3, tau + 2] += mass @ pay
+                if delay >= 1:
+                    out[4, tau + 1 + delay] += mass @ rem
     return out
 
 
@@ -133,8 +147,174 @@ def _renewed(single: np.ndarray, h: float, q: float, T: int) -> np.ndarray:
     return R
 
 
+def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
+    """One forward propagation of the collection chain on (state, months owed ``k``) for
+    contracts with ``cap`` months of cover, given the factor: the probability masses by
+    relative month that every such contract's expected flows are linear in. :func:`_path_flows`
+    propagates the same chain with one contract's amounts; :func:`expected_cash_flows` applies
+    a whole group's summed amounts to these masses instead.
+
+    Keys (arrays over relative month ``tau = 0..T-1`` unless said):
+
+    - ``sub``: P(a subrogating month with ``k < cap``) (times the monthly total: subrogation);
+    - ``repaid``: expected monthly totals a plan's month repays (times the total: recoveries);
+    - ``cured``: expected months owed recovered at a cure or completed plan in ``tau + 1``;
+    - ``suit``, ``execution``: P(a suit entered, a forced execution) in ``tau + 1``;
+    - ``cure``: P(a cure or completed plan) in ``tau + 1``;
+    - ``ending_pays``, ``ending_stays``: ``T x (cap + 1)``, the mass leaving for a
+      tenancy-ending exit in ``tau + 1`` by ``k`` before the month, from a subrogating state
+      and from a plan's month (whose arrears are then ``min(k + 1, cap)`` and ``k - repaid``
+      monthly totals).
+    """
+    T = model.months
+    k = np.arange(cap + 1)
+    repaid = np.minimum(k, model.installment_repayment_months)
+    owed_pays, owed_stays = np.minimum(k + 1, cap), k - repaid
+    inst = _IDX["installment"]
+    out = {name: np.zeros(T) for name in ("sub", "repaid", "cured", "suit", "execution", "cure")}
+    out["ending_pays"], out["ending_stays"] = np.zeros((T, cap + 1)), np.zeros((T, cap + 1))
+    for tau, s, w, moves in _chain_months(model, z, cap):
+        pays = s != inst
+        if pays:
+            out["sub"][tau] += w[:cap].sum()
+        else:
+            out["repaid"][tau] += (w * repaid).sum()
+        for s2 in np.flatnonzero(moves):
+            prob = moves[s2]
+            if s2 < _K:
+                if s2 == _IDX["suit"] and s != s2:
+                    out["suit"][tau] += prob * w.sum()
+                continue
+            mass = prob * w
+            if s2 == _IDX["forced_execution"]:
+                out["execution"][tau] += mass.sum()
+            if s2 in _GOOD:
+                out["cured"][tau] += mass @ (owed_pays if pays else owed_stays)
+                out["cure"][tau] += mass.sum()
+            elif s2 in _ENDING:
+                out["ending_pays" if pays else "ending_stays"][tau] += mass
+    return out
+
+
+def _exit_amounts(model: RentModel, z: float, owed_months: np.ndarray, totals: np.ndarray, insured: np.ndarray,
+                  jhf_rents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For contracts ``i`` (arrays) leaving for a tenancy-ending exit with ``owed_months[k]``
+    monthly totals owed: the recovery after exit, the JHF payout and the remittance, yen,
+    each ``len(totals) x len(owed_months)``, rounded as the engine rounds them
+    (:meth:`RentModel.recovery_after_exit`, :meth:`JHFTerms.payout` truncating)."""
+    jhf = model.jhf
+    cov = rate_fraction(jhf.coverage_ratio)
+    share = rate_fraction(jhf.recovery_share)
+    arrears = owed_months[None, :] * totals[:, None]
+    rec = np.floor(arrears * model.recovery_rate * model.good_exit_multiplier(z) + 1e-9).astype(np.int64)
+    limit = jhf_rents * jhf.cap_months * cov.numerator // cov.denominator
+    if jhf.cap_yen is not None:
+        limit = np.minimum(limit, jhf.cap_yen)
+    pay = np.minimum(arrears * cov.numerator // cov.denominator, limit[:, None])
+    claimed = insured[:, None] & (arrears > 0)
+    pay = np.where(claimed, pay, 0)
+    rem = np.where(claimed, rec * share.numerator // share.denominator, 0)
+    return rec.astype(float), pay.astype(float), rem.astype(float)
+
+
+def _renewal_function(r: np.ndarray) -> np.ndarray:
+    """``G(0) = 1``, ``G(t) = sum_{s=1..t} r(s) G(t - s)``: the expected number of delinquency
+    episodes starting ``t`` months after the first, given the renewal density ``r``
+    (:func:`renewal_density`). The flows of all episodes are then ``G`` convolved with one
+    episode's (the renewal equation of :func:`_renewed`).
+
+    >>> _renewal_function(np.array([0.0, 0.5, 0.0])).tolist()
+    [1.0, 0.5, 0.25]
+    """
+    G = np.zeros(len(r))
+    G[0] = 1.0
+    for t in range(1, len(r)):
+        G[t] = r[1:t + 1] @ G[t - 1::-1]
+    return G
+
+
+def _causal(v: np.ndarray) -> np.ndarray:
+    """The matrix ``M[j, u] = v[u - j]`` (0 for ``u < j``), so that ``x @ M`` is ``x`` convolved
+    with ``v``, cut at ``len(v)``.
+
+    >>> (np.array([1.0, 2.0, 0.0]) @ _causal(np.array([1.0, 10.0, 100.0]))).tolist()
+    [1.0, 12.0, 120.0]
+    """
+    n = len(v)
+    j, u = np.indices((n, n))
+    return np.where(u >= j, v[np.clip(u - j, 0, n - 1)], 0.0)
+
+
 def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int = 24) -> pd.DataFrame:
-    """Exact expected cash flow by month (rows ``0..T``) and line (columns :data:`LINES`), yen."""
+    """Exact expected cash flow by month (rows ``0..T``) and line (columns :data:`LINES`), yen.
+
+    Defined as in the module docstring. Given ``z``, a contract's flows are linear in the
+    masses of one propagation of the chain (:func:`_chain_masses`, which depends only on the
+    months of cover), with its monthly total, its rounded exit amounts and, for costs, one; the
+    renewal of later delinquencies and the first missed rent's month are linear too. So the
+    contracts of a (cover, grade, first month at risk) group share one propagation and one
+    product with the renewal function (:func:`_renewal_function`, one per cover and grade) and
+    the first missed rent's distribution, applied to their summed amounts: the cost grows
+    with the number of groups, not of distinct contracts. :func:`_expected_cash_flows_by_contract`, the
+    readable version one contract type at a time, is held equal to it by the tests.
+    """
+    book = _book(portfolio, model)
+    T = model.months
+    zs, ws = factor_nodes(nodes)
+    grade, offset = book.grade_and_offset()
+    grades = np.array(list(model.delinquency_hazard), dtype=object)
+    df = pd.DataFrame({"total": book.total, "cap": book.cap, "insured": book.insured, "jhf_rent": book.jhf_rent,
+                       "grade": grades[grade], "offset": offset})
+    types = df.value_counts().reset_index(name="n")
+    groups = [(key, g) for key, g in types.groupby(["cap", "grade", "offset"], sort=True)]
+    exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
+    delay = model.recovery_delay_months
+    flows = np.zeros((5, T + 1))
+    t0 = np.arange(1, T + 1)
+    for z, wz in zip(zs, ws):
+        masses, renewal = {}, {}
+        for (cap, grade_name, off), g in groups:
+            cap, off = int(cap), int(off)
+            if cap not in masses:
+                masses[cap] = _chain_masses(model, float(z), cap)
+            ms = masses[cap]
+            n = g["n"].to_numpy(float)
+            totals = g["total"].to_numpy(np.int64)
+            insured = g["insured"].to_numpy(bool)
+            jhf_rents = g["jhf_rent"].to_numpy(np.int64)
+            k = np.arange(cap + 1)
+            repaid = np.minimum(k, model.installment_repayment_months)
+            single = np.zeros((6, T + delay + 3))
+            yen = float(n @ totals)  # the group's monthly totals, summed
+            single[0, :T] = yen * ms["sub"]
+            single[1, 1:T + 1] = n.sum() * (model.suit_cost_yen * ms["suit"] + exec_cost * ms["execution"])
+            single[2, :T] += yen * ms["repaid"]
+            single[2, 1:T + 1] += yen * ms["cured"]
+            single[5, 1:T + 1] = ms["cure"]  # per contract: the renewal's density
+            for owed, ending in ((np.minimum(k + 1, cap), ms["ending_pays"]), (k - repaid, ms["ending_stays"])):
+                rec, pay, rem = (n @ a for a in _exit_amounts(model, float(z), owed, totals, insured, jhf_rents))
+                single[2, 1 + delay:T + 1 + delay] += ending @ rec
+                single[3, 2:T + 2] += ending @ pay
+                if delay >= 1:
+                    single[4, 1 + delay:T + 1 + delay] += ending @ rem
+            h = model.hazard(model.delinquency_hazard[grade_name], float(z))
+            q = (1 - h) * (1 - model.moveout_hazard)
+            if (cap, grade_name) not in renewal:
+                renewal[cap, grade_name] = _causal(_renewal_function(renewal_density(single[5, :T + 1], h, q)))
+            first = np.zeros(T + 1)  # P(the first missed rent in month t)
+            first[off + 1:] = q ** (t0[t0 > off] - off - 1) * h
+            flows += wz * (single[:5, :T + 1] @ renewal[cap, grade_name] @ _causal(first))
+    out = pd.DataFrame(0.0, index=pd.RangeIndex(T + 1, name="month"), columns=list(LINES))
+    out["fees"] = book.fees
+    out["jhf_premium"] = book.premium
+    out[["subrogation", "costs", "recoveries", "jhf_payout", "jhf_remittance"]] = flows.T
+    return out
+
+
+def _expected_cash_flows_by_contract(portfolio: pd.DataFrame, model: RentModel, *, nodes: int = 24) -> pd.DataFrame:
+    """:func:`expected_cash_flows` the readable way: each distinct contract's own propagation
+    (:func:`_path_flows`), renewal and convolution. Slow (a second or more per distinct
+    contract); the tests hold the grouped version equal to it."""
     book = _book(portfolio, model)
     T = model.months
     zs, ws = factor_nodes(nodes)
