@@ -255,8 +255,8 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     contracts of a (cover, grade, first month at risk) group share one propagation and one
     product with the renewal function (:func:`_renewal_function`, one per cover and grade) and
     the first missed rent's distribution, applied to their summed amounts: the cost grows
-    with the number of groups, not of distinct contracts. :func:`_expected_cash_flows_by_contract`, the
-    readable version one contract type at a time, is held equal to it by the tests.
+    with the number of groups, not of distinct contracts. The tests hold it equal to
+    :func:`_expected_cash_flows_by_contract`, the readable version one contract at a time.
     """
     book = _book(portfolio, model)
     T = model.months
