@@ -6,7 +6,9 @@
   on average, after the observed time;
 - :func:`fit_hazards`: piecewise-constant monthly hazards by grade from contract histories,
   by maximum likelihood, with standard errors;
-- :func:`provenance`: every number of a params file with its source, fitted or assumed.
+- :func:`provenance`: every number of a params file with its source, fitted or assumed;
+- :func:`pnl_ratios`: a check, not a fit: the simulated loss per yen of fees beside a
+  listed guarantor's accounts.
 
 The mortgage fee curve is fitted by :meth:`~actuarial.products.mortgage_fee.FeeCurve.calibrate`.
 """
