@@ -386,10 +386,15 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
     Given ``z``, with ``S(t) = prod_{j<=t} (1 - d(z))(1 - p(age + j))``: a default in month
     ``t`` has probability ``S(t-1) d``, a full prepayment ``S(t-1)(1 - d) p(age + t)``, and
     the loan is alive for fees in month ``t`` with probability ``S(t)``. Integrated over ``z``
-    by Gauss-Legendre on ``[-8, 0]`` and ``[0, 8]``. Computed for ``chunk_loans`` loans at a
-    time as loans x months arrays (months past a loan's maturity masked), with the amounts
-    rounded as the engine rounds them; :func:`_expected_mortgage_cash_flows_by_loan`, the
-    readable loop over loans, is held equal to it by the tests.
+    by Gauss-Legendre on ``[-8, 0]`` and ``[0, 8]``.
+
+    ``S(t) = (1 - d)^t Q(t)`` with ``Q`` the survival from prepayment alone, and ``d`` depends
+    on ``z`` only through the grade. So the amounts (rounded as the engine rounds them) are
+    summed by grade once, times ``Q``, as loans x months arrays for ``chunk_loans`` loans at a
+    time (months past maturity masked); each economy then only scales those sums, except the
+    recovery ``min(balance, floor(collateral x sale factor(z)))``, summed again for each.
+    The tests hold it equal to :func:`_expected_mortgage_cash_flows_by_loan`, the readable
+    loop over loans.
     """
     from .mortgage import MORTGAGE_LINES, _mbook
 
@@ -397,40 +402,51 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
     T = model.months
     zs, ws = factor_nodes(nodes)
     delay = model.recovery_delay_months
-    flows = np.zeros((len(MORTGAGE_LINES), T + 1))
-    flows[0, 0] = book.lump_fee_month0
+    n_grades = len(book.annual_pd)
     t = np.arange(1, T + 1)
     cf = (1 - model.partial_prepayment_smm) ** (t - 1)
-    # d[z, grade]: the monthly default hazard of each grade in each economy
-    d_zg = np.array([[model.monthly_default_hazard(float(pd_), float(z)) for pd_ in book.annual_pd] for z in zs])
     sale = np.array([model.sale_factor(float(z)) for z in zs])
+    # sums by grade and month, times the survival from prepayment before (Q_prev) or after (Q_now) the month
+    defaulted = np.zeros((n_grades, T))     # Q_prev x balance
+    refunded = np.zeros((n_grades, T))      # Q_prev x p x refund
+    installments = np.zeros((n_grades, T))  # Q_now x installment fee
+    partial = np.zeros((n_grades, T))       # Q_now x expected partial-prepayment refund
+    recovered = np.zeros((len(zs), n_grades, T))  # Q_prev x recovery, by economy
     for lo in range(0, len(book.principal), chunk_loans):
         i = np.arange(lo, min(lo + chunk_loans, len(book.principal)))
         a, P, product = book.age[i][:, None], book.principal[i][:, None], book.product[i][:, None]
         alive = t[None, :] <= np.minimum(T, book.life[i])[:, None]  # months up to maturity, within the horizon
+        by_grade = (book.grade[i][None, :] == np.arange(n_grades)[:, None]).astype(float)  # grades x loans
         p = model.prepayment_hazard(a + t)
+        stay = np.where(alive, 1 - p, 1.0)
+        q_now = np.cumprod(stay, axis=1)
+        q_prev = np.where(alive, np.concatenate([np.ones((len(i), 1)), q_now[:, :-1]], axis=1), 0.0)
+        q_now = np.where(alive, q_now, 0.0)
         bal = np.floor(P * book.shapes[product, np.minimum(a + t - 1, book.shapes.shape[1] - 1)] * cf + 1e-6)
         m = a + t + 1
         fee = np.floor(P * book.unearned[product, np.minimum(m, book.unearned.shape[1] - 1)] * cf + 1e-6)
         band = np.searchsorted(book.edges, m, side="left")
         kept = (fee.astype(np.int64) * book.keep_num[band] // book.keep_den[band]).astype(float)
         refund = np.where(book.lump[i][:, None] & (kept >= model.transfer_fee_yen), kept - model.transfer_fee_yen, 0.0)
-        fees_alive = P * book.inst_factor[book.cohort[i]][:, 1:]
-        part_alive = P * book.part_factor[book.cohort[i]][:, 1:]
-        for iz, wz in enumerate(ws):
-            d = d_zg[iz, book.grade[i]][:, None]
-            step = np.where(alive, (1 - d) * (1 - p), 1.0)
-            s_prev = np.concatenate([np.ones((len(i), 1)), np.cumprod(step, axis=1)[:, :-1]], axis=1)
-            s_now = s_prev * step
-            p_def = np.where(alive, s_prev * d, 0.0)
-            p_pre = np.where(alive, s_prev * (1 - d) * p, 0.0)
-            s_now = np.where(alive, s_now, 0.0)
-            rec = np.minimum(bal, np.floor(book.collateral[i][:, None] * sale[iz] + 1e-6))
-            flows[3, 1:] += wz * (p_def * bal).sum(axis=0)
+        defaulted += by_grade @ (q_prev * bal)
+        refunded += by_grade @ (q_prev * p * refund)
+        installments += by_grade @ (q_now * P * book.inst_factor[book.cohort[i]][:, 1:])
+        partial += by_grade @ (q_now * P * book.part_factor[book.cohort[i]][:, 1:])
+        for iz in range(len(zs)):
+            sold = np.floor(book.collateral[i] * sale[iz] + 1e-6)
+            recovered[iz] += by_grade @ (q_prev * np.minimum(bal, sold[:, None]))
+    flows = np.zeros((len(MORTGAGE_LINES), T + 1))
+    flows[0, 0] = book.lump_fee_month0
+    for iz, (z, wz) in enumerate(zip(zs, ws)):
+        for g, annual_pd in enumerate(book.annual_pd):
+            d = model.monthly_default_hazard(float(annual_pd), float(z))
+            before = (1 - d) ** (t - 1)  # survival from default before the month
+            after = before * (1 - d)
+            flows[3, 1:] += wz * d * before * defaulted[g]
             if delay < T:
-                flows[4, 1 + delay:] += wz * (p_def * rec).sum(axis=0)[: T - delay]
-            flows[2, 1:] += wz * ((p_pre * refund).sum(axis=0) + (s_now * part_alive).sum(axis=0))
-            flows[1, 1:] += wz * (s_now * fees_alive).sum(axis=0)
+                flows[4, 1 + delay:] += (wz * d * before * recovered[iz, g])[: T - delay]
+            flows[2, 1:] += wz * (before * (1 - d) * refunded[g] + after * partial[g])
+            flows[1, 1:] += wz * after * installments[g]
     return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
 
 
