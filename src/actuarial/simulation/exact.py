@@ -452,7 +452,7 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
 
 def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nodes: int = 24) -> pd.DataFrame:
     """:func:`expected_mortgage_cash_flows` the readable way, one loan at a time (about 4 ms
-    a loan); the tests hold the chunked version equal to it."""
+    a loan); the tests hold the grouped version equal to it."""
     from .mortgage import MORTGAGE_LINES, _mbook
 
     book = _mbook(portfolio, model)
