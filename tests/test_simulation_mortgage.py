@@ -171,3 +171,14 @@ def test_expected_loss_summary_matches_the_simulated_mean(model, book, result):
     x = result.losses["net_loss"]
     assert abs(x.mean() - e["net_loss"]) <= 4 * x.std() / np.sqrt(len(x))
     assert abs(result.losses["fees"].mean() - e["fees"]) <= 4 * result.losses["fees"].std() / np.sqrt(len(x)) + 1
+
+
+def test_compare_with_exact_covers_every_mortgage_line(model, book, result):
+    from actuarial.simulation.exact import compare_with_exact, expected_loss
+
+    check = compare_with_exact(result.losses, expected_loss(book, model))
+    assert set(check.index) == set(MORTGAGE_LINES) | {"fees", "net_loss"}
+    assert check["difference_in_se"].abs().max() < 4
+    # the lump sums are all paid in month 0, the same in every scenario; every other line varies
+    assert check.loc["fee_lump_sum", "difference_in_se"] == 0.0
+    assert (check["standard_error"].drop("fee_lump_sum") > 0).all()

@@ -51,6 +51,31 @@ def test_monte_carlo_means_within_four_standard_errors_of_exact(model, book, res
     assert exact["subrogation"] > 0 and exact["jhf_payout"] > 0 and exact["costs"] > 0
 
 
+def test_compare_with_exact_on_the_simulated_book(model, book, result):
+    from actuarial.simulation.exact import compare_with_exact, expected_loss
+
+    exact = expected_loss(book, model)
+    check = compare_with_exact(result.losses, exact)
+    assert list(check.index) == list(exact.index) and "net_loss" in check.index
+    net = result.losses["net_loss"]
+    assert check.loc["net_loss", "monte_carlo"] == pytest.approx(net.mean())
+    assert check.loc["net_loss", "standard_error"] == pytest.approx(net.std(ddof=1) / np.sqrt(len(net)))
+    assert check.loc["net_loss", "exact"] == exact["net_loss"]
+    assert check["difference_in_se"].abs().max() < 4  # 20,000 scenarios of the model the oracle computes
+    assert check.loc["fees", "difference_in_se"] == 0.0  # the same in every scenario, and its expectation
+
+
+def test_compare_with_exact_by_hand_and_bad_input():
+    from actuarial.simulation.exact import compare_with_exact
+
+    losses = pd.DataFrame({"costs": [1.0, 2.0, 3.0], "fees": [4.0] * 3, "z": [0.1, 0.2, 0.3]})
+    c = compare_with_exact(losses, pd.Series({"costs": 1.0, "fees": 4.5}))
+    assert c.loc["costs"].tolist() == pytest.approx([2.0, 1 / np.sqrt(3), 1.0, np.sqrt(3)])
+    assert c.loc["fees", "difference_in_se"] == np.inf  # constant, yet not its expectation
+    with pytest.raises(ValueError, match="losses is missing column 'recoveries'"):
+        compare_with_exact(losses, pd.Series({"costs": 1.0, "recoveries": 0.0}))
+
+
 @pytest.mark.parametrize("delay", [3, 0])
 def test_grouped_exact_flows_equal_the_contract_by_contract_version(model, delay):
     """The grouped oracle against the readable one on a book with two covers, insured and

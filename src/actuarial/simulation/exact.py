@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..collection import STATES, TRANSIENT_STATES
-from ..products.common import rate_fraction
+from ..products.common import rate_fraction, require_frame
 from .rent import LINES, RentModel, _book, factor_nodes, renewal_density
 
 _K = len(TRANSIENT_STATES)
@@ -487,6 +487,33 @@ def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nod
             flows[1, tt] += wz * s_now * P * book.inst_factor[book.cohort[i], tt]
             flows[2, tt] += wz * s_now * P * book.part_factor[book.cohort[i], tt]
     return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
+
+
+def compare_with_exact(losses: pd.DataFrame, exact: pd.Series) -> pd.DataFrame:
+    """Each line's Monte Carlo mean against its exact expectation: ``losses`` a simulation's
+    per-scenario totals (``SimulationResult.losses``), ``exact`` :func:`expected_loss` of the
+    same book and model. One row for each of ``exact``'s entries; columns ``monte_carlo``
+    (the mean), ``standard_error`` (``sd / sqrt(S)``), ``exact`` and ``difference_in_se``,
+    defined as ``(monte_carlo - exact) / standard_error`` (0 for a line that is the same in
+    every scenario and equal to its expectation to 1e-9 relative, infinite if such a line
+    differs from it).
+    Beyond about 3 in absolute value, a difference points to a defect rather than chance.
+
+    >>> losses = pd.DataFrame({"subrogation": [90.0, 110.0], "fees": [5.0, 5.0]})  # mean 100, se 10
+    >>> compare_with_exact(losses, pd.Series({"subrogation": 95.0, "fees": 5.0}))["difference_in_se"].tolist()
+    [0.5, 0.0]
+    """
+    require_frame(losses, tuple(exact.index), "losses", allow_empty=False)
+    x = losses[list(exact.index)].astype(float)
+    mean = x.mean()
+    se = x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else pd.Series(np.nan, index=x.columns)
+    diff = mean - exact.astype(float)
+    scale = np.maximum(np.maximum(mean.abs(), exact.astype(float).abs()), 1.0)
+    constant = ~(se > 1e-9 * scale)  # the same in every scenario (up to the summation's rounding)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(constant, np.where(diff.abs() <= 1e-9 * scale, 0.0, np.inf), diff / se)
+    return pd.DataFrame({"monte_carlo": mean, "standard_error": se, "exact": exact.astype(float),
+                         "difference_in_se": z})
 
 
 def expected_loss(portfolio: pd.DataFrame, model) -> pd.Series:
