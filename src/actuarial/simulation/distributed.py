@@ -2,9 +2,9 @@
 
 Each engine has a ``run_into(book, model, seed, jobs, outputs, bar)`` function: for each
 ``(row, scenario)`` pair that the iterable ``jobs`` yields, it runs that scenario and writes
-its results into row ``row`` of each array of ``outputs``, which come zeroed. Scenario ``s`` always draws from
-``SeedSequence(seed, spawn_key=(s,))``, so where and in which order a scenario runs never
-changes the result.
+its results into row ``row`` of each array of ``outputs`` (the arrays an engine adds into
+come zeroed). Scenario ``s`` always draws from ``SeedSequence(seed, spawn_key=(s,))``, so
+where and in which order a scenario runs never changes the result.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from scipy.stats import norm
 
 from ..collection import STATES, TRANSIENT_STATES
 from ..products.common import rate_fraction, require_frame
+from ..products.mortgage_fee import refund
 from .rent import LINES, RentModel, _book, factor_nodes, renewal_density
 
 _K = len(TRANSIENT_STATES)
@@ -163,8 +164,9 @@ def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
     - ``cure``: P(a cure or completed plan) in ``tau + 1``;
     - ``ending_pays``, ``ending_stays``: ``T x (cap + 1)``, the mass leaving for a
       tenancy-ending exit in ``tau + 1`` by ``k`` before the month, from a subrogating state
-      and from a plan's month (whose arrears are then ``min(k + 1, cap)`` and ``k - repaid``
-      monthly totals).
+      and from a plan's month;
+    - ``owed_pays``, ``owed_stays``: by ``k``, the monthly totals then owed at such an exit
+      (``min(k + 1, cap)`` and ``k - repaid``).
     """
     T = model.months
     k = np.arange(cap + 1)
@@ -173,6 +175,7 @@ def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
     inst = _IDX["installment"]
     out = {name: np.zeros(T) for name in ("sub", "repaid", "cured", "suit", "execution", "cure")}
     out["ending_pays"], out["ending_stays"] = np.zeros((T, cap + 1)), np.zeros((T, cap + 1))
+    out["owed_pays"], out["owed_stays"] = owed_pays, owed_stays
     for tau, s, w, moves in _chain_months(model, z, cap):
         pays = s != inst
         if pays:
@@ -199,20 +202,15 @@ def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
 def _exit_amounts(model: RentModel, z: float, owed_months: np.ndarray, totals: np.ndarray, insured: np.ndarray,
                   jhf_rents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For contracts ``i`` (arrays) leaving for a tenancy-ending exit with ``owed_months[k]``
-    monthly totals owed: the recovery after exit, the JHF payout and the remittance, yen,
-    each ``len(totals) x len(owed_months)``, rounded as the engine rounds them
-    (:meth:`RentModel.recovery_after_exit`, :meth:`JHFTerms.payout` truncating)."""
-    jhf = model.jhf
-    cov = rate_fraction(jhf.coverage_ratio)
-    share = rate_fraction(jhf.recovery_share)
+    monthly totals owed: the recovery after exit (:meth:`RentModel.recovery_after_exit`), the
+    JHF payout (:meth:`JHFTerms.payout`, if insured and anything is owed) and the remittance
+    (the recovery's ``recovery_share``, truncated), yen, each ``len(totals) x
+    len(owed_months)``."""
+    share = rate_fraction(model.jhf.recovery_share)
     arrears = owed_months[None, :] * totals[:, None]
-    rec = np.floor(arrears * model.recovery_rate * model.good_exit_multiplier(z) + 1e-9).astype(np.int64)
-    limit = jhf_rents * jhf.cap_months * cov.numerator // cov.denominator
-    if jhf.cap_yen is not None:
-        limit = np.minimum(limit, jhf.cap_yen)
-    pay = np.minimum(arrears * cov.numerator // cov.denominator, limit[:, None])
+    rec = model.recovery_after_exit(arrears, z)
     claimed = insured[:, None] & (arrears > 0)
-    pay = np.where(claimed, pay, 0)
+    pay = np.where(claimed, model.jhf.payout(subrogated_rent=arrears, rent_at_start=jhf_rents[:, None]), 0)
     rem = np.where(claimed, rec * share.numerator // share.denominator, 0)
     return rec.astype(float), pay.astype(float), rem.astype(float)
 
@@ -266,7 +264,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     df = pd.DataFrame({"total": book.total, "cap": book.cap, "insured": book.insured, "jhf_rent": book.jhf_rent,
                        "grade": grades[grade], "offset": offset})
     types = df.value_counts().reset_index(name="n")
-    groups = [(key, g) for key, g in types.groupby(["cap", "grade", "offset"], sort=True)]
+    groups = list(types.groupby(["cap", "grade", "offset"], sort=True))
     exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
     delay = model.recovery_delay_months
     flows = np.zeros((5, T + 1))
@@ -282,8 +280,6 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
             totals = g["total"].to_numpy(np.int64)
             insured = g["insured"].to_numpy(bool)
             jhf_rents = g["jhf_rent"].to_numpy(np.int64)
-            k = np.arange(cap + 1)
-            repaid = np.minimum(k, model.installment_repayment_months)
             single = np.zeros((6, T + delay + 3))
             yen = float(n @ totals)  # the group's monthly totals, summed
             single[0, :T] = yen * ms["sub"]
@@ -291,7 +287,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
             single[2, :T] += yen * ms["repaid"]
             single[2, 1:T + 1] += yen * ms["cured"]
             single[5, 1:T + 1] = ms["cure"]  # per contract: the renewal's density
-            for owed, ending in ((np.minimum(k + 1, cap), ms["ending_pays"]), (k - repaid, ms["ending_stays"])):
+            for owed, ending in ((ms["owed_pays"], ms["ending_pays"]), (ms["owed_stays"], ms["ending_stays"])):
                 rec, pay, rem = (n @ a for a in _exit_amounts(model, float(z), owed, totals, insured, jhf_rents))
                 single[2, 1 + delay:T + 1 + delay] += ending @ rec
                 single[3, 2:T + 2] += ending @ pay
@@ -425,11 +421,11 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
         bal = np.floor(P * book.shapes[product, np.minimum(a + t - 1, book.shapes.shape[1] - 1)] * cf + 1e-6)
         m = a + t + 1
         fee = np.floor(P * book.unearned[product, np.minimum(m, book.unearned.shape[1] - 1)] * cf + 1e-6)
-        band = np.searchsorted(book.edges, m, side="left")
-        kept = (fee.astype(np.int64) * book.keep_num[band] // book.keep_den[band]).astype(float)
-        refund = np.where(book.lump[i][:, None] & (kept >= model.transfer_fee_yen), kept - model.transfer_fee_yen, 0.0)
+        refunds = np.where(book.lump[i][:, None], refund(unearned_fee=fee.astype(np.int64), months_elapsed=m,
+                                                        transfer_fee=model.transfer_fee_yen,
+                                                        schedule=model.deduction_schedule), 0)
         defaulted += by_grade @ (q_prev * bal)
-        refunded += by_grade @ (q_prev * p * refund)
+        refunded += by_grade @ (q_prev * p * refunds)
         installments += by_grade @ (q_now * P * book.inst_factor[book.cohort[i]][:, 1:])
         partial += by_grade @ (q_now * P * book.part_factor[book.cohort[i]][:, 1:])
         for iz in range(len(zs)):
@@ -472,7 +468,7 @@ def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nod
         keep = [1 - rate_fraction(r) for _, r in model.deduction_schedule]
         band = np.searchsorted(book.edges, m, side="left")
         kept = np.array([int(f) * keep[b].numerator // keep[b].denominator for f, b in zip(fee, band)], dtype=float)
-        refund = np.where(kept >= model.transfer_fee_yen, kept - model.transfer_fee_yen, 0.0) if book.lump[i] else 0 * kept
+        refund_yen = np.where(kept >= model.transfer_fee_yen, kept - model.transfer_fee_yen, 0.0) if book.lump[i] else 0 * kept
         for z, wz in zip(zs, ws):
             d = model.monthly_default_hazard(float(book.annual_pd[book.grade[i]]), float(z))
             step = (1 - d) * (1 - p)
@@ -483,7 +479,7 @@ def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nod
             rec = np.minimum(bal, np.floor(book.collateral[i] * model.sale_factor(float(z)) + 1e-6))
             keep_t = tt + model.recovery_delay_months <= T
             flows[4, tt[keep_t] + model.recovery_delay_months] += wz * (p_def * rec)[keep_t]
-            flows[2, tt] += wz * p_pre * refund
+            flows[2, tt] += wz * p_pre * refund_yen
             flows[1, tt] += wz * s_now * P * book.inst_factor[book.cohort[i], tt]
             flows[2, tt] += wz * s_now * P * book.part_factor[book.cohort[i], tt]
     return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))

@@ -166,9 +166,11 @@ class RentModel:
         """``exp(beta min(z, 0))``: 1 in good economies, lower in bad ones."""
         return math.exp(self.good_exit_sensitivity * min(z, 0.0))
 
-    def recovery_after_exit(self, arrears_yen: int, z: float) -> int:
-        """``floor(arrears x recovery_rate x exp(beta min(z, 0)))``, yen."""
-        return int(math.floor(arrears_yen * self.recovery_rate * self.good_exit_multiplier(z) + 1e-9))
+    def recovery_after_exit(self, arrears_yen, z: float):
+        """``floor(arrears x recovery_rate x exp(beta min(z, 0)))``, yen: an ``int`` for a
+        scalar, an ``int64`` array for an array (the exact oracle's)."""
+        rec = np.floor(np.asarray(arrears_yen) * self.recovery_rate * self.good_exit_multiplier(z) + 1e-9)
+        return int(rec) if rec.ndim == 0 else rec.astype(np.int64)
 
 
 @dataclasses.dataclass
