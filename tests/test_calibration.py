@@ -207,6 +207,8 @@ def test_pnl_ratios_agree_with_the_simulated_cash_flows():
      "column 'fees' must have a positive mean, got 0.0"),
     (pd.DataFrame(columns=["fees", "subrogation", "recoveries", "costs"]), "losses has no rows"),
     ([1, 2], "losses must be a pandas DataFrame, got list"),
+    (pd.DataFrame({"fees": [1.0], "subrogation": ["1"], "recoveries": [1.0], "costs": [1.0]}),
+     "losses: column 'subrogation' must hold numbers"),
 ])
 def test_pnl_ratios_bad_input(losses, needle):
     with pytest.raises(ValueError, match=needle):

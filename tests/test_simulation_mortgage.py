@@ -173,6 +173,14 @@ def test_expected_loss_summary_matches_the_simulated_mean(model, book, result):
     assert abs(result.losses["fees"].mean() - e["fees"]) <= 4 * result.losses["fees"].std() / np.sqrt(len(x)) + 1
 
 
+@pytest.mark.parametrize("chunk, needle", [(0, "chunk_loans must be >= 1, got 0"),
+                                           (1.5, "chunk_loans must be a whole number"),
+                                           ("8", "chunk_loans must be a whole number")])
+def test_exact_mortgage_chunk_must_be_a_positive_count(model, book, chunk, needle):
+    with pytest.raises(ValueError, match=needle):
+        expected_mortgage_cash_flows(book, model, chunk_loans=chunk)
+
+
 def test_compare_with_exact_covers_every_mortgage_line(model, book, result):
     from actuarial.simulation.exact import compare_with_exact, expected_loss
 

@@ -74,6 +74,14 @@ def test_compare_with_exact_by_hand_and_bad_input():
     assert c.loc["fees", "difference_in_se"] == np.inf  # constant, yet not its expectation
     with pytest.raises(ValueError, match="losses is missing column 'recoveries'"):
         compare_with_exact(losses, pd.Series({"costs": 1.0, "recoveries": 0.0}))
+    with pytest.raises(ValueError, match="exact must be a pandas Series .* got dict"):
+        compare_with_exact(losses, {"costs": 1.0})
+    with pytest.raises(ValueError, match="losses: 'costs' must hold numbers, got dtype"):
+        compare_with_exact(losses.assign(costs=["a", "b", "c"]), pd.Series({"costs": 1.0}))
+    with pytest.raises(ValueError, match="exact: 'fees' must be a number, got 'x'"):
+        compare_with_exact(losses, pd.Series({"costs": 1.0, "fees": "x"}))
+    with pytest.raises(ValueError, match="losses has no rows"):
+        compare_with_exact(losses.iloc[:0], pd.Series({"costs": 1.0}))
 
 
 @pytest.mark.parametrize("delay", [3, 0])

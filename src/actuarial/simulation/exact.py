@@ -8,12 +8,14 @@ Gauss-Legendre on ``[-8, 0]`` and ``[0, 8]`` (split at the kink of the good-exit
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 from ..collection import STATES, TRANSIENT_STATES
-from ..products.common import rate_fraction, require_frame
+from ..products.common import check_count, rate_fraction, require_frame
 from ..products.mortgage_fee import refund
 from .rent import LINES, RentModel, _book, factor_nodes, renewal_density
 
@@ -394,6 +396,7 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
     """
     from .mortgage import MORTGAGE_LINES, _mbook
 
+    check_count("chunk_loans", chunk_loans, minimum=1)
     book = _mbook(portfolio, model)
     T = model.months
     zs, ws = factor_nodes(nodes)
@@ -485,6 +488,13 @@ def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nod
     return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
 
 
+def _require_numeric(df: pd.DataFrame, what: str) -> None:
+    """``ValueError`` naming the first column of ``df`` that does not hold numbers."""
+    for c in df.columns:
+        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            raise ValueError(f"{what}: {c!r} must hold numbers, got dtype {df[c].dtype}")
+
+
 def compare_with_exact(losses: pd.DataFrame, exact: pd.Series) -> pd.DataFrame:
     """Each line's Monte Carlo mean against its exact expectation: ``losses`` a simulation's
     per-scenario totals (``SimulationResult.losses``), ``exact`` :func:`expected_loss` of the
@@ -499,7 +509,13 @@ def compare_with_exact(losses: pd.DataFrame, exact: pd.Series) -> pd.DataFrame:
     >>> compare_with_exact(losses, pd.Series({"subrogation": 95.0, "fees": 5.0}))["difference_in_se"].tolist()
     [0.5, 0.0]
     """
+    if not isinstance(exact, pd.Series):
+        raise ValueError(f"exact must be a pandas Series (expected_loss), got {type(exact).__name__}")
     require_frame(losses, tuple(exact.index), "losses", allow_empty=False)
+    _require_numeric(losses[list(exact.index)], "losses")
+    for key, value in exact.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"exact: {key!r} must be a number, got {value!r}")
     x = losses[list(exact.index)].astype(float)
     mean = x.mean()
     se = x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else pd.Series(np.nan, index=x.columns)
