@@ -4,12 +4,19 @@ Each workload runs in its own process (so ``peak_memory_mb`` is that workload's 
 resident memory) and, in the same process, the numpy month-stepping baseline on a subset;
 ``speedup_vs_numpy_baseline`` compares contract-scenarios per second. Speed is measured
 here, never asserted in a test.
+
+Each workload is timed ``repeat`` times (3 by default) in its process; ``seconds`` is the
+median and ``seconds_runs`` lists every run. On this shared 2-core VM one run of the rent
+workload can take up to 15% longer than another, with the load the host's other tenants put
+on it, so a single run is a noisy figure: the median of three is a typical run, and the
+list shows the spread.
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -26,8 +33,20 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _timed(run, repeat: int) -> tuple[list[float], object]:
+    """``repeat`` timings of ``run()`` in seconds, and the last run's result (each result is
+    dropped before the next run, so the peak memory is one run's)."""
+    seconds, result = [], None
+    for _ in range(repeat):
+        result = None
+        t = time.perf_counter()
+        result = run()
+        seconds.append(time.perf_counter() - t)
+    return seconds, result
+
+
 def run_rent(contracts: int, scenarios: int, months: int, base_contracts: int, base_scenarios: int,
-             threads: int) -> dict:
+             threads: int, repeat: int = 3) -> dict:
     """Time the rent engine and the month-stepping baseline; returns the bench.json entry."""
     import dataclasses
     from pathlib import Path as _P
@@ -41,9 +60,7 @@ def run_rent(contracts: int, scenarios: int, months: int, base_contracts: int, b
                                 months=months)
     book = synthetic_rent_book(contracts, seed=2026, insured_share=0.3)
     simulate(book.head(1_000), model, 2, seed=0, threads=threads)  # compile outside the timing
-    t = time.perf_counter()
-    result = simulate(book, model, scenarios, seed=1, threads=threads, progress=False)
-    seconds = time.perf_counter() - t
+    seconds, result = _timed(lambda: simulate(book, model, scenarios, seed=1, threads=threads, progress=False), repeat)
     t = time.perf_counter()
     simulate_month_stepping(book.head(base_contracts), model, base_scenarios, seed=1)
     base_seconds = time.perf_counter() - t
@@ -56,7 +73,7 @@ def run_rent(contracts: int, scenarios: int, months: int, base_contracts: int, b
 
 
 def run_mortgage(contracts: int, scenarios: int, months: int, base_contracts: int, base_scenarios: int,
-                 threads: int) -> dict:
+                 threads: int, repeat: int = 3) -> dict:
     """Time the mortgage engine and its month-stepping baseline; returns the bench.json entry."""
     import dataclasses
     from pathlib import Path as _P
@@ -70,19 +87,19 @@ def run_mortgage(contracts: int, scenarios: int, months: int, base_contracts: in
         MortgageModel.from_params(load_params(_P(__file__).resolve().parents[2] / "params" / "base.yaml")), months=months)
     book = synthetic_mortgage_book(contracts, seed=2026)
     simulate(book.head(1_000), model, 2, seed=0, threads=threads)  # compile outside the timing
-    t = time.perf_counter()
-    simulate(book, model, scenarios, seed=1, threads=threads, progress=False)
-    seconds = time.perf_counter() - t
+    seconds, _ = _timed(lambda: simulate(book, model, scenarios, seed=1, threads=threads, progress=False), repeat)
     t = time.perf_counter()
     simulate_mortgage_month_stepping(book.head(base_contracts), model, base_scenarios, seed=1)
     base_seconds = time.perf_counter() - t
     return _entry(contracts, scenarios, months, seconds, base_contracts, base_scenarios, base_seconds, threads)
 
 
-def _entry(contracts, scenarios, months, seconds, base_contracts, base_scenarios, base_seconds, threads) -> dict:
+def _entry(contracts, scenarios, months, runs, base_contracts, base_scenarios, base_seconds, threads) -> dict:
+    seconds = statistics.median(runs)
     rate = contracts * scenarios / seconds
     base_rate = base_contracts * base_scenarios / base_seconds
     return {"contracts": contracts, "scenarios": scenarios, "months": months, "seconds": round(seconds, 3),
+            "seconds_runs": [round(r, 3) for r in runs],
             "contract_scenarios_per_s": round(rate), "speedup_vs_numpy_baseline": round(rate / base_rate, 1),
             "numpy_baseline": {"contracts": base_contracts, "scenarios": base_scenarios, "seconds": round(base_seconds, 3),
                                "contract_scenarios_per_s": round(base_rate)},
@@ -90,7 +107,7 @@ def _entry(contracts, scenarios, months, seconds, base_contracts, base_scenarios
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m actuarial.bench [--out reports/bench.json] [--scale 1.0] [--threads 2]``."""
+    """``python -m actuarial.bench [--out reports/bench.json] [--scale 1.0] [--threads 2] [--repeat 3]``."""
     import argparse
     import os
 
@@ -98,26 +115,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="reports/bench.json")
     p.add_argument("--scale", type=float, default=1.0, help="multiply the scenario counts (quick runs: 0.01)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--repeat", type=int, default=3, help="timed runs of each workload; seconds is their median")
     p.add_argument("--workload", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if not args.scale > 0 or args.threads < 1:
         p.error(f"--scale must be > 0 and --threads >= 1, got {args.scale} and {args.threads}")
+    if args.repeat < 1:
+        p.error(f"--repeat must be >= 1, got {args.repeat}")
     if args.workload:  # child process: one workload, JSON on stdout
         c, s, m, bc, bs = WORKLOADS[args.workload]
         run_workload = {"rent": run_rent, "mortgage": run_mortgage}[args.workload]
-        entry = run_workload(c, max(1, round(s * args.scale)), m, bc, bs, args.threads)
+        entry = run_workload(c, max(1, round(s * args.scale)), m, bc, bs, args.threads, args.repeat)
         print(json.dumps(entry))
         return 0
     results = {}
     for name in WORKLOADS:
         run = subprocess.run([sys.executable, "-m", "actuarial.bench", "--workload", name, "--scale", str(args.scale),
-                              "--threads", str(args.threads)], capture_output=True, text=True)
+                              "--threads", str(args.threads), "--repeat", str(args.repeat)], capture_output=True, text=True)
         if run.returncode != 0:
             print(run.stderr, file=sys.stderr)
             return run.returncode
         results[name] = json.loads(run.stdout.strip().splitlines()[-1])
         r = results[name]
-        print(f"{name}: {r['contracts']:,} x {r['scenarios']:,} x {r['months']} months in {r['seconds']:.2f} s = "
+        runs = ", ".join(f"{x:.2f}" for x in r["seconds_runs"])
+        print(f"{name}: {r['contracts']:,} x {r['scenarios']:,} x {r['months']} months in {r['seconds']:.2f} s "
+              f"(median of {len(r['seconds_runs'])}: {runs}) = "
               f"{r['contract_scenarios_per_s']:.3e} contract-scenarios/s, {r['speedup_vs_numpy_baseline']}x the numpy "
               f"baseline, peak {r['peak_memory_mb']:.0f} MB, {r['threads']} threads")
     out = Path(args.out)
