@@ -76,7 +76,7 @@ def test_compare_with_exact_by_hand_and_bad_input():
         compare_with_exact(losses, pd.Series({"costs": 1.0, "recoveries": 0.0}))
     with pytest.raises(ValueError, match="exact must be a pandas Series .* got dict"):
         compare_with_exact(losses, {"costs": 1.0})
-    with pytest.raises(ValueError, match="losses: 'costs' must hold numbers, got dtype"):
+    with pytest.raises(ValueError, match="losses: column 'costs' must hold numbers, got dtype"):
         compare_with_exact(losses.assign(costs=["a", "b", "c"]), pd.Series({"costs": 1.0}))
     with pytest.raises(ValueError, match="exact: 'fees' must be a number, got 'x'"):
         compare_with_exact(losses, pd.Series({"costs": 1.0, "fees": "x"}))

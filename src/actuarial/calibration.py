@@ -428,10 +428,7 @@ def pnl_ratios(losses: pd.DataFrame) -> pd.DataFrame:
     [0.4, 0.2, 0.6]
     """
     columns = ("fees", "subrogation", "recoveries", "costs")
-    require_frame(losses, columns, "losses", allow_empty=False)
-    for c in columns:
-        if not pd.api.types.is_numeric_dtype(losses[c]) or pd.api.types.is_bool_dtype(losses[c]):
-            raise ValueError(f"losses: column {c!r} must hold numbers, got dtype {losses[c].dtype}")
+    require_frame(losses, columns, "losses", allow_empty=False, numeric=True)
     fees = float(losses["fees"].mean())
     if not fees > 0:
         raise ValueError(f"losses: column 'fees' must have a positive mean, got {fees!r}")

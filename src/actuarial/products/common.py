@@ -162,13 +162,18 @@ def to_date(name: str, value) -> dt.date:
     raise ValueError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
 
 
-def require_frame(df, columns, what: str, *, allow_empty: bool = True) -> None:
-    """``ValueError`` unless ``df`` is a DataFrame holding ``columns`` (named with ``what``).
+def require_frame(df, columns, what: str, *, allow_empty: bool = True, numeric: bool = False) -> None:
+    """``ValueError`` unless ``df`` is a DataFrame holding ``columns`` (named with ``what``),
+    with rows unless ``allow_empty``, and, if ``numeric``, numbers (not booleans) in each.
 
     >>> require_frame(pd.DataFrame({"a": [1]}), ("a", "b"), "claims")
     Traceback (most recent call last):
     ...
     ValueError: claims is missing column 'b' (needs a, b)
+    >>> require_frame(pd.DataFrame({"a": [True]}), ("a",), "claims", numeric=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: claims: column 'a' must hold numbers, got dtype bool
     """
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
@@ -177,3 +182,7 @@ def require_frame(df, columns, what: str, *, allow_empty: bool = True) -> None:
         raise ValueError(f"{what} is missing column {missing[0]!r} (needs {', '.join(columns)})")
     if not allow_empty and len(df) == 0:
         raise ValueError(f"{what} has no rows")
+    if numeric:
+        for c in columns:
+            if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+                raise ValueError(f"{what}: column {c!r} must hold numbers, got dtype {df[c].dtype}")

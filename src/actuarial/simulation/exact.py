@@ -468,10 +468,8 @@ def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nod
         bal = np.floor(P * book.shapes[book.product[i], a + tt - 1] * cf[:L] + 1e-6)
         m = a + tt + 1
         fee = np.floor(P * book.unearned[book.product[i], np.minimum(m, book.unearned.shape[1] - 1)] * cf[:L] + 1e-6)
-        keep = [1 - rate_fraction(r) for _, r in model.deduction_schedule]
-        band = np.searchsorted(book.edges, m, side="left")
-        kept = np.array([int(f) * keep[b].numerator // keep[b].denominator for f, b in zip(fee, band)], dtype=float)
-        refund_yen = np.where(kept >= model.transfer_fee_yen, kept - model.transfer_fee_yen, 0.0) if book.lump[i] else 0 * kept
+        refund_yen = refund(unearned_fee=fee.astype(np.int64), months_elapsed=m, transfer_fee=model.transfer_fee_yen,
+                            schedule=model.deduction_schedule) if book.lump[i] else 0 * fee
         for z, wz in zip(zs, ws):
             d = model.monthly_default_hazard(float(book.annual_pd[book.grade[i]]), float(z))
             step = (1 - d) * (1 - p)
@@ -486,13 +484,6 @@ def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nod
             flows[1, tt] += wz * s_now * P * book.inst_factor[book.cohort[i], tt]
             flows[2, tt] += wz * s_now * P * book.part_factor[book.cohort[i], tt]
     return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
-
-
-def _require_numeric(df: pd.DataFrame, what: str) -> None:
-    """``ValueError`` naming the first column of ``df`` that does not hold numbers."""
-    for c in df.columns:
-        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
-            raise ValueError(f"{what}: {c!r} must hold numbers, got dtype {df[c].dtype}")
 
 
 def compare_with_exact(losses: pd.DataFrame, exact: pd.Series) -> pd.DataFrame:
@@ -511,8 +502,7 @@ def compare_with_exact(losses: pd.DataFrame, exact: pd.Series) -> pd.DataFrame:
     """
     if not isinstance(exact, pd.Series):
         raise ValueError(f"exact must be a pandas Series (expected_loss), got {type(exact).__name__}")
-    require_frame(losses, tuple(exact.index), "losses", allow_empty=False)
-    _require_numeric(losses[list(exact.index)], "losses")
+    require_frame(losses, tuple(exact.index), "losses", allow_empty=False, numeric=True)
     for key, value in exact.items():
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"exact: {key!r} must be a number, got {value!r}")
