@@ -87,6 +87,7 @@ from ..products.common import (
 )
 from ..products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
 from ..products.rent_guarantee import FeePlan
+from ..risk import DEFAULT_LEVELS, metric_errors, tail_value_at_risk, value_at_risk
 from .distributed import check_run_arguments, run_scenarios
 
 
@@ -200,20 +201,24 @@ class SimulationResult:
         fees - subrogation - costs + recoveries - premium + payout - remittance."""
         return np.einsum("slt,l->st", self.cash_flows, self.signs)
 
-    def metrics(self, levels=(0.99, 0.995, 0.999)) -> pd.Series:
-        """EL, SD, VaR and TVaR of the net loss at each level, loss ratio and expected profit."""
+    def metrics(self, levels=DEFAULT_LEVELS) -> pd.Series:
+        """EL, SD, VaR and TVaR of the net loss at each level (:func:`~actuarial.risk.value_at_risk`,
+        :func:`~actuarial.risk.tail_value_at_risk`), loss ratio and expected profit."""
         loss = self.losses["net_loss"].to_numpy(dtype=float)
         out = {"expected_loss": loss.mean(), "sd": loss.std(ddof=1) if len(loss) > 1 else 0.0}
-        srt = np.sort(loss)
         for q in levels:
-            var = float(np.quantile(loss, q, method="inverted_cdf"))
-            tail = srt[srt >= var]
-            out[f"var_{q:.1%}"] = var
-            out[f"tvar_{q:.1%}"] = float(tail.mean())
+            out[f"var_{q:.1%}"] = value_at_risk(loss, q)
+            out[f"tvar_{q:.1%}"] = tail_value_at_risk(loss, q)
         fees = self.losses["fees"].to_numpy(dtype=float)
         out["loss_ratio"] = float(loss.mean() / fees.mean()) if fees.mean() > 0 else float("nan")
         out["expected_profit"] = float((fees - loss).mean())
         return pd.Series(out)
+
+    def metric_errors(self, levels=DEFAULT_LEVELS, confidence: float = 0.95) -> pd.DataFrame:
+        """:meth:`metrics` with the Monte Carlo standard error and ``confidence`` interval of
+        each (:func:`actuarial.risk.metric_errors`): how far the run's figures may be from
+        those of unlimited scenarios. Needs at least 2 scenarios."""
+        return metric_errors(self.losses["net_loss"].to_numpy(), self.losses["fees"].to_numpy(), levels, confidence)
 
 
 # -- portfolio checks ---------------------------------------------------------------------------
