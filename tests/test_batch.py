@@ -100,3 +100,22 @@ def test_runs_never_overwrite_and_partial_runs_do_not_count(tmp_path, monkeypatc
     assert batch._new_run_id(tmp_path) == "20261123-090000-3"
     (tmp_path / "20261123-090000" / "run.json").write_text("{}")
     assert [p.name for p in batch.finished_runs(tmp_path)] == ["20261123-090000"]
+
+
+def test_notebooks_run_by_the_batch_show_no_progress_bar(tmp_path, monkeypatch):
+    """The kernel inherits ``ACTUARIAL_PROGRESS=0`` while papermill runs it, and the
+    variable is as it was afterwards."""
+    import os
+
+    import papermill
+
+    from actuarial.simulation.distributed import PROGRESS_ENV
+
+    seen = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: seen.append(os.environ.get(PROGRESS_ENV)))
+    monkeypatch.setenv(PROGRESS_ENV, "1")
+    batch.run_notebook(tmp_path / "x.ipynb", tmp_path / "out")
+    assert seen == ["0"] and os.environ[PROGRESS_ENV] == "1"
+    monkeypatch.delenv(PROGRESS_ENV)
+    batch.run_notebook(tmp_path / "x.ipynb", tmp_path / "out")
+    assert seen == ["0", "0"] and PROGRESS_ENV not in os.environ

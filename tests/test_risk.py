@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binom
 
-from actuarial.risk import metric_errors, tail_value_at_risk, tvar_standard_error, value_at_risk, var_interval
+from actuarial.risk import (
+    metric_errors,
+    tail_value_at_risk,
+    tvar_standard_error,
+    value_at_risk,
+    var_interval,
+)
 from actuarial.simulation.rent import SimulationResult
 
 

@@ -190,3 +190,10 @@ def test_compare_with_exact_covers_every_mortgage_line(model, book, result):
     # the lump sums are all paid in month 0, the same in every scenario; every other line varies
     assert check.loc["fee_lump_sum", "difference_in_se"] == 0.0
     assert (check["standard_error"].drop("fee_lump_sum") > 0).all()
+
+
+def test_mortgage_progress_must_be_true_false_or_none(model, book, capsys):
+    with pytest.raises(ValueError, match="progress must be True, False or None, got 1"):
+        simulate(book, model, 5, seed=1, progress=1)
+    simulate(book, model, 5, seed=1, progress=True)
+    assert "5/5" in capsys.readouterr().err

@@ -345,6 +345,44 @@ def test_progress_bar_only_when_asked(model, book, capsys):
     assert np.array_equal(quiet.cash_flows, shown.cash_flows)
 
 
+class _Kernel:
+    """What IPython's ``get_ipython()`` returns inside a Jupyter kernel: a shell with a kernel."""
+    kernel = object()
+
+
+@pytest.mark.parametrize("tty, in_kernel, env, work, shown", [
+    (False, False, None, 10**8, False),  # tests, scripts piped to a file
+    (True, False, None, 10**8, True),  # a terminal
+    (False, True, None, 10**8, True),  # JupyterLab
+    (False, True, None, 10**8 - 1, False),  # too short to need one
+    (False, True, "0", 10**8, False),  # a papermill batch (actuarial batch sets it)
+    (True, False, "0", 10**8, False),
+])
+def test_default_progress_bar_is_for_someone_watching_a_long_run(monkeypatch, tty, in_kernel, env, work, shown):
+    import sys
+    import types
+
+    from actuarial.simulation import distributed
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty, raising=False)
+    fake = types.SimpleNamespace(get_ipython=lambda: _Kernel() if in_kernel else None)
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    if env is None:
+        monkeypatch.delenv(distributed.PROGRESS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(distributed.PROGRESS_ENV, env)
+    bar = distributed.progress_bar(None, 3, work, 10**8)
+    assert bar.disable is (not shown)
+    bar.close()
+    assert distributed.progress_bar(True, 3, 0, 10**8).disable is False  # asked for: always
+    assert distributed.progress_bar(False, 3, 10**9, 10**8).disable is True
+
+
+def test_progress_must_be_true_false_or_none(model, book):
+    with pytest.raises(ValueError, match="progress must be True, False or None, got 'yes'"):
+        simulate(book, model, 5, seed=1, progress="yes")
+
+
 # -- start months: books already in force and new business ------------------------------------------
 @pytest.fixture(scope="module")
 def staggered(book):

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -59,6 +60,20 @@ class BatchError(ValueError):
     """The batch cannot start: bad params, an unknown notebook, or a bad notebook parameter."""
 
 
+@contextlib.contextmanager
+def _environment(name: str, value: str):
+    """``os.environ[name] = value`` for the duration, then as it was."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict | None = None) -> Path:
     """Execute ``notebook`` under papermill into ``output_dir`` and export HTML without code.
 
@@ -66,6 +81,8 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict 
     when a cell fails (the partly executed notebook and its HTML are still written).
     """
     import papermill as pm
+
+    from .simulation.distributed import PROGRESS_ENV
 
     notebook, output_dir = Path(notebook), Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -75,9 +92,11 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict 
         # for every kernel, and jupyter_client interrupts every kernel it shuts down, which
         # ipykernel logs as an error when the signal lands in a message handler. A notebook's
         # own errors and warnings still reach its outputs, and a failing cell fails the task.
-        pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters or {}, kernel_name="python3",
-                            cwd=str(notebook.parent), progress_bar=False, extra_arguments=KERNEL_QUIET,
-                            start_timeout=KERNEL_START_TIMEOUT_S)
+        # The kernel inherits the environment: no simulation progress bar in a report.
+        with _environment(PROGRESS_ENV, "0"):
+            pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters or {}, kernel_name="python3",
+                                cwd=str(notebook.parent), progress_bar=False, extra_arguments=KERNEL_QUIET,
+                                start_timeout=KERNEL_START_TIMEOUT_S)
     finally:
         if out_nb.exists():
             _export_html(out_nb)

@@ -9,10 +9,17 @@ where and in which order a scenario runs never changes the result.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from tqdm import tqdm
+
+#: Set to ``"0"`` to keep the default progress bar off (``actuarial batch`` sets it for the
+#: notebooks it runs, so that no bar lands in a report).
+PROGRESS_ENV = "ACTUARIAL_PROGRESS"
 
 
 def check_run_arguments(*, n_scenarios, seed, threads, chunk_scenarios, backend) -> None:
@@ -23,6 +30,30 @@ def check_run_arguments(*, n_scenarios, seed, threads, chunk_scenarios, backend)
             raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
     if backend not in ("local", "dask"):
         raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
+
+
+def _interactive() -> bool:
+    """Whether someone is watching: a terminal, or a Jupyter kernel (JupyterLab), unless
+    :data:`PROGRESS_ENV` is ``"0"``."""
+    if os.environ.get(PROGRESS_ENV) == "0":
+        return False
+    if sys.stderr.isatty():
+        return True
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def progress_bar(progress, n_scenarios: int, work: int, threshold: int) -> tqdm:
+    """The run's tqdm bar over its scenarios. ``progress`` True or False shows it or not; None
+    (the default) shows it for runs of ``work >= threshold`` (contract- or loan-scenarios:
+    about a second and more) when someone is watching (:func:`_interactive`), so tests,
+    papermill batches and small notebook runs stay quiet."""
+    if progress is not None and not isinstance(progress, bool):
+        raise ValueError(f"progress must be True, False or None, got {progress!r}")
+    if progress is None:
+        progress = work >= threshold and _interactive()
+    return tqdm(total=n_scenarios, unit="scenario", disable=not progress)
 
 
 def run_scenarios(run_into, book, model, seed: int, n_scenarios: int, outputs: tuple, *, threads: int,

@@ -30,17 +30,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 
 import numba
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from tqdm import tqdm
 
-from ..products.common import check_count, check_rate, check_yen, rate_fraction, require_frame
-from ..products.mortgage_fee import SEED_DEDUCTION_SCHEDULE, FeeCurve, _shape, validate_schedule
-from .distributed import check_run_arguments, run_scenarios
+from ..products.common import (
+    check_count,
+    check_rate,
+    check_yen,
+    rate_fraction,
+    require_frame,
+)
+from ..products.mortgage_fee import (
+    SEED_DEDUCTION_SCHEDULE,
+    FeeCurve,
+    _shape,
+    validate_schedule,
+)
+from .distributed import check_run_arguments, progress_bar, run_scenarios
 from .rent import SimulationResult
 
 MORTGAGE_LINES = ("fee_lump_sum", "fee_installment", "refunds", "subrogation", "recoveries")
@@ -333,9 +342,7 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
                         backend=backend)
     book = _mbook(portfolio, model)
     T = model.months
-    if progress is None:
-        progress = sys.stderr.isatty() and len(book.principal) * n_scenarios >= 10**7
-    bar = tqdm(total=n_scenarios, unit="scenario", disable=not progress)
+    bar = progress_bar(progress, n_scenarios, len(book.principal) * n_scenarios, 10**7)
     flows = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1))
     z = np.empty(n_scenarios)
     run_scenarios(_run_into, book, model, seed, n_scenarios, (flows, z), threads=threads, backend=backend,

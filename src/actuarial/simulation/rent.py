@@ -61,7 +61,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import sys
 
 import numba
 import numpy as np
@@ -69,7 +68,6 @@ import pandas as pd
 from llvmlite import ir
 from numba.extending import intrinsic
 from scipy.stats import norm
-from tqdm import tqdm
 
 from ..collection import (
     GOOD_EXITS,
@@ -88,8 +86,7 @@ from ..products.common import (
 from ..products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
 from ..products.rent_guarantee import FeePlan
 from ..risk import DEFAULT_LEVELS, metric_errors, tail_value_at_risk, value_at_risk
-from .distributed import check_run_arguments, run_scenarios
-
+from .distributed import check_run_arguments, progress_bar, run_scenarios
 
 #: Cash-flow lines of the S x (T+1) output, all as positive amounts of yen.
 LINES = ("fees", "subrogation", "costs", "recoveries", "jhf_premium", "jhf_payout", "jhf_remittance")
@@ -1331,8 +1328,9 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     Scenario ``s`` draws from :func:`scenario_rng` (numpy's SFC64 seeded with
     ``SeedSequence(seed, spawn_key=(s,))``),
     so the result for a seed is the same for any ``threads``, any ``chunk_scenarios`` and
-    either backend. ``progress`` shows a tqdm bar; by default only on a terminal and for runs
-    of 10^8 contract-scenarios or more (a few seconds), so notebooks and tests stay quiet.
+    either backend. ``progress`` shows a tqdm bar; by default for runs of 10^8
+    contract-scenarios or more (about a second and more) on a terminal or in JupyterLab, and
+    never in tests or batch reports (:func:`~.distributed.progress_bar`).
 
     ``backend="dask"`` runs chunks of ``chunk_scenarios`` scenarios on a Dask distributed
     cluster: pass an existing ``client`` or a ``scheduler`` address (``pip install .[dask]``).
@@ -1350,9 +1348,7 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
                         backend=backend)
     book = _book(portfolio, model)
     T = model.months
-    if progress is None:
-        progress = sys.stderr.isatty() and len(book.total) * n_scenarios >= 10**8
-    bar = tqdm(total=n_scenarios, unit="scenario", disable=not progress)
+    bar = progress_bar(progress, n_scenarios, len(book.total) * n_scenarios, 10**8)
     # each scenario writes its own rows, in its thread (the threads also take the arrays' first
     # touch, 0.1 s at 10,000 scenarios when it came after them)
     flows = np.zeros((n_scenarios, len(LINES), T + 1))
