@@ -158,6 +158,8 @@ def metric_errors(losses, fees, levels=DEFAULT_LEVELS, confidence: float = 0.95)
     fee = _losses(fees, "fees")
     if len(fee) != len(loss):
         raise ValueError(f"fees must have one value per scenario: {len(fee)} fees for {len(loss)} losses")
+    if isinstance(levels, (str, bytes)) or not np.iterable(levels):
+        raise ValueError(f"levels must be a sequence of levels, got {levels!r}")
     levels = tuple(_probability(q, "levels") for q in levels)
     z = float(norm.ppf(0.5 + _probability(confidence, "confidence") / 2.0))
     n = len(loss)
