@@ -165,7 +165,7 @@ def test_simulated_run_reports_its_errors():
     (lambda: metric_errors([1.0, 2.0], [1.0, 1.0], levels=(0.9, 0.0)), "levels must be .* got 0.0"),
     (lambda: metric_errors([1.0, 2.0], [1.0, 1.0], confidence=0.0), "confidence must be .* got 0.0"),
     (lambda: metric_errors([1.0, 2.0], [1.0, 1.0], levels=0.99), "levels must be a sequence of levels, got 0.99"),
-    (lambda: _result([1.0, 2.0], [1.0, 1.0]).metrics(levels=(1.5,)), "level must be .* got 1.5"),
+    (lambda: _result([1.0, 2.0], [1.0, 1.0]).metrics(levels=(1.5,)), "levels must be .* got 1.5"),
 ])
 def test_bad_input_names_the_argument_and_value(call, needle):
     with pytest.raises(ValueError, match=needle):

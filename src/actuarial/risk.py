@@ -1,9 +1,9 @@
 """Risk measures of a simulated loss distribution, and their Monte Carlo error.
 
-A run of ``S`` scenarios estimates each metric of :meth:`SimulationResult.metrics
-<actuarial.simulation.rent.SimulationResult.metrics>`; :func:`metric_errors` says how far
-each estimate may be from the value an unlimited number of scenarios would give. The
-scenarios are independent draws (one stream each), so the usual large-sample results apply:
+A run of ``S`` scenarios estimates each metric of :func:`metrics` (what
+:meth:`SimulationResult.metrics <actuarial.simulation.rent.SimulationResult.metrics>`
+reports); :func:`metric_errors` says how far each estimate may be from the value an
+unlimited number of scenarios would give. The scenarios are independent draws (one stream each), so the usual large-sample results apply:
 
 - means (expected loss, expected profit): ``sd / sqrt(S)``;
 - the standard deviation: the delta method, ``sqrt((m4 - s^4) / S) / (2 s)``;
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom, norm
 
-#: The VaR and TVaR levels of :meth:`~actuarial.simulation.rent.SimulationResult.metrics`.
+#: The VaR and TVaR levels of :func:`metrics` by default.
 DEFAULT_LEVELS = (0.99, 0.995, 0.999)
 #: The fewest losses at or above the VaR from which :func:`tvar_standard_error` estimates
 #: the tail's spread; with fewer it is ``inf`` (its interval then ``-inf`` to ``inf``).
@@ -140,13 +140,45 @@ def tvar_standard_error(losses, level: float) -> float:
     return math.sqrt((tail.var(ddof=1) + q * (tail.mean() - var) ** 2) / (len(x) * (1.0 - q)))
 
 
+def _run(losses, fees, levels, minimum: int) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """A run's per-scenario losses and fees (checked, one fee per loss) and its levels."""
+    loss = _losses(losses, minimum=minimum)
+    fee = _losses(fees, "fees", minimum=minimum)
+    if len(fee) != len(loss):
+        raise ValueError(f"fees must have one value per scenario: {len(fee)} fees for {len(loss)} losses")
+    if isinstance(levels, (str, bytes)) or not np.iterable(levels):
+        raise ValueError(f"levels must be a sequence of levels, got {levels!r}")
+    return loss, fee, tuple(_probability(q, "levels") for q in levels)
+
+
+def metrics(losses, fees, levels=DEFAULT_LEVELS) -> pd.Series:
+    """A run's metrics from the net loss and fee income of each scenario, in yen.
+
+    Defined as, with means over the scenarios: ``expected_loss`` the mean loss, ``sd`` its
+    sample standard deviation (0 for one scenario), ``var_q`` and ``tvar_q``
+    (:func:`value_at_risk`, :func:`tail_value_at_risk`) at each level, ``loss_ratio`` the
+    mean loss over the mean fees (NaN without fees) and ``expected_profit`` the mean of fees
+    less loss.
+
+    >>> metrics([90.0, 110.0, 100.0, 100.0], [50.0] * 4, levels=(0.5,)).round(2).tolist()
+    [100.0, 8.16, 100.0, 103.33, 2.0, -50.0]
+    """
+    loss, fee, levels = _run(losses, fees, levels, minimum=1)
+    out = {"expected_loss": loss.mean(), "sd": loss.std(ddof=1) if len(loss) > 1 else 0.0}
+    for q in levels:
+        out[f"var_{q:.1%}"] = value_at_risk(loss, q)
+        out[f"tvar_{q:.1%}"] = tail_value_at_risk(loss, q)
+    out["loss_ratio"] = float(loss.mean() / fee.mean()) if fee.mean() > 0 else float("nan")
+    out["expected_profit"] = float((fee - loss).mean())
+    return pd.Series(out)
+
+
 def metric_errors(losses, fees, levels=DEFAULT_LEVELS, confidence: float = 0.95) -> pd.DataFrame:
     """Each metric of a run with its Monte Carlo standard error and ``confidence`` interval.
 
     ``losses`` and ``fees`` are the net loss and the fee income of each scenario, in yen.
-    Rows are the metrics, named as :meth:`SimulationResult.metrics
-    <actuarial.simulation.rent.SimulationResult.metrics>` names them; columns ``estimate``
-    (the same number), ``standard_error``, ``lower``, ``upper`` and ``interval`` (how it is
+    Rows are the metrics, named as :func:`metrics` names them; columns ``estimate`` (its
+    number), ``standard_error``, ``lower``, ``upper`` and ``interval`` (how it is
     built). Normal intervals are ``estimate -/+ z standard_error``, ``z`` the normal
     quantile at ``(1 + confidence) / 2``. A VaR's interval is :func:`var_interval`'s and its
     standard error the one that interval implies, ``(upper - lower) / (2 z)``.
@@ -155,35 +187,25 @@ def metric_errors(losses, fees, levels=DEFAULT_LEVELS, confidence: float = 0.95)
     >>> t.loc["expected_loss", ["estimate", "standard_error"]].round(4).tolist()
     [100.0, 4.0825]
     """
-    loss = _losses(losses)
-    fee = _losses(fees, "fees")
-    if len(fee) != len(loss):
-        raise ValueError(f"fees must have one value per scenario: {len(fee)} fees for {len(loss)} losses")
-    if isinstance(levels, (str, bytes)) or not np.iterable(levels):
-        raise ValueError(f"levels must be a sequence of levels, got {levels!r}")
-    levels = tuple(_probability(q, "levels") for q in levels)
+    loss, fee, levels = _run(losses, fees, levels, minimum=2)
+    est = metrics(loss, fee, levels)
     z = float(norm.ppf(0.5 + _probability(confidence, "confidence") / 2.0))
     n = len(loss)
     rows = {}
 
-    def normal(name, estimate, se):
-        rows[name] = (estimate, se, estimate - z * se, estimate + z * se, "normal")
+    def normal(name, se):
+        rows[name] = (est[name], se, est[name] - z * se, est[name] + z * se, "normal")
 
-    sd = loss.std(ddof=1)
-    normal("expected_loss", loss.mean(), sd / math.sqrt(n))
+    sd = est["sd"]
+    normal("expected_loss", sd / math.sqrt(n))
     m4 = np.mean((loss - loss.mean()) ** 4)
-    normal("sd", sd, math.sqrt(max(m4 - sd ** 4, 0.0) / n) / (2.0 * sd) if sd > 0 else 0.0)
+    normal("sd", math.sqrt(max(m4 - sd ** 4, 0.0) / n) / (2.0 * sd) if sd > 0 else 0.0)
     for q in levels:
-        var = value_at_risk(loss, q)
         lo, hi = var_interval(loss, q, confidence)
-        rows[f"var_{q:.1%}"] = (var, (hi - lo) / (2.0 * z), lo, hi, "order statistics")
-        normal(f"tvar_{q:.1%}", tail_value_at_risk(loss, q), tvar_standard_error(loss, q))
-    mean_fee = fee.mean()
-    if mean_fee > 0:
-        ratio = loss.mean() / mean_fee
-        normal("loss_ratio", ratio, (loss - ratio * fee).std(ddof=1) / math.sqrt(n) / mean_fee)
-    else:
-        rows["loss_ratio"] = (math.nan, math.nan, math.nan, math.nan, "normal")
-    normal("expected_profit", (fee - loss).mean(), (fee - loss).std(ddof=1) / math.sqrt(n))
+        rows[f"var_{q:.1%}"] = (est[f"var_{q:.1%}"], (hi - lo) / (2.0 * z), lo, hi, "order statistics")
+        normal(f"tvar_{q:.1%}", tvar_standard_error(loss, q))
+    ratio = est["loss_ratio"]  # NaN without fees, and so its error
+    normal("loss_ratio", (loss - ratio * fee).std(ddof=1) / math.sqrt(n) / fee.mean() if fee.mean() > 0 else math.nan)
+    normal("expected_profit", (fee - loss).std(ddof=1) / math.sqrt(n))
     return pd.DataFrame.from_dict(rows, orient="index",
                                   columns=["estimate", "standard_error", "lower", "upper", "interval"])

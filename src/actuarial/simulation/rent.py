@@ -85,7 +85,7 @@ from ..products.common import (
 )
 from ..products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
 from ..products.rent_guarantee import FeePlan
-from ..risk import DEFAULT_LEVELS, metric_errors, tail_value_at_risk, value_at_risk
+from ..risk import DEFAULT_LEVELS, metric_errors, metrics
 from .distributed import check_run_arguments, progress_bar, run_scenarios
 
 #: Cash-flow lines of the S x (T+1) output, all as positive amounts of yen.
@@ -199,17 +199,9 @@ class SimulationResult:
         return np.einsum("slt,l->st", self.cash_flows, self.signs)
 
     def metrics(self, levels=DEFAULT_LEVELS) -> pd.Series:
-        """EL, SD, VaR and TVaR of the net loss at each level (:func:`~actuarial.risk.value_at_risk`,
-        :func:`~actuarial.risk.tail_value_at_risk`), loss ratio and expected profit."""
-        loss = self.losses["net_loss"].to_numpy(dtype=float)
-        out = {"expected_loss": loss.mean(), "sd": loss.std(ddof=1) if len(loss) > 1 else 0.0}
-        for q in levels:
-            out[f"var_{q:.1%}"] = value_at_risk(loss, q)
-            out[f"tvar_{q:.1%}"] = tail_value_at_risk(loss, q)
-        fees = self.losses["fees"].to_numpy(dtype=float)
-        out["loss_ratio"] = float(loss.mean() / fees.mean()) if fees.mean() > 0 else float("nan")
-        out["expected_profit"] = float((fees - loss).mean())
-        return pd.Series(out)
+        """EL, SD, VaR and TVaR of the net loss at each level, loss ratio and expected profit
+        (:func:`actuarial.risk.metrics`)."""
+        return metrics(self.losses["net_loss"].to_numpy(dtype=float), self.losses["fees"].to_numpy(dtype=float), levels)
 
     def metric_errors(self, levels=DEFAULT_LEVELS, confidence: float = 0.95) -> pd.DataFrame:
         """:meth:`metrics` with the Monte Carlo standard error and ``confidence`` interval of
