@@ -5,6 +5,7 @@ from pathlib import Path
 
 import nbformat
 import openpyxl
+import pandas as pd
 import pytest
 
 from actuarial import batch
@@ -26,7 +27,8 @@ def run(tmp_path_factory):
     (tmp / "small.yaml").write_text(SMALL, encoding="utf-8")
     (tmp / "broken.yaml").write_text(BROKEN, encoding="utf-8")
     code = batch.main([str(tmp / "small.yaml"), str(tmp / "broken.yaml"), "--notebooks", "01_product_terms",
-                       "02_rent_portfolio", "04_mortgage_portfolio", "06_batch_summary", "--jobs", "2",
+                       "02_rent_portfolio", "04_mortgage_portfolio", "05_stress_and_capital", "06_batch_summary",
+                       "--jobs", "2",
                        "--scenarios", "20", "--reports", str(tmp / "reports")])
     return code, tmp / "reports"
 
@@ -51,6 +53,22 @@ def test_batch_runs_end_to_end_and_writes_every_output(run):
     assert {"comparison", "key_figures", "status"} <= set(book.sheetnames)
     index = (run_dir / "index.html").read_text(encoding="utf-8")
     assert "02:with_jhf_expected_loss" in index and "small" in index and "summary.xlsx" in index
+
+
+def test_a_notebook_of_several_scenarios_keeps_each_scenarios_figures(run):
+    # 05 reports every scenario of the run from one notebook: each keeps its own key-figures
+    # file (one file for all had kept only the last scenario's figures)
+    _, reports = run
+    (run_dir,) = batch.finished_runs(reports)
+    folder = run_dir / "all_scenarios"
+    for name in ("small", "broken"):
+        data = json.loads((folder / f"05_stress_and_capital_{name}.json").read_text())
+        assert data["scenario"] == name and data["notebook"] == "05_stress_and_capital"
+    metrics = pd.read_csv(folder / "05_stress_and_capital_metrics.csv", index_col=0)
+    assert list(metrics.columns) == ["small", "broken"]
+    comparison = pd.read_csv(run_dir / "summary" / "comparison.csv", index_col=0)
+    assert comparison.loc[["small", "broken"], "05:expected_loss"].notna().all()
+    assert comparison.loc["small", "05:expected_loss"] == metrics.loc["expected_loss", "small"]
 
 
 def test_a_broken_parameter_is_a_failed_entry_not_a_crash(run):
@@ -83,6 +101,9 @@ def test_bad_notebook_names_and_parameters_are_refused_early(tmp_path):
     with pytest.raises(batch.BatchError, match="no notebook of 01_product_terms has a parameter 'n_scenarios'"):
         batch.run_batch([tmp_path / "small.yaml"], ["01_product_terms"], reports_dir=tmp_path / "r",
                         overrides={"n_scenarios": 5}, progress=False)
+    (tmp_path / "summary.yaml").write_text(SMALL.replace("name: small,", "name: summary,"), encoding="utf-8")
+    with pytest.raises(batch.BatchError, match=r"summary\.yaml: scenario name 'summary' is the name of a run's own"):
+        batch.run_batch([tmp_path / "summary.yaml"], ["01_product_terms"], reports_dir=tmp_path / "r", progress=False)
     with pytest.raises(batch.BatchError, match="jobs must be"):
         batch.run_batch([tmp_path / "small.yaml"], jobs=0, reports_dir=tmp_path / "r", progress=False)
     assert not any((tmp_path / "r").iterdir())

@@ -79,6 +79,8 @@ def test_every_number_in_params_names_its_source():
     (("{last_month: 24, rate: 0.10}", "{last_month: 6, rate: 0.10}"), r"mortgage_fee\.deduction_schedule.*increase"),
     (("covered_items: [rent,", "covered_items: [rnet,"), r"jhf\.covered_items\.0 = 'rnet'"),
     (("  name: base\n", ""), r"scenario\.name = \(missing\)"),
+    (("  name: base\n", "  name: ../base\n"), r"scenario\.name = '\.\./base': .*one word of letters"),
+    (("  name: base\n", "  name: base case\n"), r"scenario\.name = 'base case': .*one word"),
 ])
 def test_bad_values_name_file_key_and_value(tmp_path, edit, needle):
     old, new = edit

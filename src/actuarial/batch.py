@@ -52,6 +52,8 @@ NOTEBOOKS = {
     "07_calibration": ("scenario", ("collection",)),
     "06_batch_summary": ("summary", ()),
 }
+#: folders of a run that are not a scenario's
+RUN_FOLDERS = {"(all)": "all_scenarios", "(run)": "summary"}
 DEFAULT_PARAMS = ("base", "recession", "high_recovery", "jhf_insured", "jhf_2025_support", "mortgage_base",
                   "mortgage_high_prepayment")
 
@@ -142,6 +144,9 @@ def plan(params_files, notebooks, overrides: dict, run_dir: Path) -> list[dict]:
             raise BatchError(str(exc)) from None
         if s.scenario.name in {v.scenario.name for v in scenarios.values()}:
             raise BatchError(f"{f}: scenario name {s.scenario.name!r} is used by another params file")
+        if s.scenario.name in RUN_FOLDERS.values():
+            raise BatchError(f"{f}: scenario name {s.scenario.name!r} is the name of a run's own folder "
+                             f"({', '.join(RUN_FOLDERS.values())}); choose another")
         scenarios[Path(f).resolve()] = s
     unknown = [n for n in notebooks if n not in NOTEBOOKS]
     if unknown:
@@ -164,12 +169,12 @@ def plan(params_files, notebooks, overrides: dict, run_dir: Path) -> list[dict]:
         elif how == "run":
             files = [str(p) for p, s in scenarios.items() if all(getattr(s, n) is not None for n in needs)]
             if files:
-                out = run_dir / "all_scenarios"
+                out = run_dir / RUN_FOLDERS["(all)"]
                 tasks.append({"notebook": str(NOTEBOOK_DIR / f"{stem}.ipynb"), "stem": stem, "scenario": "(all)",
                               "output_dir": str(out),
                               "parameters": {"params_files": files, "output_dir": str(out), **extra}})
         else:
-            out = run_dir / "summary"
+            out = run_dir / RUN_FOLDERS["(run)"]
             tasks.append({"notebook": str(NOTEBOOK_DIR / f"{stem}.ipynb"), "stem": stem, "scenario": "(run)",
                           "output_dir": str(out), "parameters": {"run_dir": str(run_dir)}})
     if not tasks:
@@ -242,7 +247,7 @@ def _run_group(tasks, jobs, scheduler, bar) -> list[dict]:
 def _write_outputs(run_dir: Path, run_id: str, started: str, params_files, results) -> None:
     from .reporting import collect_key_figures, comparison_table
 
-    summary = run_dir / "summary"
+    summary = run_dir / RUN_FOLDERS["(run)"]
     summary.mkdir(exist_ok=True)
     figures = collect_key_figures(run_dir)
     comparison = comparison_table(figures)
@@ -266,7 +271,7 @@ def _write_outputs(run_dir: Path, run_id: str, started: str, params_files, resul
 def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame) -> str:
     rows = []
     for r in run["notebooks"]:
-        folder = {"(all)": "all_scenarios", "(run)": "summary"}.get(r["scenario"], r["scenario"])
+        folder = RUN_FOLDERS.get(r["scenario"], r["scenario"])
         link = f"{folder}/{r['stem']}"
         ok = r["status"] == "ok"
         cell = "" if ok else f"cell {r['error_cell']}: " if r["error_cell"] is not None else ""

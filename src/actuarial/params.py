@@ -17,6 +17,7 @@ number is not a number).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -45,8 +46,20 @@ class _Model(BaseModel):
 
 
 class ScenarioInfo(_Model):
+    """``name`` names the scenario's folder and files in a batch run, so it is one word of
+    letters (any script), digits, ``_``, ``.`` and ``-``, starting with a letter or digit:
+    no path separator, space or leading dot."""
+
     name: str
     description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _one_word(cls, name: str) -> str:
+        if not re.fullmatch(r"[^\W_][\w.-]*", name):
+            raise ValueError("must be one word of letters, digits, '_', '.' and '-', starting with a letter or "
+                             "digit (it names the scenario's folder and files in a batch run)")
+        return name
 
 
 class JHFParams(_Model):

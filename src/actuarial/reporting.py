@@ -42,27 +42,64 @@ def format_table(df: pd.DataFrame, *, yen_columns=(), pct_columns=(), decimals: 
 
 def write_key_figures(output_dir: str | Path, name: str, scenario: str, figures: dict,
                       tables: dict[str, pd.DataFrame] | None = None) -> Path:
-    """Write ``<output_dir>/<name>.json`` (scenario, figures) and each table as
-    ``<name>_<table>.csv``; returns the JSON path."""
+    """Write ``<output_dir>/<name>.json`` (notebook ``name``, ``scenario``, ``figures``; a
+    non-finite figure as ``null``) and each table as ``<name>_<table>.csv``; returns the
+    JSON path. A notebook that reports several scenarios writes them with
+    :func:`write_scenario_figures` instead."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
-    path = out / f"{name}.json"
-    path.write_text(json.dumps({"notebook": name, "scenario": scenario, "figures": clean}, indent=2, sort_keys=True) + "\n",
-                    encoding="utf-8")
-    for tname, df in (tables or {}).items():
-        df.to_csv(out / f"{name}_{tname}.csv")
+    path = _write_figures(out / f"{name}.json", name, scenario, figures)
+    _write_tables(out, name, tables)
     return path
 
 
+def write_scenario_figures(output_dir: str | Path, name: str, figures: dict[str, dict],
+                           tables: dict[str, pd.DataFrame] | None = None) -> list[Path]:
+    """The key figures of notebook ``name`` for several scenarios (``figures`` maps each
+    scenario to its figures): one ``<output_dir>/<name>_<scenario>.json`` each, as
+    :func:`write_key_figures` writes them, so that no scenario's file replaces another's,
+    and each table once as ``<name>_<table>.csv``; returns the JSON paths.
+
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> [p.name for p in write_scenario_figures(d, "05_stress", {"base": {"el": 1.0}, "recession": {"el": 2.0}})]
+    ['05_stress_base.json', '05_stress_recession.json']
+    >>> collect_key_figures(d)[["scenario", "figure", "value"]].values.tolist()
+    [['base', 'el', 1.0], ['recession', 'el', 2.0]]
+    """
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [_write_figures(out / f"{name}_{scenario}.json", name, scenario, f) for scenario, f in figures.items()]
+    _write_tables(out, name, tables)
+    return paths
+
+
+def _write_figures(path: Path, name: str, scenario: str, figures: dict) -> Path:
+    """Write one key-figures JSON through a temporary file, so that a file that exists is whole."""
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
+    text = json.dumps({"notebook": name, "scenario": scenario, "figures": clean}, indent=2, sort_keys=True) + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _write_tables(out: Path, name: str, tables: dict[str, pd.DataFrame] | None) -> None:
+    for tname, df in (tables or {}).items():
+        df.to_csv(out / f"{name}_{tname}.csv")
+
+
 def collect_key_figures(run_dir: str | Path) -> pd.DataFrame:
-    """Every key-figures JSON under ``run_dir`` as one long table: scenario, notebook, figure, value."""
+    """Every key-figures JSON under ``run_dir`` (a JSON object with ``figures``; other JSON
+    files, such as ``run.json``, are passed over) as one long table: scenario, notebook,
+    figure, value. A JSON file that cannot be read raises ``ValueError`` naming it, rather
+    than leaving its figures out of the summary."""
     rows = []
     for f in sorted(Path(run_dir).rglob("*.json")):
         try:
             data = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{f}: not a readable JSON file ({exc})") from None
         if not isinstance(data, dict) or "figures" not in data:
             continue
         for k, v in data["figures"].items():

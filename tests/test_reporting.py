@@ -1,0 +1,60 @@
+"""Key figures: written whole, one file a scenario, collected into the batch's comparison."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from actuarial import reporting
+
+
+def test_each_scenario_keeps_its_own_file_and_the_table_is_written_once(tmp_path):
+    table = pd.DataFrame({"base": [1.0, 2.0], "recession": [3.0, 4.0]}, index=["expected_loss", "sd"])
+    paths = reporting.write_scenario_figures(
+        tmp_path, "05_stress_and_capital",
+        {"base": {"expected_loss": 1.0, "sd": 2.0}, "recession": {"expected_loss": 3.0, "sd": 4.0}}, {"metrics": table})
+    assert [p.name for p in paths] == ["05_stress_and_capital_base.json", "05_stress_and_capital_recession.json"]
+    assert json.loads(paths[1].read_text()) == {"notebook": "05_stress_and_capital", "scenario": "recession",
+                                                "figures": {"expected_loss": 3.0, "sd": 4.0}}
+    written = pd.read_csv(tmp_path / "05_stress_and_capital_metrics.csv", index_col=0)
+    pd.testing.assert_frame_equal(written, table)
+    comparison = reporting.comparison_table(reporting.collect_key_figures(tmp_path))
+    assert comparison.to_dict("index") == {"base": {"05:expected_loss": 1.0, "05:sd": 2.0},
+                                           "recession": {"05:expected_loss": 3.0, "05:sd": 4.0}}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [  # no temporary file left behind
+        "05_stress_and_capital_base.json", "05_stress_and_capital_metrics.csv", "05_stress_and_capital_recession.json"]
+
+
+def test_non_finite_figures_are_written_as_null(tmp_path):
+    path = reporting.write_key_figures(tmp_path, "02_rent_portfolio", "base",
+                                       {"tvar_99.9%": math.inf, "nan": math.nan, "el": 5.5, "count": 3})
+    assert json.loads(path.read_text())["figures"] == {"tvar_99.9%": None, "nan": None, "el": 5.5, "count": 3}
+    figures = reporting.collect_key_figures(tmp_path).set_index("figure")["value"]
+    assert figures["el"] == 5.5 and figures["count"] == 3 and figures[["tvar_99.9%", "nan"]].isna().all()
+
+
+def test_collecting_passes_over_other_json_and_names_an_unreadable_file(tmp_path):
+    reporting.write_key_figures(tmp_path / "base", "01_product_terms", "base", {"premium": 25_000})
+    (tmp_path / "run.json").write_text(json.dumps({"run_id": "x", "notebooks": []}))
+    (tmp_path / "list.json").write_text("[1, 2]")
+    figures = reporting.collect_key_figures(tmp_path)
+    assert figures.to_dict("records") == [{"scenario": "base", "notebook": "01_product_terms", "figure": "premium",
+                                           "value": 25_000}]
+    (tmp_path / "base" / "02_rent_portfolio.json").write_text('{"notebook": "02_rent_portfolio", "figu')
+    with pytest.raises(ValueError, match=r"base/02_rent_portfolio\.json: not a readable JSON file"):
+        reporting.collect_key_figures(tmp_path)
+
+
+def test_an_empty_run_has_an_empty_comparison(tmp_path):
+    figures = reporting.collect_key_figures(tmp_path)
+    assert list(figures.columns) == ["scenario", "notebook", "figure", "value"] and figures.empty
+    assert reporting.comparison_table(figures).empty
+
+
+def test_tables_and_metrics_are_formatted_explicitly():
+    df = pd.DataFrame({"loss": [1234567.4, -89.6], "ratio": [0.62599, 0.1], "z": [1.23456789, 2.0]}, index=["a", "b"])
+    text = reporting.format_table(df, yen_columns=["loss"], pct_columns=["ratio"], decimals={"z": 2})
+    assert text.splitlines() == ["       loss  ratio    z", "a 1,234,567 62.60% 1.23", "b       -90 10.00% 2.00"]
+    lines = reporting.format_metrics(pd.Series({"expected_loss": 90_974_006.7, "loss_ratio": 0.626})).splitlines()
+    assert lines == ["   expected_loss:         90,974,007", "      loss_ratio:             62.60%"]
