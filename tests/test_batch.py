@@ -140,3 +140,28 @@ def test_notebooks_run_by_the_batch_show_no_progress_bar(tmp_path, monkeypatch):
     monkeypatch.delenv(PROGRESS_ENV)
     batch.run_notebook(tmp_path / "x.ipynb", tmp_path / "out")
     assert seen == ["0", "0"] and PROGRESS_ENV not in os.environ
+
+
+def test_metrics_tables_whose_names_share_a_prefix_keep_their_own_sheets(tmp_path):
+    # Excel sheet names are cut to 31 characters and compared without case; a second table
+    # under a name already used had been written over the first, into one sheet
+    tables = {}
+    for k, folder in enumerate(["jhf_2025_support", "jhf_2025_support_restoration", "Base", "base"]):
+        (tmp_path / folder).mkdir()
+        tables[folder] = pd.DataFrame({folder: [float(k), k + 0.5]}, index=["expected_loss", "sd"])
+        tables[folder].to_csv(tmp_path / folder / "02_rent_portfolio_metrics.csv")
+        (tmp_path / folder / "02_rent_portfolio.json").write_text(json.dumps(
+            {"notebook": "02_rent_portfolio", "scenario": folder, "figures": {"el": float(k)}}))
+    assert [(sheet, csv.parent.name) for sheet, csv in batch.metrics_sheets(tmp_path)] == [
+        ("Base_02_rent_portfo", "Base"), ("base_02_rent_portfo~2", "base"),
+        ("jhf_2025_suppo_02_rent_portfo", "jhf_2025_support"),
+        ("jhf_2025_suppo_02_rent_portfo~2", "jhf_2025_support_restoration")]
+    results = [{"scenario": f, "stem": "02_rent_portfolio", "status": "ok", "error_cell": None, "error": None}
+               for f in tables]
+    batch._write_outputs(tmp_path, "run", "2026-11-23T09:00:00", [], results)
+    sheets = pd.read_excel(tmp_path / "summary.xlsx", sheet_name=None, index_col=0)
+    contents = pd.read_excel(tmp_path / "summary.xlsx", sheet_name="metrics_sheets")
+    assert len(contents) == 4
+    for sheet, file in zip(contents["sheet"], contents["file"]):
+        folder = file.split("/")[0]
+        pd.testing.assert_frame_equal(sheets[sheet], tables[folder], check_names=False)

@@ -258,14 +258,34 @@ def _write_outputs(run_dir: Path, run_id: str, started: str, params_files, resul
         comparison.to_excel(xl, sheet_name="comparison")
         figures.to_excel(xl, sheet_name="key_figures", index=False)
         status.to_excel(xl, sheet_name="status", index=False)
-        for csv in sorted(run_dir.rglob("*_metrics.csv")):
-            sheet = f"{csv.parent.name[:14]}_{csv.stem[:14]}"[:31]
+        sheets = metrics_sheets(run_dir)
+        pd.DataFrame([(sheet, csv.relative_to(run_dir).as_posix()) for sheet, csv in sheets],
+                     columns=["sheet", "file"]).to_excel(xl, sheet_name="metrics_sheets", index=False)
+        for sheet, csv in sheets:
             pd.read_csv(csv, index_col=0).to_excel(xl, sheet_name=sheet)
     run = {"run_id": run_id, "started": started, "finished": dt.datetime.now().isoformat(timespec="seconds"),
            "params_files": [str(p) for p in params_files], "ok": all(r["status"] == "ok" for r in results),
            "notebooks": [{k: r[k] for k in ("scenario", "stem", "status", "error_cell", "error")} for r in results]}
     (run_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
     (run_dir / "index.html").write_text(_index_html(run_dir, run, comparison), encoding="utf-8")
+
+
+def metrics_sheets(run_dir: Path) -> list[tuple[str, Path]]:
+    """Each ``*_metrics.csv`` of a run with the ``summary.xlsx`` sheet it goes to: its
+    folder's and its name's first 14 characters, and ``~2``, ``~3``, ... where those are
+    already taken. Excel allows 31 characters and compares sheet names without case, and
+    pandas writes a second table under a name already used into the same sheet, over the
+    first (``jhf_2025_support`` and ``jhf_2025_support_restoration`` shared one)."""
+    taken, out = {"comparison", "key_figures", "status", "metrics_sheets"}, []
+    for csv in sorted(run_dir.rglob("*_metrics.csv")):
+        base = f"{csv.parent.name[:14]}_{csv.stem[:14]}"
+        sheet, k = base, 1
+        while sheet.casefold() in taken:
+            k += 1
+            sheet = f"{base[:31 - len(str(k)) - 1]}~{k}"
+        taken.add(sheet.casefold())
+        out.append((sheet, csv))
+    return out
 
 
 def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame) -> str:
