@@ -121,16 +121,50 @@ def books_from_params(scenario, params_path) -> tuple[pd.DataFrame | None, pd.Da
 
 
 def read_book_csv(path, kind: str) -> pd.DataFrame:
-    """Read a book from CSV with the column types the engines check; errors name the file."""
+    """Read a ``kind`` (``"rent"`` or ``"mortgage"``) book from CSV with the column types
+    the engines check; errors name the file, the column, the first bad value and its line.
+
+    What a spreadsheet export does to a column is undone here: whole amounts written with a
+    decimal point (``85000.0``) or as text become integers, and ``insured`` reads
+    True/False, ``TRUE``/``FALSE`` or 1/0. A missing value, a fraction or text that is not a
+    number (``85,000``) in an amount or month column is an error. The engine's checks
+    (:func:`~actuarial.simulation.rent.validate_portfolio`) then name any other bad value."""
     from pathlib import Path
 
+    from .simulation.mortgage import MORTGAGE_COLUMNS
+    from .simulation.rent import PORTFOLIO_COLUMNS
+
+    whole = {"rent": (*PORTFOLIO_COLUMNS[:4], "start_month"),
+             "mortgage": tuple(c for c in MORTGAGE_COLUMNS if c.endswith(("_yen", "_months")))}
+    if kind not in whole:
+        raise ValueError(f"kind must be 'rent' or 'mortgage', got {kind!r}")
     path = Path(path)
     try:
         book = pd.read_csv(path)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: cannot read the {kind} book: it is not UTF-8 text (from Excel, save it as "
+                         f"'CSV UTF-8')") from None
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"{path}: cannot read the {kind} book: {exc}") from None
-    if kind == "rent" and "insured" in book:
-        if not book["insured"].isin([True, False]).all():
-            raise ValueError(f"{path}: column 'insured' must be True/False")
-        book["insured"] = book["insured"].astype(bool)
+
+    def fail(column: str, what: str, bad: np.ndarray):
+        row = int(np.flatnonzero(bad)[0])  # line row + 2 of the file: the header is line 1
+        value = book[column].iloc[row]
+        got = "an empty cell" if pd.isna(value) else repr(value.item() if isinstance(value, np.generic) else value)
+        raise ValueError(f"{path}: column {column!r} must hold {what}, got {got} on line {row + 2}")
+
+    for c in whole[kind]:
+        if c in book and not pd.api.types.is_integer_dtype(book[c]):
+            values = pd.to_numeric(book[c], errors="coerce").to_numpy(dtype=float)
+            ok = (np.abs(values) < 2.0 ** 53) & (values == np.round(values))  # NaN fails both
+            if not ok.all():
+                fail(c, "whole numbers", ~ok)
+            book[c] = values.astype(np.int64)
+    if kind == "rent" and "insured" in book and book["insured"].dtype != bool:
+        words = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+        flags = book["insured"].map(lambda v: words.get(str(v).strip().lower()))
+        bad = flags.isna().to_numpy()
+        if bad.any():
+            fail("insured", "True/False", bad)
+        book["insured"] = flags.astype(bool)
     return book

@@ -186,3 +186,37 @@ def require_frame(df, columns, what: str, *, allow_empty: bool = True, numeric: 
         for c in columns:
             if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
                 raise ValueError(f"{what}: column {c!r} must hold numbers, got dtype {df[c].dtype}")
+
+
+def require_whole(df: pd.DataFrame, column: str, what: str = "portfolio", unit: str = "whole numbers") -> None:
+    """``ValueError`` unless column ``column`` of ``df`` holds integers (not booleans),
+    naming the first row that does not and its value: a missing value, a fraction, text
+    such as ``'85,000'``, or a float where an integer belongs.
+
+    >>> require_whole(pd.DataFrame({"rent_yen": [85_000, 70_000]}), "rent_yen", unit="whole yen")
+    >>> require_whole(pd.DataFrame({"rent_yen": [85_000, None]}), "rent_yen", unit="whole yen")
+    Traceback (most recent call last):
+    ...
+    ValueError: portfolio column 'rent_yen' must hold whole yen (integers), got nan in row 1
+    >>> require_whole(pd.DataFrame({"rent_yen": ["85,000"]}, index=["c1"]), "rent_yen", unit="whole yen")
+    Traceback (most recent call last):
+    ...
+    ValueError: portfolio column 'rent_yen' must hold whole yen (integers), got '85,000' in row 'c1'
+    """
+    col = df[column]
+    if pd.api.types.is_integer_dtype(col):  # bool is not an integer dtype here
+        return
+    message = f"{what} column {column!r} must hold {unit} (integers), got"
+    if pd.api.types.is_float_dtype(col):
+        values = col.to_numpy(dtype=float)
+        bad = ~(values == np.round(values))  # a fraction or NaN
+        if bad.any():
+            row = col.index[int(np.flatnonzero(bad)[0])]
+            raise ValueError(f"{message} {float(col[row])!r} in row {row!r}")
+        raise ValueError(f"{message} floats ({float(col.iloc[0])!r} in row {col.index[0]!r}); "
+                         f"convert the column with .astype('int64')")
+    for row, value in col.items():
+        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
+            value = value.item() if isinstance(value, np.generic) else value
+            raise ValueError(f"{message} {value!r} in row {row!r}")
+    raise ValueError(f"{message} dtype {col.dtype}")

@@ -42,6 +42,7 @@ from ..products.common import (
     check_yen,
     rate_fraction,
     require_frame,
+    require_whole,
 )
 from ..products.mortgage_fee import (
     SEED_DEDUCTION_SCHEDULE,
@@ -143,8 +144,7 @@ def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> Non
             raise ValueError(f"portfolio column {column!r} {what}, got {value!r} in row {row!r}")
 
     for c in ("principal_yen", "term_months", "age_months", "collateral_value_yen"):
-        if not pd.api.types.is_integer_dtype(portfolio[c]):
-            raise ValueError(f"portfolio column {c!r} must hold whole numbers, got dtype {portfolio[c].dtype}")
+        require_whole(portfolio, c)
         first_bad(portfolio[c].to_numpy() < 0, c, "must not be negative")
     first_bad(portfolio["term_months"].to_numpy() % 12 != 0, "term_months", "must be whole years (a multiple of 12)")
     first_bad(portfolio["term_months"].to_numpy() == 0, "term_months", "must be positive")

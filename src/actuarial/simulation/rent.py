@@ -82,6 +82,7 @@ from ..products.common import (
     check_yen,
     rate_fraction,
     require_frame,
+    require_whole,
 )
 from ..products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
 from ..products.rent_guarantee import FeePlan
@@ -219,9 +220,8 @@ def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
     """
     require_frame(portfolio, PORTFOLIO_COLUMNS, "portfolio", allow_empty=False)
     for c in PORTFOLIO_COLUMNS[:4]:
+        require_whole(portfolio, c, unit="whole yen")
         col = portfolio[c]
-        if not pd.api.types.is_integer_dtype(col):
-            raise ValueError(f"portfolio column {c!r} must hold whole yen, got dtype {col.dtype}")
         bad = col.to_numpy() < 0
         if bad.any():
             row = portfolio.index[bad].tolist()[0]
@@ -269,9 +269,8 @@ def start_months(portfolio: pd.DataFrame, months: int) -> np.ndarray:
     """The optional ``start_month`` column (0 when absent), checked: whole numbers below ``months``."""
     if "start_month" not in portfolio.columns:
         return np.zeros(len(portfolio), dtype=np.int64)
+    require_whole(portfolio, "start_month", unit="whole months")
     col = portfolio["start_month"]
-    if not pd.api.types.is_integer_dtype(col):
-        raise ValueError(f"portfolio column 'start_month' must hold whole months, got dtype {col.dtype}")
     bad = col.to_numpy() >= months
     if bad.any():
         row = portfolio.index[bad].tolist()[0]

@@ -1,0 +1,89 @@
+"""Books read from CSV: spreadsheet exports read back exactly, bad cells named by column and line."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from actuarial.params import load_params
+from actuarial.portfolio import read_book_csv, synthetic_mortgage_book, synthetic_rent_book
+from actuarial.simulation import RentModel, simulate
+from actuarial.simulation.rent import validate_portfolio
+
+MODEL = RentModel.from_params(load_params("params/base.yaml"))
+
+
+@pytest.fixture
+def book():
+    return synthetic_rent_book(30, seed=3, insured_share=0.3)
+
+
+def test_a_spreadsheet_export_reads_back_as_the_book(tmp_path, book):
+    # amounts written as 85000.0, the insured flag as TRUE/FALSE or 1/0: the types come back
+    exported = book.astype({"rent_yen": float, "parking_fee_yen": float}).assign(
+        insured=np.where(book["insured"], "TRUE", "FALSE"), start_month=np.arange(len(book)) - 5)
+    exported.to_csv(tmp_path / "book.csv", index=False)
+    read = read_book_csv(tmp_path / "book.csv", "rent")
+    assert read["rent_yen"].dtype == np.int64 and read["insured"].dtype == bool
+    pd.testing.assert_frame_equal(read[["rent_yen", "parking_fee_yen", "insured", "start_month"]],
+                                  book.assign(start_month=np.arange(len(book)) - 5)[
+                                      ["rent_yen", "parking_fee_yen", "insured", "start_month"]])
+    book.assign(insured=book["insured"].astype(int)).to_csv(tmp_path / "ones.csv", index=False)
+    assert (read_book_csv(tmp_path / "ones.csv", "rent")["insured"] == book["insured"]).all()
+    first = simulate(read, MODEL, 3, seed=5).losses
+    pd.testing.assert_frame_equal(first, simulate(book.assign(start_month=np.arange(len(book)) - 5), MODEL, 3,
+                                                  seed=5).losses)
+
+
+def test_a_mortgage_export_reads_back(tmp_path):
+    book = synthetic_mortgage_book(25, seed=2)
+    book.astype({"principal_yen": float, "term_months": float}).to_csv(tmp_path / "loans.csv", index=False)
+    read = read_book_csv(tmp_path / "loans.csv", "mortgage")
+    assert read["principal_yen"].dtype == np.int64 and read["annual_interest_rate"].dtype == float
+    pd.testing.assert_frame_equal(read[["principal_yen", "term_months"]], book[["principal_yen", "term_months"]])
+
+
+@pytest.mark.parametrize("column, cell, message", [
+    ("rent_yen", '"85,000"', r"column 'rent_yen' must hold whole numbers, got '85,000' on line 6"),
+    ("rent_yen", "85000.5", r"column 'rent_yen' must hold whole numbers, got '?85000\.5'? on line 6"),
+    ("management_fee_yen", "", r"column 'management_fee_yen' must hold whole numbers, got an empty cell on line 6"),
+    ("insured", "yes", r"column 'insured' must hold True/False, got 'yes' on line 6"),
+    ("insured", "", r"column 'insured' must hold True/False, got an empty cell on line 6"),
+])
+def test_a_bad_cell_is_named_by_file_column_value_and_line(tmp_path, book, column, cell, message):
+    book.to_csv(tmp_path / "book.csv", index=False)
+    lines = (tmp_path / "book.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    fields = lines[5].split(",")  # line 6 of the file, row 4 of the book
+    fields[header.index(column)] = cell
+    lines[5] = ",".join(fields)
+    (tmp_path / "book.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"book\.csv: " + message):
+        read_book_csv(tmp_path / "book.csv", "rent")
+
+
+def test_unreadable_files_and_an_unknown_kind_are_refused(tmp_path):
+    (tmp_path / "sjis.csv").write_bytes("rent_yen,名前\n85000,山田\n".encode("cp932"))
+    with pytest.raises(ValueError, match=r"sjis\.csv: cannot read the rent book: it is not UTF-8 text"):
+        read_book_csv(tmp_path / "sjis.csv", "rent")
+    with pytest.raises(ValueError, match=r"missing\.csv: cannot read the mortgage book"):
+        read_book_csv(tmp_path / "missing.csv", "mortgage")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ValueError, match=r"empty\.csv: cannot read the rent book"):
+        read_book_csv(tmp_path / "empty.csv", "rent")
+    with pytest.raises(ValueError, match="kind must be 'rent' or 'mortgage', got 'loans'"):
+        read_book_csv(tmp_path / "empty.csv", "loans")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda b: b.assign(rent_yen=b["rent_yen"].astype(float)),
+     r"'rent_yen' must hold whole yen \(integers\), got floats \(\d+\.0 in row 0\); convert"),
+    (lambda b: b.assign(rent_yen=b["rent_yen"].astype(float).where(b.index != 4)),
+     r"'rent_yen' must hold whole yen \(integers\), got nan in row 4"),
+    (lambda b: b.assign(common_fee_yen=b["common_fee_yen"].astype(object).where(b.index != 2, "2,000")),
+     r"'common_fee_yen' must hold whole yen \(integers\), got '2,000' in row 2"),
+    (lambda b: b.assign(parking_fee_yen=b["rent_yen"] > 0), r"'parking_fee_yen' must hold whole yen \(integers\), "
+                                                            r"got True in row 0"),
+])
+def test_a_data_frame_with_non_integer_amounts_names_the_first_bad_row(book, edit, message):
+    with pytest.raises(ValueError, match=message):
+        validate_portfolio(edit(book), MODEL)
