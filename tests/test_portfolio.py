@@ -1,11 +1,15 @@
-"""Books read from CSV: spreadsheet exports read back exactly, bad cells named by column and line."""
+"""Books read from CSV: spreadsheet exports read back exactly, bad cells named by column and row as a
+spreadsheet numbers them; `actuarial check` checks the books a scenario file names."""
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from actuarial import cli
 from actuarial.params import load_params
-from actuarial.portfolio import read_book_csv, synthetic_mortgage_book, synthetic_rent_book
+from actuarial.portfolio import check_books, read_book_csv, synthetic_mortgage_book, synthetic_rent_book
 from actuarial.simulation import RentModel, simulate
 from actuarial.simulation.rent import validate_portfolio
 
@@ -24,11 +28,12 @@ def test_a_spreadsheet_export_reads_back_as_the_book(tmp_path, book):
     exported.to_csv(tmp_path / "book.csv", index=False)
     read = read_book_csv(tmp_path / "book.csv", "rent")
     assert read["rent_yen"].dtype == np.int64 and read["insured"].dtype == bool
-    pd.testing.assert_frame_equal(read[["rent_yen", "parking_fee_yen", "insured", "start_month"]],
+    assert read.index.name == "row" and read.index[0] == 2 and read.index[-1] == len(book) + 1  # as in a spreadsheet
+    pd.testing.assert_frame_equal(read[["rent_yen", "parking_fee_yen", "insured", "start_month"]].reset_index(drop=True),
                                   book.assign(start_month=np.arange(len(book)) - 5)[
                                       ["rent_yen", "parking_fee_yen", "insured", "start_month"]])
     book.assign(insured=book["insured"].astype(int)).to_csv(tmp_path / "ones.csv", index=False)
-    assert (read_book_csv(tmp_path / "ones.csv", "rent")["insured"] == book["insured"]).all()
+    assert read_book_csv(tmp_path / "ones.csv", "rent")["insured"].tolist() == book["insured"].tolist()
     first = simulate(read, MODEL, 3, seed=5).losses
     pd.testing.assert_frame_equal(first, simulate(book.assign(start_month=np.arange(len(book)) - 5), MODEL, 3,
                                                   seed=5).losses)
@@ -39,17 +44,18 @@ def test_a_mortgage_export_reads_back(tmp_path):
     book.astype({"principal_yen": float, "term_months": float}).to_csv(tmp_path / "loans.csv", index=False)
     read = read_book_csv(tmp_path / "loans.csv", "mortgage")
     assert read["principal_yen"].dtype == np.int64 and read["annual_interest_rate"].dtype == float
-    pd.testing.assert_frame_equal(read[["principal_yen", "term_months"]], book[["principal_yen", "term_months"]])
+    pd.testing.assert_frame_equal(read[["principal_yen", "term_months"]].reset_index(drop=True),
+                                  book[["principal_yen", "term_months"]])
 
 
 @pytest.mark.parametrize("column, cell, message", [
-    ("rent_yen", '"85,000"', r"column 'rent_yen' must hold whole numbers, got '85,000' on line 6"),
-    ("rent_yen", "85000.5", r"column 'rent_yen' must hold whole numbers, got '?85000\.5'? on line 6"),
-    ("management_fee_yen", "", r"column 'management_fee_yen' must hold whole numbers, got an empty cell on line 6"),
-    ("insured", "yes", r"column 'insured' must hold True/False, got 'yes' on line 6"),
-    ("insured", "", r"column 'insured' must hold True/False, got an empty cell on line 6"),
+    ("rent_yen", '"85,000"', r"column 'rent_yen' must hold whole numbers, got '85,000' in row 6"),
+    ("rent_yen", "85000.5", r"column 'rent_yen' must hold whole numbers, got '?85000\.5'? in row 6"),
+    ("management_fee_yen", "", r"column 'management_fee_yen' must hold whole numbers, got an empty cell in row 6"),
+    ("insured", "yes", r"column 'insured' must hold True/False, got 'yes' in row 6"),
+    ("insured", "", r"column 'insured' must hold True/False, got an empty cell in row 6"),
 ])
-def test_a_bad_cell_is_named_by_file_column_value_and_line(tmp_path, book, column, cell, message):
+def test_a_bad_cell_is_named_by_file_column_value_and_row(tmp_path, book, column, cell, message):
     book.to_csv(tmp_path / "book.csv", index=False)
     lines = (tmp_path / "book.csv").read_text().splitlines()
     header = lines[0].split(",")
@@ -87,3 +93,23 @@ def test_unreadable_files_and_an_unknown_kind_are_refused(tmp_path):
 def test_a_data_frame_with_non_integer_amounts_names_the_first_bad_row(book, edit, message):
     with pytest.raises(ValueError, match=message):
         validate_portfolio(edit(book), MODEL)
+
+
+def test_check_reads_the_books_a_scenario_names_and_names_the_row_of_a_problem(tmp_path, book, capsys):
+    root = Path(__file__).resolve().parents[1]
+    book.to_csv(tmp_path / "book.csv", index=False)
+    synthetic_mortgage_book(12, seed=1).to_csv(tmp_path / "loans.csv", index=False)
+    (tmp_path / "q4.yaml").write_text(f"extends: {root / 'params' / 'base.yaml'}\nscenario: {{name: q4}}\n"
+                                      "portfolio: {rent_book_csv: book.csv, mortgage_book_csv: loans.csv}\n")
+    assert cli.main(["check", str(tmp_path / "q4.yaml")]) == 0
+    assert capsys.readouterr().out.strip() == (f"{tmp_path / 'q4.yaml'}: ok (q4; rent book book.csv: 30 contracts; "
+                                               "mortgage book loans.csv: 12 loans)")
+    book.assign(plan=book["plan"].where(book.index != 3, "premium")).to_csv(tmp_path / "book.csv", index=False)
+    assert cli.main(["check", str(tmp_path / "q4.yaml")]) == 2
+    # the book's row 3 is row 5 of the file: the header is row 1
+    assert (f"{tmp_path / 'book.csv'}: portfolio column 'plan' has unknown value 'premium' in row 5"
+            in capsys.readouterr().err)
+    book.assign(start_month=60).to_csv(tmp_path / "book.csv", index=False)
+    with pytest.raises(ValueError, match=r"book\.csv: portfolio column 'start_month' must be below the horizon \(60\), "
+                                         r"got 60 in row 2"):
+        check_books(load_params(tmp_path / "q4.yaml"), tmp_path / "q4.yaml")

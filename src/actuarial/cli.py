@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .params import ParamsError, load_params
+from .params import load_params
+from .portfolio import check_books
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,15 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("batch", help="run notebooks x scenarios into reports/<run-id>/ (see actuarial batch -h)")
     sub.add_parser("report", help="the default batch, as make report runs it")
     sub.add_parser("bench", help="time the reference workloads into reports/bench.json")
-    chk = sub.add_parser("check", help="validate params files and report the first problem of each")
+    chk = sub.add_parser("check", help="validate params files, and the CSV books they name, and report the first "
+                                       "problem of each")
     chk.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
     status = 0
     for f in args.files:
         try:
             s = load_params(f)
-            print(f"{f}: ok ({s.scenario.name})")
-        except ParamsError as exc:
+            books = check_books(s, f)
+            print(f"{f}: ok ({'; '.join([s.scenario.name, *books])})")
+        except ValueError as exc:  # ParamsError names the file; check_books names the book
             print(exc, file=sys.stderr)
             status = 2
     return status

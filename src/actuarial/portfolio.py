@@ -122,13 +122,16 @@ def books_from_params(scenario, params_path) -> tuple[pd.DataFrame | None, pd.Da
 
 def read_book_csv(path, kind: str) -> pd.DataFrame:
     """Read a ``kind`` (``"rent"`` or ``"mortgage"``) book from CSV with the column types
-    the engines check; errors name the file, the column, the first bad value and its line.
+    the engines check; errors name the file, the column, the first bad value and its row.
+    Rows are numbered as a spreadsheet shows the file, the header being row 1: the book's
+    index starts at 2, so the engine's checks name the same rows.
 
     What a spreadsheet export does to a column is undone here: whole amounts written with a
     decimal point (``85000.0``) or as text become integers, and ``insured`` reads
     True/False, ``TRUE``/``FALSE`` or 1/0. A missing value, a fraction or text that is not a
     number (``85,000``) in an amount or month column is an error. The engine's checks
-    (:func:`~actuarial.simulation.rent.validate_portfolio`) then name any other bad value."""
+    (:func:`~actuarial.simulation.rent.validate_portfolio`, :func:`check_books`) then name
+    any other bad value."""
     from pathlib import Path
 
     from .simulation.mortgage import MORTGAGE_COLUMNS
@@ -147,11 +150,15 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"{path}: cannot read the {kind} book: {exc}") from None
 
+    # rows numbered as a spreadsheet shows the file (the header is row 1), so that every
+    # error, here or in the engine's checks, names the row the user sees
+    book.index = pd.RangeIndex(2, len(book) + 2, name="row")
+
     def fail(column: str, what: str, bad: np.ndarray):
-        row = int(np.flatnonzero(bad)[0])  # line row + 2 of the file: the header is line 1
-        value = book[column].iloc[row]
+        row = book.index[int(np.flatnonzero(bad)[0])]
+        value = book[column][row]
         got = "an empty cell" if pd.isna(value) else repr(value.item() if isinstance(value, np.generic) else value)
-        raise ValueError(f"{path}: column {column!r} must hold {what}, got {got} on line {row + 2}")
+        raise ValueError(f"{path}: column {column!r} must hold {what}, got {got} in row {row}")
 
     for c in whole[kind]:
         if c in book and not pd.api.types.is_integer_dtype(book[c]):
@@ -168,3 +175,37 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
             fail("insured", "True/False", bad)
         book["insured"] = flags.astype(bool)
     return book
+
+
+def check_books(scenario, params_path) -> list[str]:
+    """Read the CSV books a scenario file names (:func:`read_book_csv`) and check them as
+    the engines will, against the scenario's own models: plans, grades, amounts, start
+    months and JHF eligibility. Returns a line describing each book read; raises
+    ``ValueError`` naming the file and the first problem. Synthetic books are not checked:
+    they are generated valid."""
+    from pathlib import Path
+
+    from .simulation.mortgage import MortgageModel, validate_mortgage_book
+    from .simulation.rent import RentModel, start_months, validate_portfolio
+
+    p = scenario.portfolio
+    base = Path(params_path).resolve().parent
+    found = []
+    if scenario.rent_model is not None and p.rent_book_csv:
+        path = base / p.rent_book_csv
+        book, model = read_book_csv(path, "rent"), RentModel.from_params(scenario)
+        try:
+            validate_portfolio(book, model)
+            start_months(book, model.months)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        found.append(f"rent book {p.rent_book_csv}: {len(book):,d} contracts")
+    if scenario.mortgage_model is not None and p.mortgage_book_csv:
+        path = base / p.mortgage_book_csv
+        book = read_book_csv(path, "mortgage")
+        try:
+            validate_mortgage_book(book, MortgageModel.from_params(scenario))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        found.append(f"mortgage book {p.mortgage_book_csv}: {len(book):,d} loans")
+    return found
