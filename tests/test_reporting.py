@@ -58,3 +58,11 @@ def test_tables_and_metrics_are_formatted_explicitly():
     assert text.splitlines() == ["       loss  ratio    z", "a 1,234,567 62.60% 1.23", "b       -90 10.00% 2.00"]
     lines = reporting.format_metrics(pd.Series({"expected_loss": 90_974_006.7, "loss_ratio": 0.626})).splitlines()
     assert lines == ["   expected_loss:         90,974,007", "      loss_ratio:             62.60%"]
+
+
+def test_a_figure_given_twice_for_one_scenario_is_refused(tmp_path):
+    reporting.write_key_figures(tmp_path, "05_stress_and_capital", "base", {"expected_loss": 1.0})
+    reporting.write_key_figures(tmp_path, "05_tornado", "base", {"expected_loss": 2.0, "swing_rho": 3.0})
+    with pytest.raises(ValueError, match=r"key figure '05:expected_loss' of scenario 'base' is given 2 times, by "
+                                         r"05_stress_and_capital, 05_tornado"):
+        reporting.comparison_table(reporting.collect_key_figures(tmp_path))

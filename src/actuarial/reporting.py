@@ -108,10 +108,17 @@ def collect_key_figures(run_dir: str | Path) -> pd.DataFrame:
 
 
 def comparison_table(figures: pd.DataFrame) -> pd.DataFrame:
-    """Scenarios as rows, ``notebook:figure`` as columns."""
+    """Scenarios as rows, ``notebook:figure`` as columns (``notebook`` its first two
+    characters, the notebook's number). A cell given twice raises ``ValueError``."""
     if figures.empty:
         return pd.DataFrame()
     wide = figures.assign(column=figures["notebook"].str.slice(0, 2) + ":" + figures["figure"])
+    twice = wide.duplicated(["scenario", "column"], keep=False)
+    if twice.any():  # one cell, two values: showing either would hide the other
+        scenario, column = wide.loc[twice.idxmax(), ["scenario", "column"]]
+        same = wide[(wide["scenario"] == scenario) & (wide["column"] == column)]
+        raise ValueError(f"key figure {column!r} of scenario {scenario!r} is given {len(same)} times, by "
+                         f"{', '.join(same['notebook'])}")
     return wide.pivot_table(index="scenario", columns="column", values="value", aggfunc="first").sort_index()
 
 
