@@ -32,6 +32,7 @@ with 97.5% confidence; nor do its one or two losses beyond measure a TVaR's spre
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -171,6 +172,25 @@ def metrics(losses, fees, levels=DEFAULT_LEVELS) -> pd.Series:
     out["loss_ratio"] = float(loss.mean() / fee.mean()) if fee.mean() > 0 else float("nan")
     out["expected_profit"] = float((fee - loss).mean())
     return pd.Series(out)
+
+
+def metric_levels(name: str) -> tuple[float, ...]:
+    """The levels :func:`metrics` needs to give the metric ``name``: none for
+    ``expected_loss``, ``sd``, ``loss_ratio`` and ``expected_profit``; ``(q,)`` for a VaR or
+    TVaR at level ``q`` written as :func:`metrics` names it, ``var_99.7%`` or ``tvar_95.0%``.
+    Anything else raises ``ValueError`` naming it.
+
+    >>> metric_levels("var_99.7%"), metric_levels("loss_ratio")
+    ((0.997,), ())
+    """
+    if name in ("expected_loss", "sd", "loss_ratio", "expected_profit"):
+        return ()
+    found = re.fullmatch(r"(t?var)_(\d{1,2}\.\d)%", name) if isinstance(name, str) else None
+    q = float(found.group(2)) / 100 if found else 0.0
+    if not found or not 0 < q < 1 or f"{found.group(1)}_{q:.1%}" != name:
+        raise ValueError(f"metric must be expected_loss, sd, loss_ratio, expected_profit, or var_q / tvar_q with "
+                         f"the level as a percentage to 0.1% (var_99.5%), got {name!r}")
+    return (q,)
 
 
 def metric_errors(losses, fees, levels=DEFAULT_LEVELS, confidence: float = 0.95) -> pd.DataFrame:

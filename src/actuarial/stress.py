@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 
 import pandas as pd
 
+from .risk import metric_levels
 from .simulation import RentModel, simulate
 
 #: Assumptions a tornado varies: name -> how to apply a relative change ``f`` to the model.
@@ -26,16 +28,19 @@ def tornado(book: pd.DataFrame, model: RentModel, *, change: float = 0.2, metric
             n_scenarios: int, seed: int, sensitivities=None) -> pd.DataFrame:
     """``metric`` with each assumption moved down and up by ``change`` (relative), the others
     at base, all runs on the same seed (common random numbers). Rows sorted by swing.
+    ``metric`` is any :func:`~actuarial.risk.metrics` name, a VaR or TVaR at any level
+    (``var_99.7%``) included.
 
     Columns: ``low``, ``high`` (the metric), ``base``, ``swing = |high - low|``.
     """
-    if not 0 < change < 1:
-        raise ValueError(f"change must be in (0, 1), got {change!r}")
+    if isinstance(change, bool) or not isinstance(change, numbers.Real) or not 0 < change < 1:
+        raise ValueError(f"change must be a number in (0, 1), got {change!r}")
+    levels = metric_levels(metric)  # any VaR or TVaR level, checked before anything runs
     sens = RENT_SENSITIVITIES if sensitivities is None else sensitivities
-    base = float(simulate(book, model, n_scenarios, seed).metrics()[metric])
+    base = float(simulate(book, model, n_scenarios, seed).metrics(levels)[metric])
     rows = []
     for name, apply in sens.items():
-        low = float(simulate(book, apply(model, -change), n_scenarios, seed).metrics()[metric])
-        high = float(simulate(book, apply(model, change), n_scenarios, seed).metrics()[metric])
+        low = float(simulate(book, apply(model, -change), n_scenarios, seed).metrics(levels)[metric])
+        high = float(simulate(book, apply(model, change), n_scenarios, seed).metrics(levels)[metric])
         rows.append({"assumption": name, "low": low, "high": high, "base": base, "swing": abs(high - low)})
     return pd.DataFrame(rows).sort_values("swing", ascending=False).reset_index(drop=True)
