@@ -87,8 +87,8 @@ def test_unreadable_files_and_an_unknown_kind_are_refused(tmp_path):
      r"'rent_yen' must hold whole yen \(integers\), got nan in row 4"),
     (lambda b: b.assign(common_fee_yen=b["common_fee_yen"].astype(object).where(b.index != 2, "2,000")),
      r"'common_fee_yen' must hold whole yen \(integers\), got '2,000' in row 2"),
-    (lambda b: b.assign(parking_fee_yen=b["rent_yen"] > 0), r"'parking_fee_yen' must hold whole yen \(integers\), "
-                                                            r"got True in row 0"),
+    (lambda b: b.assign(parking_fee_yen=b["rent_yen"] > 0),
+     r"'parking_fee_yen' must hold whole yen \(integers\), got True in row 0"),
 ])
 def test_a_data_frame_with_non_integer_amounts_names_the_first_bad_row(book, edit, message):
     with pytest.raises(ValueError, match=message):

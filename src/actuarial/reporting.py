@@ -36,7 +36,7 @@ def format_table(df: pd.DataFrame, *, yen_columns=(), pct_columns=(), decimals: 
         elif c in pct_columns:
             fmt[c] = "{:.2%}".format
         elif pd.api.types.is_float_dtype(df[c]):
-            fmt[c] = ("{:,.%df}" % decimals.get(c, 4)).format
+            fmt[c] = f"{{:,.{decimals.get(c, 4)}f}}".format
     return df.to_string(formatters=fmt)
 
 

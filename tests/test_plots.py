@@ -1,0 +1,77 @@
+"""Every figure the notebooks show has a title, labelled axes, and units on its value axis."""
+
+import dataclasses
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from actuarial import calibration, plots, pricing, tables
+from actuarial.params import load_params
+from actuarial.portfolio import synthetic_mortgage_book, synthetic_rent_book
+from actuarial.products.jhf_insurance import JHFTerms
+from actuarial.products.mortgage_fee import (
+    SEED_EXAMPLE,
+    SEED_FEE_PAID_YEN,
+    SEED_PRINCIPAL_YEN,
+    SEED_TERM_YEARS,
+    FeeCurve,
+)
+from actuarial.simulation import MortgageModel, RentModel, simulate
+
+BASE = load_params("params/base.yaml")
+RENT = dataclasses.replace(RentModel.from_params(BASE), months=24)
+MORTGAGE = dataclasses.replace(MortgageModel.from_params(BASE), months=60)
+UNITS = ("yen", "month", "per 1,000", "hazard", "%", "share", "probability")
+
+
+def _rent_result():
+    return simulate(synthetic_rent_book(200, seed=1, insured_share=0.3), RENT, 20, seed=1)
+
+
+FIGURES = {
+    "jhf_payout_by_months": lambda: plots.jhf_payout_by_months(
+        tables.jhf_payout_grid(JHFTerms(), rents_yen=[80_000, 150_000], months_unpaid=range(1, 16)), title="t"),
+    "refund_curve": lambda: plots.refund_curve(
+        FeeCurve.calibrate(SEED_PRINCIPAL_YEN, SEED_TERM_YEARS, SEED_FEE_PAID_YEN, SEED_EXAMPLE), SEED_EXAMPLE, title="t"),
+    "funnel_comparison": lambda: plots.funnel_comparison(BASE.collection.chain().funnel(), title="t"),
+    "loss_distributions": lambda: plots.loss_distributions({"a": _rent_result().losses["net_loss"]}, title="t"),
+    "monthly_cash_flows": lambda: plots.monthly_cash_flows(_rent_result(), title="t"),
+    "jhf_value_heatmap": lambda: plots.jhf_value_heatmap(
+        pricing.jhf_value_grid(RENT, rents_yen=[60_000, 100_000], default_rates=[0.05, 0.1],
+                               plan_name="zenhoren_yearly"), title="t"),
+    "yearly_lines": lambda: plots.yearly_lines(
+        simulate(synthetic_mortgage_book(50, seed=1), MORTGAGE, 5, seed=1), ["fee_lump_sum", "refunds"], title="t",
+        ylabel="yen a year"),
+    "tornado_chart": lambda: plots.tornado_chart(
+        pd.DataFrame({"assumption": ["x", "y"], "low": [1e6, 2e6], "high": [3e6, 2.5e6], "base": [2e6, 2e6],
+                      "swing": [2e6, 5e5]}), title="t", metric_label="VaR 99.5% of the net loss"),
+    "scenario_comparison": lambda: plots.scenario_comparison(
+        pd.DataFrame({"EL": [1e6, 2e6]}, index=["base", "recession"]), ["EL"], title="t", ylabel="million yen"),
+    "hazard_fit": lambda: plots.hazard_fit(calibration.against_generating(
+        calibration.fit_hazards(pd.read_csv("params/calibration/synthetic_history.csv"), bands=(12, 24)),
+        RENT.delinquency_hazard, RENT.moveout_hazard), title="t"),
+}
+
+
+def test_every_plot_function_is_checked():
+    public = {n for n in dir(plots) if not n.startswith("_") and callable(getattr(plots, n))
+              and getattr(getattr(plots, n), "__module__", "") == plots.__name__}
+    assert public == set(FIGURES)
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_a_figure_has_a_title_labelled_axes_and_units(name):
+    fig = FIGURES[name]()
+    try:
+        axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+        assert axes
+        for bar in set(fig.axes) - set(axes):  # a colour scale names what it shows and its unit
+            assert any(u in bar.get_ylabel().lower() for u in UNITS), f"{name}: colour scale {bar.get_ylabel()!r}"
+        for ax in axes:
+            assert ax.get_title(), f"{name}: an axes without a title"
+            assert ax.get_xlabel() and ax.get_ylabel(), f"{name}: an unlabelled axis"
+            labels = (ax.get_xlabel() + " " + ax.get_ylabel()).lower()
+            assert any(u in labels for u in UNITS), f"{name}: no unit in {labels!r}"
+    finally:
+        plt.close(fig)
