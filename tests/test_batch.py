@@ -123,23 +123,28 @@ def test_runs_never_overwrite_and_partial_runs_do_not_count(tmp_path, monkeypatc
     assert [p.name for p in batch.finished_runs(tmp_path)] == ["20261123-090000"]
 
 
-def test_notebooks_run_by_the_batch_show_no_progress_bar(tmp_path, monkeypatch):
-    """The kernel inherits ``ACTUARIAL_PROGRESS=0`` while papermill runs it, and the
-    variable is as it was afterwards."""
+def test_notebooks_run_by_the_batch_show_no_progress_bar_and_run_one_thread_each(tmp_path, monkeypatch):
+    """The kernel inherits ``ACTUARIAL_PROGRESS=0`` and ``ACTUARIAL_THREADS=1`` (unless the
+    user set it) while papermill runs it, and the variables are as they were afterwards."""
     import os
 
     import papermill
 
-    from actuarial.simulation.distributed import PROGRESS_ENV
+    from actuarial.simulation.distributed import PROGRESS_ENV, THREADS_ENV
 
     seen = []
-    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: seen.append(os.environ.get(PROGRESS_ENV)))
+    monkeypatch.setattr(papermill, "execute_notebook",
+                        lambda *a, **k: seen.append((os.environ.get(PROGRESS_ENV), os.environ.get(THREADS_ENV))))
     monkeypatch.setenv(PROGRESS_ENV, "1")
+    monkeypatch.delenv(THREADS_ENV, raising=False)
     batch.run_notebook(tmp_path / "x.ipynb", tmp_path / "out")
-    assert seen == ["0"] and os.environ[PROGRESS_ENV] == "1"
+    assert seen == [("0", "1")] and os.environ[PROGRESS_ENV] == "1" and THREADS_ENV not in os.environ
+    monkeypatch.setenv(THREADS_ENV, "3")
+    batch.run_notebook(tmp_path / "x.ipynb", tmp_path / "out")
+    assert seen[1] == ("0", "3") and os.environ[THREADS_ENV] == "3"
     monkeypatch.delenv(PROGRESS_ENV)
     batch.run_notebook(tmp_path / "x.ipynb", tmp_path / "out")
-    assert seen == ["0", "0"] and PROGRESS_ENV not in os.environ
+    assert seen[2] == ("0", "3") and PROGRESS_ENV not in os.environ
 
 
 def test_metrics_tables_whose_names_share_a_prefix_keep_their_own_sheets(tmp_path):

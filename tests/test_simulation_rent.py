@@ -1,6 +1,8 @@
 """Rent engine v1: Monte Carlo against the exact expected cash flows, reproducibility, bad input."""
 
 import dataclasses
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from actuarial.collection import CollectionChain
 from actuarial.params import load_params
 from actuarial.portfolio import synthetic_rent_book
 from actuarial.products.jhf_insurance import ELIGIBILITY_COLUMNS
-from actuarial.simulation import LINES, RentModel, rent, simulate
+from actuarial.simulation import LINES, RentModel, distributed, rent, simulate
 from actuarial.simulation.exact import expected_cash_flows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -716,3 +718,18 @@ def test_contract_records_refuse_bad_input():
         rent.contract_records(np.int64(80_000), np.int64(24), np.bool_(True), np.int64(80_000), JHFTerms())
     with pytest.raises(ValueError, match="rent_at_start"):
         rent.contract_records(one, np.array([24]), np.array([True]), np.array([-1]), JHFTerms())
+
+
+def test_threads_default_to_every_core_or_the_environment_and_never_change_a_result(model, book, monkeypatch):
+    monkeypatch.delenv(distributed.THREADS_ENV, raising=False)
+    assert distributed.default_threads() == (os.cpu_count() or 1)
+    monkeypatch.setenv(distributed.THREADS_ENV, " 3 ")
+    assert distributed.default_threads() == 3
+    one = simulate(book, model, 7, seed=4, threads=1)
+    np.testing.assert_array_equal(simulate(book, model, 7, seed=4).cash_flows, one.cash_flows)  # 3 threads
+    for bad in ("0", "two", "-1", "1.5"):
+        monkeypatch.setenv(distributed.THREADS_ENV, bad)
+        with pytest.raises(ValueError, match=f"environment variable ACTUARIAL_THREADS must be a whole number >= 1, "
+                                             f"got '{re.escape(bad)}'"):
+            simulate(book, model, 2, seed=1)
+    assert simulate(book, model, 2, seed=1, threads=1).cash_flows.shape[0] == 2  # an explicit count needs no variable

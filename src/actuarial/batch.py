@@ -84,7 +84,7 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict 
     """
     import papermill as pm
 
-    from .simulation.distributed import PROGRESS_ENV
+    from .simulation.distributed import PROGRESS_ENV, THREADS_ENV
 
     notebook, output_dir = Path(notebook), Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -94,8 +94,9 @@ def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict 
         # for every kernel, and jupyter_client interrupts every kernel it shuts down, which
         # ipykernel logs as an error when the signal lands in a message handler. A notebook's
         # own errors and warnings still reach its outputs, and a failing cell fails the task.
-        # The kernel inherits the environment: no simulation progress bar in a report.
-        with _environment(PROGRESS_ENV, "0"):
+        # The kernel inherits the environment: no simulation progress bar in a report, and one
+        # thread a simulation (notebooks run side by side, one a core) unless the user set it.
+        with _environment(PROGRESS_ENV, "0"), _environment(THREADS_ENV, os.environ.get(THREADS_ENV, "1")):
             pm.execute_notebook(str(notebook), str(out_nb), parameters=parameters or {}, kernel_name="python3",
                                 cwd=str(notebook.parent), progress_bar=False, extra_arguments=KERNEL_QUIET,
                                 start_timeout=KERNEL_START_TIMEOUT_S)

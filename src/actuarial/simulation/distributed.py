@@ -22,6 +22,23 @@ from tqdm import tqdm
 PROGRESS_ENV = "ACTUARIAL_PROGRESS"
 
 
+#: How many threads a local run uses when its call names none (every core when unset).
+#: ``actuarial batch`` sets it to 1 for the notebooks it runs (unless it is set already):
+#: they run side by side, one a core.
+THREADS_ENV = "ACTUARIAL_THREADS"
+
+
+def default_threads() -> int:
+    """The threads a local run uses when ``threads`` is None: :data:`THREADS_ENV` if set,
+    else every core (``os.cpu_count()``). Results never depend on it."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"environment variable {THREADS_ENV} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def check_run_arguments(*, n_scenarios, seed, threads, chunk_scenarios, backend) -> None:
     """``ValueError`` naming the argument for a bad count, seed, thread count or backend."""
     for name, v, lo in (("n_scenarios", n_scenarios, 1), ("seed", seed, 0), ("threads", threads, 1),
@@ -74,6 +91,7 @@ def run_scenarios(run_into, book, model, seed: int, n_scenarios: int, outputs: t
                 out[first:stop] = r
             bar.update(stop - first)
         return
+    threads = min(threads, n_scenarios)
     if threads == 1:
         run_into(book, model, seed, ((s, s) for s in range(n_scenarios)), outputs, bar)
         return

@@ -50,7 +50,7 @@ from ..products.mortgage_fee import (
     _shape,
     validate_schedule,
 )
-from .distributed import check_run_arguments, progress_bar, run_scenarios
+from .distributed import check_run_arguments, default_threads, progress_bar, run_scenarios
 from .rent import SimulationResult
 
 MORTGAGE_LINES = ("fee_lump_sum", "fee_installment", "refunds", "subrogation", "recoveries")
@@ -331,13 +331,14 @@ def _run_into(book: _MBook, model: MortgageModel, seed: int, jobs, outputs: tupl
 
 
 def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios: int, seed: int, *,
-                      threads: int = 1, progress: bool | None = None, backend: str = "local", client=None,
+                      threads: int | None = None, progress: bool | None = None, backend: str = "local", client=None,
                       scheduler: str | None = None, chunk_scenarios: int = 50) -> SimulationResult:
     """Simulate a mortgage-guarantee book; same contract as :func:`~actuarial.simulation.simulate`.
 
     Lines are :data:`MORTGAGE_LINES`; ``losses['net_loss']`` is subrogation - recoveries and
     ``losses['fees']`` the fee income net of refunds.
     """
+    threads = default_threads() if threads is None else threads
     check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads, chunk_scenarios=chunk_scenarios,
                         backend=backend)
     book = _mbook(portfolio, model)

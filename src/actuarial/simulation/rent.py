@@ -87,7 +87,7 @@ from ..products.common import (
 from ..products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
 from ..products.rent_guarantee import FeePlan
 from ..risk import DEFAULT_LEVELS, metric_errors, metrics
-from .distributed import check_run_arguments, progress_bar, run_scenarios
+from .distributed import check_run_arguments, default_threads, progress_bar, run_scenarios
 
 #: Cash-flow lines of the S x (T+1) output, all as positive amounts of yen.
 LINES = ("fees", "subrogation", "costs", "recoveries", "jhf_premium", "jhf_payout", "jhf_remittance")
@@ -1309,7 +1309,7 @@ def _run_into(book: _Book, model: RentModel, seed: int, jobs, outputs: tuple, ba
 
 
 def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, seed: int, *,
-             threads: int = 1, progress: bool | None = None, backend: str = "local", client=None,
+             threads: int | None = None, progress: bool | None = None, backend: str = "local", client=None,
              scheduler: str | None = None, chunk_scenarios: int = 250) -> SimulationResult:
     """Simulate ``n_scenarios`` scenarios of a rent-guarantee book (``scenario`` a
     :class:`RentModel`) or a mortgage-guarantee book (a
@@ -1319,7 +1319,9 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
     Scenario ``s`` draws from :func:`scenario_rng` (numpy's SFC64 seeded with
     ``SeedSequence(seed, spawn_key=(s,))``),
     so the result for a seed is the same for any ``threads``, any ``chunk_scenarios`` and
-    either backend. ``progress`` shows a tqdm bar; by default for runs of 10^8
+    either backend. ``threads`` local threads run the scenarios; by default every core, or
+    the ``ACTUARIAL_THREADS`` environment variable (:func:`~.distributed.default_threads`).
+    ``progress`` shows a tqdm bar; by default for runs of 10^8
     contract-scenarios or more (about a second and more) on a terminal or in JupyterLab, and
     never in tests or batch reports (:func:`~.distributed.progress_bar`).
 
@@ -1335,6 +1337,7 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
                                  backend=backend, client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios)
     if not isinstance(model, RentModel):
         raise ValueError(f"scenario must be a RentModel or a MortgageModel, got {type(model).__name__}")
+    threads = default_threads() if threads is None else threads
     check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads, chunk_scenarios=chunk_scenarios,
                         backend=backend)
     book = _book(portfolio, model)
