@@ -61,10 +61,28 @@ def test_break_even_values_meet_the_required_fees(target):
 def test_break_even_bad_arguments():
     with pytest.raises(ValueError, match="exactly one"):
         pricing.break_even_fees(BOOK, MODEL, n_scenarios=10, seed=1)
-    with pytest.raises(ValueError, match="target_loss_ratio must be in"):
+    with pytest.raises(ValueError, match=r"target_loss_ratio must be a number in \(0, 10\], got 0"):
         pricing.break_even_fees(BOOK, MODEL, n_scenarios=10, seed=1, target_loss_ratio=0)
+    with pytest.raises(ValueError, match=r"target_loss_ratio must be a number in \(0, 10\], got '0\.5'"):
+        pricing.break_even_fees(BOOK, MODEL, n_scenarios=10, seed=1, target_loss_ratio="0.5")
+    with pytest.raises(ValueError, match=r"target_return_on_capital must be a number in \[0, 10\], got -0\.1"):
+        pricing.break_even_fees(BOOK, MODEL, n_scenarios=10, seed=1, target_return_on_capital=-0.1)
+    with pytest.raises(ValueError, match=r"capital_level must be a number in \[0, 1\], got 1\.5"):
+        pricing.break_even_fees(BOOK, MODEL, n_scenarios=10, seed=1, target_loss_ratio=0.5, capital_level=1.5)
     with pytest.raises(ValueError, match="plan_name 'gold'"):
         pricing.expected_fee_income(BOOK, MODEL, "gold")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rents_yen": [-1]}, r"rents_yen must be non-negative yen, got -1 at position 0"),
+    ({"rents_yen": [80_000.5]}, r"rents_yen must hold whole yen, got 80000\.5 at position 0"),
+    ({"default_rates": [0.1, 1.5]}, r"default_rates must be a number in \[0, 1\], got 1\.5"),
+    ({"delinquency_hazard": 0}, r"delinquency_hazard must be in \(0, 1\), got 0"),
+])
+def test_jhf_value_grid_bad_arguments(kwargs, message):
+    args = {"rents_yen": [80_000], "default_rates": [0.1], "plan_name": "monthly"} | kwargs
+    with pytest.raises(ValueError, match=message):
+        pricing.jhf_value_grid(MODEL, **args)
 
 
 def test_jhf_value_grid():

@@ -8,11 +8,13 @@ plans directly (it does not depend on the scenario).
 from __future__ import annotations
 
 import dataclasses
+import numbers
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from .products.common import check_rate, check_yen
 from .simulation import RentModel, simulate
 from .simulation.exact import expected_cash_flows
 from .simulation.rent import fee_survival, plan_fee_line, start_months
@@ -44,6 +46,10 @@ def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, *,
     return float(plan_fee_line(plan, totals, start, grade, model, alive).sum())
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, seed: int,
                     target_loss_ratio: float | None = None, target_return_on_capital: float | None = None,
                     capital_level: float = 0.995) -> pd.DataFrame:
@@ -65,10 +71,12 @@ def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, s
     """
     if (target_loss_ratio is None) == (target_return_on_capital is None):
         raise ValueError("give exactly one of target_loss_ratio and target_return_on_capital")
-    if target_loss_ratio is not None and not 0 < target_loss_ratio <= 10:
-        raise ValueError(f"target_loss_ratio must be in (0, 10], got {target_loss_ratio!r}")
-    if target_return_on_capital is not None and not 0 <= target_return_on_capital <= 10:
-        raise ValueError(f"target_return_on_capital must be in [0, 10], got {target_return_on_capital!r}")
+    if target_loss_ratio is not None and not (_is_number(target_loss_ratio) and 0 < target_loss_ratio <= 10):
+        raise ValueError(f"target_loss_ratio must be a number in (0, 10], got {target_loss_ratio!r}")
+    if target_return_on_capital is not None and not (_is_number(target_return_on_capital)
+                                                     and 0 <= target_return_on_capital <= 10):
+        raise ValueError(f"target_return_on_capital must be a number in [0, 10], got {target_return_on_capital!r}")
+    check_rate("capital_level", capital_level)
     rows = []
     for plan_name in sorted(book["plan"].unique()):
         sub = book[book["plan"] == plan_name]
@@ -139,6 +147,10 @@ def jhf_value_grid(model: RentModel, *, rents_yen, default_rates, plan_name: str
     """
     if plan_name not in model.plans:
         raise ValueError(f"plan_name {plan_name!r} is not one of {', '.join(model.plans)}")
+    rents_yen = [int(r) for r in check_yen("rents_yen", list(rents_yen))]
+    default_rates = [check_rate("default_rates", r) for r in default_rates]
+    if not (0 < check_rate("delinquency_hazard", delinquency_hazard) < 1):
+        raise ValueError(f"delinquency_hazard must be in (0, 1), got {delinquency_hazard!r}")
     base = dataclasses.replace(model, delinquency_hazard={"X": float(delinquency_hazard)})
     lo_rate = insured_event_probability(base, delinquency_hazard=delinquency_hazard, cure_multiplier=1.0, nodes=nodes)
     hi_rate = insured_event_probability(base, delinquency_hazard=delinquency_hazard, cure_multiplier=0.0, nodes=nodes)

@@ -71,7 +71,7 @@ def check_yen(name: str, value, *, allow_negative: bool = False):
             bad = ~np.isfinite(arr) | (arr != np.floor(arr))
             if bad.any():
                 i = int(np.flatnonzero(bad.ravel())[0])
-                raise ValueError(f"{name} must hold whole yen, got {arr.ravel()[i]!r} at position {i}")
+                raise ValueError(f"{name} must hold whole yen, got {arr.ravel()[i].item()!r} at position {i}")
         arr = arr.astype(np.int64)
         if not allow_negative and (arr < 0).any():
             i = int(np.flatnonzero((arr < 0).ravel())[0])
