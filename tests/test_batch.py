@@ -46,6 +46,7 @@ def test_batch_runs_end_to_end_and_writes_every_output(run):
     for stem in ("01_product_terms", "02_rent_portfolio", "04_mortgage_portfolio"):
         page = (run_dir / "small" / f"{stem}.html").read_text(encoding="utf-8")
         assert "data:image/png;base64" in page and "import matplotlib" not in page  # figures, no code
+        assert batch.REPORT_CSS in page  # wide tables scroll instead of wrapping inside numbers
         assert json.loads((run_dir / "small" / f"{stem}.json").read_text())["scenario"] == "small"
     executed = nbformat.read(str(run_dir / "small" / "02_rent_portfolio.ipynb"), as_version=4)
     assert any("n_scenarios = 20" in c.source for c in executed.cells)  # the override reached the notebook

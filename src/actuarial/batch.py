@@ -76,6 +76,14 @@ def _environment(name: str, value: str):
             os.environ[name] = before
 
 
+#: Added to each report's HTML: JupyterLab's style wraps long output lines anywhere, even
+#: inside a number, so a wide table became unreadable; in a report they scroll instead.
+REPORT_CSS = """<style>
+.jp-OutputArea-output pre { white-space: pre; word-break: normal; overflow-wrap: normal; overflow-x: auto; }
+</style>
+"""
+
+
 def run_notebook(notebook: str | Path, output_dir: str | Path, parameters: dict | None = None) -> Path:
     """Execute ``notebook`` under papermill into ``output_dir`` and export HTML without code.
 
@@ -112,7 +120,7 @@ def _export_html(executed: Path) -> None:
 
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
-    executed.with_suffix(".html").write_text(body, encoding="utf-8")
+    executed.with_suffix(".html").write_text(body.replace("</head>", REPORT_CSS + "</head>", 1), encoding="utf-8")
 
 
 def execute_task(task: dict) -> dict:

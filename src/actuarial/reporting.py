@@ -122,6 +122,22 @@ def comparison_table(figures: pd.DataFrame) -> pd.DataFrame:
     return wide.pivot_table(index="scenario", columns="column", values="value", aggfunc="first").sort_index()
 
 
+def format_metrics_table(table: pd.DataFrame) -> str:
+    """Text of :func:`metrics_table`: one metric a row, one run a column, so that a run adds
+    a column of about 15 characters rather than widening every row; yen with thousands
+    separators, the loss ratio as a percentage to 0.01%.
+
+    >>> print(format_metrics_table(pd.DataFrame({"base": [90_974_006.7, 0.626], "recession": [1.8e8, 1.2735]},
+    ...                                         index=["expected_loss", "loss_ratio"])))
+                         base    recession
+    expected_loss  90,974,007  180,000,000
+    loss_ratio         62.60%      127.35%
+    """
+    text = {run: [f"{v:.2%}" if k == "loss_ratio" else f"{v:,.0f}" for k, v in table[run].items()]
+            for run in table.columns}
+    return pd.DataFrame(text, index=table.index).to_string()
+
+
 def format_metrics(metrics: pd.Series) -> str:
     """One metric a line: yen with separators, the loss ratio as a percentage."""
     lines = []
