@@ -42,7 +42,7 @@ FIGURES = {
                                plan_name="zenhoren_yearly"), title="t"),
     "yearly_lines": lambda: plots.yearly_lines(
         simulate(synthetic_mortgage_book(50, seed=1), MORTGAGE, 5, seed=1), ["fee_lump_sum", "refunds"], title="t",
-        ylabel="yen a year"),
+        ylabel="million yen"),
     "tornado_chart": lambda: plots.tornado_chart(
         pd.DataFrame({"assumption": ["x", "y"], "low": [1e6, 2e6], "high": [3e6, 2.5e6], "base": [2e6, 2e6],
                       "swing": [2e6, 5e5]}), title="t", metric_label="VaR 99.5% of the net loss"),

@@ -117,7 +117,7 @@ def jhf_value_heatmap(grid: pd.DataFrame, *, title: str):
     ax.set_yticks(range(len(pivot.index)), [f"{h:.1%}" for h in pivot.index], fontsize=8)
     for (i, j), v in np.ndenumerate(pivot.to_numpy()):
         ax.text(j, i, f"{v:,.0f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(im, ax=ax, label="net value to the guarantor (yen per contract)")
+    fig.colorbar(im, ax=ax, label="net value to the guarantor (yen per contract)", format=_YEN)
     return _finish(fig, ax, title, "monthly rent at the start (yen)",
                    "probability the tenancy ends in default (horizon)", legend=False)
 
