@@ -128,6 +128,10 @@ def test_curve_by_hand_no_interest_no_discount():
     assert c.unearned(7) == pytest.approx(180_000 - 60_000)   # half of year 1 earned
     assert c.unearned(13) == pytest.approx(60_000)
     assert c.unearned(19) == pytest.approx(30_000)
+    assert c.unearned(25) == 0.0  # the end of the 24-month term, the loan month being month 1
+    with pytest.raises(ValueError, match=r"months_elapsed must be at most 25 \(the 24-month term, the loan month "
+                                         r"counted as month 1\), got 26"):
+        c.unearned(26)
     d = FeeCurve(principal_yen=12_000_000, term_years=2, fee_annual_rate=0.01, loan_annual_rate=0.0,
                  discount_annual_rate=0.2)
     assert d.lump_sum() == 170_000  # 120,000 + 60,000 / 1.2

@@ -275,7 +275,9 @@ class FeeCurve:
     def _t(self, months_elapsed):
         m = check_count("months_elapsed", months_elapsed)
         if np.any(np.asarray(m) > self.term_months + self.month_offset):
-            raise ValueError(f"months_elapsed must be at most the term ({self.term_months} months), got {months_elapsed!r}")
+            count = f", the loan month counted as month {self.month_offset}" if self.month_offset else ""
+            raise ValueError(f"months_elapsed must be at most {self.term_months + self.month_offset} (the "
+                             f"{self.term_months}-month term{count}), got {months_elapsed!r}")
         return np.maximum(np.asarray(m) - self.month_offset, 0)
 
     def unearned(self, months_elapsed):
