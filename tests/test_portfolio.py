@@ -10,7 +10,7 @@ import pytest
 from actuarial import cli
 from actuarial.params import load_params
 from actuarial.portfolio import check_books, read_book_csv, synthetic_mortgage_book, synthetic_rent_book
-from actuarial.simulation import RentModel, simulate
+from actuarial.simulation import MortgageModel, RentModel, simulate
 from actuarial.simulation.rent import validate_portfolio
 
 MODEL = RentModel.from_params(load_params("params/base.yaml"))
@@ -113,3 +113,25 @@ def test_check_reads_the_books_a_scenario_names_and_names_the_row_of_a_problem(t
     with pytest.raises(ValueError, match=r"book\.csv: portfolio column 'start_month' must be below the horizon \(60\), "
                                          r"got 60 in row 2"):
         check_books(load_params(tmp_path / "q4.yaml"), tmp_path / "q4.yaml")
+
+
+def test_a_book_made_of_two_keeps_naming_the_bad_row_and_value(book):
+    # concatenated books repeat index labels; a label then finds two rows, so the checks read
+    # the bad row by position
+    twice = pd.concat([book, book])
+    bad = twice.copy()
+    bad.iloc[33, bad.columns.get_loc("rent_yen")] = -5
+    with pytest.raises(ValueError, match=r"'rent_yen' has a negative amount -5 in row 3$"):
+        validate_portfolio(bad, MODEL)
+    bad = twice.copy()
+    bad.iloc[33, bad.columns.get_loc("plan")] = "gold"
+    with pytest.raises(ValueError, match=r"'plan' has unknown value 'gold' in row 3;"):
+        validate_portfolio(bad, MODEL)
+    bad = twice.assign(start_month=np.where(np.arange(len(twice)) == 31, 99, 0))
+    with pytest.raises(ValueError, match=r"'start_month' must be below the horizon \(60\), got 99 in row 1$"):
+        simulate(bad, MODEL, 2, seed=1)
+    loans = pd.concat([synthetic_mortgage_book(5, seed=1)] * 2)
+    loans.iloc[7, loans.columns.get_loc("principal_yen")] = -1
+    mortgage = MortgageModel.from_params(load_params("params/base.yaml"))
+    with pytest.raises(ValueError, match=r"'principal_yen' must not be negative, got -1 in row 2$"):
+        simulate(loans, mortgage, 2, seed=1)

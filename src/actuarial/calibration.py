@@ -31,7 +31,7 @@ from .collection import (
     TRANSIENT_STATES,
     CollectionChain,
 )
-from .products.common import require_frame
+from .products.common import first_row, require_frame
 from .simulation.exact import owed_after_month
 from .simulation.rent import renewal_density
 
@@ -161,8 +161,8 @@ def fit_hazards(histories: pd.DataFrame, bands=(12, 24)) -> pd.DataFrame:
         raise ValueError(f"histories column 'months_observed' must be whole months >= 1; first bad row {bad}")
     unknown = ~histories["event"].isin(EVENTS)
     if unknown.any():
-        row = histories.index[unknown.to_numpy()].tolist()[0]
-        raise ValueError(f"histories column 'event' has unknown value {histories['event'][row]!r} in row {row!r}; "
+        row, i = first_row(histories, unknown)
+        raise ValueError(f"histories column 'event' has unknown value {histories['event'].iloc[i]!r} in row {row!r}; "
                          f"known: {', '.join(EVENTS)}")
     edges = [0, *bands, np.inf]
     rows = []

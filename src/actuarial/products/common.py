@@ -211,8 +211,8 @@ def require_whole(df: pd.DataFrame, column: str, what: str = "portfolio", unit: 
         values = col.to_numpy(dtype=float)
         bad = ~(values == np.round(values))  # a fraction or NaN
         if bad.any():
-            row = col.index[int(np.flatnonzero(bad)[0])]
-            raise ValueError(f"{message} {float(col[row])!r} in row {row!r}")
+            row, i = first_row(col, bad)
+            raise ValueError(f"{message} {float(values[i])!r} in row {row!r}")
         raise ValueError(f"{message} floats ({float(col.iloc[0])!r} in row {col.index[0]!r}); "
                          f"convert the column with .astype('int64')")
     for row, value in col.items():
@@ -220,3 +220,16 @@ def require_whole(df: pd.DataFrame, column: str, what: str = "portfolio", unit: 
             value = value.item() if isinstance(value, np.generic) else value
             raise ValueError(f"{message} {value!r} in row {row!r}")
     raise ValueError(f"{message} dtype {col.dtype}")
+
+
+def first_row(obj, mask) -> tuple[object, int]:
+    """The index label and the position of the first row of ``obj`` (a DataFrame or
+    Series) where ``mask`` holds. Read the row's values by position (``.iloc``): a book
+    made by concatenating two has each label twice, and a label then finds two rows.
+
+    >>> first_row(pd.Series([5, -1, -2], index=[7, 7, 8]), np.array([False, True, True]))
+    (7, 1)
+    """
+    position = int(np.flatnonzero(np.asarray(mask))[0])
+    label = obj.index[position]
+    return (label.item() if isinstance(label, np.generic) else label), position

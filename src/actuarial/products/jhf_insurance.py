@@ -36,6 +36,7 @@ from .common import (
     check_count,
     check_rate,
     check_yen,
+    first_row,
     is_array,
     mul_floor,
     rate_fraction,
@@ -404,8 +405,8 @@ def _bool_column(df: pd.DataFrame, column: str) -> np.ndarray:
         return s.to_numpy()
     bad = ~s.map(lambda v: isinstance(v, (bool, np.bool_)))
     if bad.any():
-        row = s.index[bad.to_numpy()].tolist()[0]
-        raise ValueError(f"column {column!r} must be True/False, got {s[row]!r} in row {row!r}")
+        row, i = first_row(s, bad)
+        raise ValueError(f"column {column!r} must be True/False, got {s.iloc[i]!r} in row {row!r}")
     return s.to_numpy(dtype=bool)
 
 

@@ -40,6 +40,7 @@ from ..products.common import (
     check_count,
     check_rate,
     check_yen,
+    first_row,
     rate_fraction,
     require_frame,
     require_whole,
@@ -138,8 +139,8 @@ def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> Non
 
     def first_bad(mask, column, what):
         if mask.any():
-            row = portfolio.index[np.asarray(mask)].tolist()[0]
-            value = portfolio[column][row]
+            row, i = first_row(portfolio, mask)
+            value = portfolio[column].iloc[i]
             value = value.item() if hasattr(value, "item") else value
             raise ValueError(f"portfolio column {column!r} {what}, got {value!r} in row {row!r}")
 

@@ -80,6 +80,7 @@ from ..products.common import (
     check_count,
     check_rate,
     check_yen,
+    first_row,
     rate_fraction,
     require_frame,
     require_whole,
@@ -224,13 +225,13 @@ def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
         col = portfolio[c]
         bad = col.to_numpy() < 0
         if bad.any():
-            row = portfolio.index[bad].tolist()[0]
-            raise ValueError(f"portfolio column {c!r} has a negative amount {int(col[row])} in row {row!r}")
+            row, i = first_row(portfolio, bad)
+            raise ValueError(f"portfolio column {c!r} has a negative amount {int(col.iloc[i])} in row {row!r}")
     for c, known in (("plan", model.plans), ("grade", model.delinquency_hazard)):
         bad = ~portfolio[c].isin(list(known))
         if bad.any():
-            row = portfolio.index[bad.to_numpy()].tolist()[0]
-            raise ValueError(f"portfolio column {c!r} has unknown value {str(portfolio[c][row])!r} in row {row!r}; "
+            row, i = first_row(portfolio, bad)
+            raise ValueError(f"portfolio column {c!r} has unknown value {str(portfolio[c].iloc[i])!r} in row {row!r}; "
                              f"known: {', '.join(map(str, known))}")
     if portfolio["insured"].dtype != bool:
         raise ValueError(f"portfolio column 'insured' must be True/False, got dtype {portfolio['insured'].dtype}")
@@ -238,9 +239,9 @@ def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
         insured = portfolio[portfolio["insured"].to_numpy()]
         check = model.jhf.eligibility(insured)
         if not check["eligible"].all():
-            row = check.index[~check["eligible"].to_numpy()].tolist()[0]
+            row, i = first_row(check, ~check["eligible"].to_numpy())
             raise ValueError(f"portfolio row {row!r} is insured but not eligible for JHF insurance "
-                             f"(fails: {check.loc[row, 'failed']})")
+                             f"(fails: {check['failed'].iloc[i]})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,9 +274,9 @@ def start_months(portfolio: pd.DataFrame, months: int) -> np.ndarray:
     col = portfolio["start_month"]
     bad = col.to_numpy() >= months
     if bad.any():
-        row = portfolio.index[bad].tolist()[0]
+        row, i = first_row(portfolio, bad)
         raise ValueError(f"portfolio column 'start_month' must be below the horizon ({months}), "
-                         f"got {int(col[row])} in row {row!r}")
+                         f"got {int(col.iloc[i])} in row {row!r}")
     return col.to_numpy(np.int64)
 
 
