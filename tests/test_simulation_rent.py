@@ -722,7 +722,7 @@ def test_contract_records_refuse_bad_input():
 
 def test_threads_default_to_every_core_or_the_environment_and_never_change_a_result(model, book, monkeypatch):
     monkeypatch.delenv(distributed.THREADS_ENV, raising=False)
-    assert distributed.default_threads() == (os.cpu_count() or 1)
+    assert distributed.default_threads() == len(os.sched_getaffinity(0))
     monkeypatch.setenv(distributed.THREADS_ENV, " 3 ")
     assert distributed.default_threads() == 3
     one = simulate(book, model, 7, seed=4, threads=1)

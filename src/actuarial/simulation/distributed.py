@@ -30,10 +30,10 @@ THREADS_ENV = "ACTUARIAL_THREADS"
 
 def default_threads() -> int:
     """The threads a local run uses when ``threads`` is None: :data:`THREADS_ENV` if set,
-    else every core (``os.cpu_count()``). Results never depend on it."""
+    else every core this process may use. Results never depend on it."""
     value = os.environ.get(THREADS_ENV, "").strip()
-    if not value:
-        return os.cpu_count() or 1
+    if not value:  # the cores this process may run on (a container's cpuset), else all
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"environment variable {THREADS_ENV} must be a whole number >= 1, got {value!r}")
     return int(value)
