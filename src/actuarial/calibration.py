@@ -150,9 +150,18 @@ def fit_hazards(histories: pd.DataFrame, bands=(12, 24)) -> pd.DataFrame:
 
     ``histories`` has one row per contract: ``grade``, ``months_observed`` (months from the
     start to the event or the end of observation, >= 1) and ``event`` (``delinquency``,
-    ``moveout`` or ``censored``). In a discrete-time model with constant hazards in a band,
-    the maximum-likelihood hazard is ``events / months at risk`` in the band, with standard
-    error ``sqrt(h (1 - h) / months at risk)``. Bands end at the given months (last open).
+    ``moveout`` or ``censored``). The model is the engine's (and :func:`simulate_histories`'):
+    each month at risk the first missed rent comes first, with probability ``h``, and only
+    a month without one can end in a move-out, with probability ``mu``. With hazards constant
+    in a band, the maximum-likelihood estimates are
+
+    - ``h = D / M``, ``D`` the first missed rents in the band and ``M`` its months at risk;
+    - ``mu = O / (M - D)``, ``O`` the move-outs: the months in which a move-out could be
+      seen. ``O / M`` would estimate ``(1 - h) mu``, 26% low for a grade with ``h`` = 26%.
+
+    Each with standard error ``sqrt(p (1 - p) / n)``, ``n`` its months (``months_at_risk``:
+    ``M`` for the missed rent, ``M - D`` for the move-out). Bands end at the given months
+    (the last open).
     """
     require_frame(histories, HISTORY_COLUMNS, "histories")
     months = histories["months_observed"]
@@ -166,20 +175,20 @@ def fit_hazards(histories: pd.DataFrame, bands=(12, 24)) -> pd.DataFrame:
                          f"known: {', '.join(EVENTS)}")
     edges = [0, *bands, np.inf]
     rows = []
-    m = months.to_numpy()
     for grade, g in histories.groupby("grade", sort=True):
         gm, ge = g["months_observed"].to_numpy(), g["event"].to_numpy()
         for lo, hi in zip(edges[:-1], edges[1:]):
             exposure = np.clip(gm, lo, hi) - lo  # months at risk within the band
             in_band = (gm > lo) & (gm <= hi)
+            missed = int(np.sum(in_band & (ge == "delinquency")))
             for event in ("delinquency", "moveout"):
                 n_events = int(np.sum(in_band & (ge == event)))
-                at_risk = float(exposure.sum())
+                # a move-out can only be seen in a month without a first missed rent
+                at_risk = float(exposure.sum()) - (missed if event == "moveout" else 0)
                 h = n_events / at_risk if at_risk > 0 else float("nan")
                 rows.append({"grade": grade, "band": f"{lo + 1}-{'' if hi == np.inf else int(hi)}", "event": event,
                              "events": n_events, "months_at_risk": at_risk, "hazard": h,
                              "standard_error": float(np.sqrt(h * (1 - h) / at_risk)) if at_risk > 0 else float("nan")})
-    del m
     return pd.DataFrame(rows)
 
 
