@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .products.common import first_row, plain
 from .products.jhf_insurance import SUPPORT_CATEGORIES, JHFTerms
 
 
@@ -155,9 +156,9 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
     book.index = pd.RangeIndex(2, len(book) + 2, name="row")
 
     def fail(column: str, what: str, bad: np.ndarray):
-        row = book.index[int(np.flatnonzero(bad)[0])]
-        value = book[column][row]
-        got = "an empty cell" if pd.isna(value) else repr(value.item() if isinstance(value, np.generic) else value)
+        row, i = first_row(book, bad)
+        value = book[column].iloc[i]
+        got = "an empty cell" if pd.isna(value) else repr(plain(value))
         raise ValueError(f"{path}: column {column!r} must hold {what}, got {got} in row {row}")
 
     for c in whole[kind]:

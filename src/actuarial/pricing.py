@@ -8,13 +8,12 @@ plans directly (it does not depend on the scenario).
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from .products.common import check_rate, check_yen
+from .products.common import check_rate, check_yen, is_real
 from .simulation import RentModel, simulate
 from .simulation.exact import expected_cash_flows
 from .simulation.rent import fee_survival, plan_fee_line, start_months
@@ -46,10 +45,6 @@ def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, *,
     return float(plan_fee_line(plan, totals, start, grade, model, alive).sum())
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, seed: int,
                     target_loss_ratio: float | None = None, target_return_on_capital: float | None = None,
                     capital_level: float = 0.995) -> pd.DataFrame:
@@ -71,9 +66,9 @@ def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, s
     """
     if (target_loss_ratio is None) == (target_return_on_capital is None):
         raise ValueError("give exactly one of target_loss_ratio and target_return_on_capital")
-    if target_loss_ratio is not None and not (_is_number(target_loss_ratio) and 0 < target_loss_ratio <= 10):
+    if target_loss_ratio is not None and not (is_real(target_loss_ratio) and 0 < target_loss_ratio <= 10):
         raise ValueError(f"target_loss_ratio must be a number in (0, 10], got {target_loss_ratio!r}")
-    if target_return_on_capital is not None and not (_is_number(target_return_on_capital)
+    if target_return_on_capital is not None and not (is_real(target_return_on_capital)
                                                      and 0 <= target_return_on_capital <= 10):
         raise ValueError(f"target_return_on_capital must be a number in [0, 10], got {target_return_on_capital!r}")
     check_rate("capital_level", capital_level)

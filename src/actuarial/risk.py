@@ -174,6 +174,10 @@ def metrics(losses, fees, levels=DEFAULT_LEVELS) -> pd.Series:
     return pd.Series(out)
 
 
+#: The metrics of :func:`metrics` that have no level.
+_LEVEL_FREE = ("expected_loss", "sd", "loss_ratio", "expected_profit")
+
+
 def metric_levels(name: str) -> tuple[float, ...]:
     """The levels :func:`metrics` needs to give the metric ``name``: none for
     ``expected_loss``, ``sd``, ``loss_ratio`` and ``expected_profit``; ``(q,)`` for a VaR or
@@ -183,13 +187,13 @@ def metric_levels(name: str) -> tuple[float, ...]:
     >>> metric_levels("var_99.7%"), metric_levels("loss_ratio")
     ((0.997,), ())
     """
-    if name in ("expected_loss", "sd", "loss_ratio", "expected_profit"):
+    if name in _LEVEL_FREE:
         return ()
     found = re.fullmatch(r"(t?var)_(\d{1,2}\.\d)%", name) if isinstance(name, str) else None
     q = float(found.group(2)) / 100 if found else 0.0
     if not found or not 0 < q < 1 or f"{found.group(1)}_{q:.1%}" != name:
-        raise ValueError(f"metric must be expected_loss, sd, loss_ratio, expected_profit, or var_q / tvar_q with "
-                         f"the level as a percentage to 0.1% (var_99.5%), got {name!r}")
+        raise ValueError(f"metric must be {', '.join(_LEVEL_FREE)}, or var_q / tvar_q with the level as a "
+                         f"percentage to 0.1% (var_99.5%), got {name!r}")
     return (q,)
 
 

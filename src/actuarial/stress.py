@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
 import pandas as pd
 
+from .products.common import is_real
 from .risk import metric_levels
 from .simulation import RentModel, simulate
 
@@ -33,7 +33,7 @@ def tornado(book: pd.DataFrame, model: RentModel, *, change: float = 0.2, metric
 
     Columns: ``low``, ``high`` (the metric), ``base``, ``swing = |high - low|``.
     """
-    if isinstance(change, bool) or not isinstance(change, numbers.Real) or not 0 < change < 1:
+    if not is_real(change) or not 0 < change < 1:
         raise ValueError(f"change must be a number in (0, 1), got {change!r}")
     levels = metric_levels(metric)  # any VaR or TVaR level, checked before anything runs
     sens = RENT_SENSITIVITIES if sensitivities is None else sensitivities

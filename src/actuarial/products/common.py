@@ -51,6 +51,17 @@ def is_array(*values) -> bool:
     return any(isinstance(v, np.ndarray) or hasattr(v, "to_numpy") for v in values)
 
 
+def is_real(value) -> bool:
+    """True for a real number that is not a bool (Python's or numpy's)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def plain(value):
+    """``value`` as a Python scalar when it is a numpy one, for messages: ``3``, not
+    ``np.int64(3)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def check_yen(name: str, value, *, allow_negative: bool = False):
     """Validate money in yen: an integer (or integral float), not bool, not NaN, >= 0.
 
@@ -71,13 +82,13 @@ def check_yen(name: str, value, *, allow_negative: bool = False):
             bad = ~np.isfinite(arr) | (arr != np.floor(arr))
             if bad.any():
                 i = int(np.flatnonzero(bad.ravel())[0])
-                raise ValueError(f"{name} must hold whole yen, got {arr.ravel()[i].item()!r} at position {i}")
+                raise ValueError(f"{name} must hold whole yen, got {plain(arr.ravel()[i])!r} at position {i}")
         arr = arr.astype(np.int64)
         if not allow_negative and (arr < 0).any():
             i = int(np.flatnonzero((arr < 0).ravel())[0])
             raise ValueError(f"{name} must be non-negative yen, got {arr.ravel()[i]} at position {i}")
         return arr
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise ValueError(f"{name} must be an amount of yen (int), got {value!r}")
     if isinstance(value, numbers.Integral):
         out = int(value)
@@ -98,7 +109,7 @@ def check_rate(name: str, value) -> float:
     ...
     ValueError: coverage_ratio must be a number in [0, 1], got 1.5
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0.0 <= float(value) <= 1.0):
+    if not is_real(value) or not (0.0 <= float(value) <= 1.0):
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
 
@@ -217,8 +228,7 @@ def require_whole(df: pd.DataFrame, column: str, what: str = "portfolio", unit: 
                          f"convert the column with .astype('int64')")
     for row, value in col.items():
         if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
-            value = value.item() if isinstance(value, np.generic) else value
-            raise ValueError(f"{message} {value!r} in row {row!r}")
+            raise ValueError(f"{message} {plain(value)!r} in row {row!r}")
     raise ValueError(f"{message} dtype {col.dtype}")
 
 
@@ -231,5 +241,4 @@ def first_row(obj, mask) -> tuple[object, int]:
     (7, 1)
     """
     position = int(np.flatnonzero(np.asarray(mask))[0])
-    label = obj.index[position]
-    return (label.item() if isinstance(label, np.generic) else label), position
+    return plain(obj.index[position]), position

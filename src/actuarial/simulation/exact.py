@@ -8,14 +8,12 @@ Gauss-Legendre on ``[-8, 0]`` and ``[0, 8]`` (split at the kink of the good-exit
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 from ..collection import STATES, TRANSIENT_STATES
-from ..products.common import check_count, rate_fraction, require_frame
+from ..products.common import check_count, is_real, rate_fraction, require_frame
 from ..products.mortgage_fee import refund
 from .rent import LINES, RentModel, _book, factor_nodes, renewal_density
 
@@ -504,7 +502,7 @@ def compare_with_exact(losses: pd.DataFrame, exact: pd.Series) -> pd.DataFrame:
         raise ValueError(f"exact must be a pandas Series (expected_loss), got {type(exact).__name__}")
     require_frame(losses, tuple(exact.index), "losses", allow_empty=False, numeric=True)
     for key, value in exact.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if not is_real(value):
             raise ValueError(f"exact: {key!r} must be a number, got {value!r}")
     x = losses[list(exact.index)].astype(float)
     mean = x.mean()

@@ -41,6 +41,7 @@ from ..products.common import (
     check_rate,
     check_yen,
     first_row,
+    plain,
     rate_fraction,
     require_frame,
     require_whole,
@@ -51,7 +52,7 @@ from ..products.mortgage_fee import (
     _shape,
     validate_schedule,
 )
-from .distributed import check_run_arguments, default_threads, progress_bar, run_scenarios
+from .distributed import check_run_arguments, progress_bar, run_scenarios
 from .rent import SimulationResult
 
 MORTGAGE_LINES = ("fee_lump_sum", "fee_installment", "refunds", "subrogation", "recoveries")
@@ -140,8 +141,7 @@ def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> Non
     def first_bad(mask, column, what):
         if mask.any():
             row, i = first_row(portfolio, mask)
-            value = portfolio[column].iloc[i]
-            value = value.item() if hasattr(value, "item") else value
+            value = plain(portfolio[column].iloc[i])
             raise ValueError(f"portfolio column {column!r} {what}, got {value!r} in row {row!r}")
 
     for c in ("principal_yen", "term_months", "age_months", "collateral_value_yen"):
@@ -339,9 +339,8 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     Lines are :data:`MORTGAGE_LINES`; ``losses['net_loss']`` is subrogation - recoveries and
     ``losses['fees']`` the fee income net of refunds.
     """
-    threads = default_threads() if threads is None else threads
-    check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads, chunk_scenarios=chunk_scenarios,
-                        backend=backend)
+    threads = check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads,
+                                  chunk_scenarios=chunk_scenarios, backend=backend)
     book = _mbook(portfolio, model)
     T = model.months
     bar = progress_bar(progress, n_scenarios, len(book.principal) * n_scenarios, 10**7)

@@ -88,7 +88,7 @@ from ..products.common import (
 from ..products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
 from ..products.rent_guarantee import FeePlan
 from ..risk import DEFAULT_LEVELS, metric_errors, metrics
-from .distributed import check_run_arguments, default_threads, progress_bar, run_scenarios
+from .distributed import check_run_arguments, progress_bar, run_scenarios
 
 #: Cash-flow lines of the S x (T+1) output, all as positive amounts of yen.
 LINES = ("fees", "subrogation", "costs", "recoveries", "jhf_premium", "jhf_payout", "jhf_remittance")
@@ -1338,9 +1338,8 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel, n_scenarios: int, see
                                  backend=backend, client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios)
     if not isinstance(model, RentModel):
         raise ValueError(f"scenario must be a RentModel or a MortgageModel, got {type(model).__name__}")
-    threads = default_threads() if threads is None else threads
-    check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads, chunk_scenarios=chunk_scenarios,
-                        backend=backend)
+    threads = check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads,
+                                  chunk_scenarios=chunk_scenarios, backend=backend)
     book = _book(portfolio, model)
     T = model.months
     bar = progress_bar(progress, n_scenarios, len(book.total) * n_scenarios, 10**8)
