@@ -66,3 +66,18 @@ def test_a_figure_given_twice_for_one_scenario_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"key figure '05:expected_loss' of scenario 'base' is given 2 times, by "
                                          r"05_stress_and_capital, 05_tornado"):
         reporting.comparison_table(reporting.collect_key_figures(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["../base", "a/b", "", "_x", 3])
+def test_a_scenario_name_that_is_not_one_word_writes_nothing(tmp_path, name):
+    with pytest.raises(ValueError, match=rf"scenario names must be one word .* got {name!r}"):
+        reporting.write_scenario_figures(tmp_path / "out", "05_stress", {"base": {"el": 1.0}, name: {"el": 2.0}},
+                                         {"metrics": pd.DataFrame({"base": [1.0]})})
+    assert not (tmp_path / "out").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_collecting_a_folder_that_is_not_there_and_formatting_a_non_table_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"run_dir '.*no_run' is not a folder"):
+        reporting.collect_key_figures(tmp_path / "no_run")
+    with pytest.raises(ValueError, match="table must be a pandas DataFrame .*got Series"):
+        reporting.format_metrics_table(pd.Series({"expected_loss": 1.0}))

@@ -45,6 +45,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+#: A scenario name: one word, as it names folders and files (:class:`ScenarioInfo`).
+SCENARIO_NAME = re.compile(r"[^\W_][\w.-]*")
+SCENARIO_NAME_RULE = ("one word of letters, digits, '_', '.' and '-', starting with a letter or digit (it names "
+                      "the scenario's folder and files in a batch run)")
+
+
 class ScenarioInfo(_Model):
     """``name`` names the scenario's folder and files in a batch run, so it is one word of
     letters (any script), digits, ``_``, ``.`` and ``-``, starting with a letter or digit:
@@ -56,9 +62,8 @@ class ScenarioInfo(_Model):
     @field_validator("name")
     @classmethod
     def _one_word(cls, name: str) -> str:
-        if not re.fullmatch(r"[^\W_][\w.-]*", name):
-            raise ValueError("must be one word of letters, digits, '_', '.' and '-', starting with a letter or "
-                             "digit (it names the scenario's folder and files in a batch run)")
+        if not SCENARIO_NAME.fullmatch(name):
+            raise ValueError(f"must be {SCENARIO_NAME_RULE}")
         return name
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .params import SCENARIO_NAME, SCENARIO_NAME_RULE
 from .simulation import SimulationResult
 
 #: The metrics the comparison table shows, in order.
@@ -67,6 +68,9 @@ def write_scenario_figures(output_dir: str | Path, name: str, figures: dict[str,
     >>> collect_key_figures(d)[["scenario", "figure", "value"]].values.tolist()
     [['base', 'el', 1.0], ['recession', 'el', 2.0]]
     """
+    for scenario in figures:
+        if not (isinstance(scenario, str) and SCENARIO_NAME.fullmatch(scenario)):
+            raise ValueError(f"scenario names must be {SCENARIO_NAME_RULE}, got {scenario!r}")
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [_write_figures(out / f"{name}_{scenario}.json", name, scenario, f) for scenario, f in figures.items()]
@@ -94,6 +98,8 @@ def collect_key_figures(run_dir: str | Path) -> pd.DataFrame:
     files, such as ``run.json``, are passed over) as one long table: scenario, notebook,
     figure, value. A JSON file that cannot be read raises ``ValueError`` naming it, rather
     than leaving its figures out of the summary."""
+    if not Path(run_dir).is_dir():
+        raise ValueError(f"run_dir {str(run_dir)!r} is not a folder")
     rows = []
     for f in sorted(Path(run_dir).rglob("*.json")):
         try:
@@ -133,6 +139,8 @@ def format_metrics_table(table: pd.DataFrame) -> str:
     expected_loss  90,974,007  180,000,000
     loss_ratio         62.60%      127.35%
     """
+    if not isinstance(table, pd.DataFrame):
+        raise ValueError(f"table must be a pandas DataFrame (metrics_table), got {type(table).__name__}")
     text = {run: [f"{v:.2%}" if k == "loss_ratio" else f"{v:,.0f}" for k, v in table[run].items()]
             for run in table.columns}
     return pd.DataFrame(text, index=table.index).to_string()
