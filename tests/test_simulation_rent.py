@@ -11,12 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actuarial.collection import CollectionChain
+from actuarial.collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES, CollectionChain, state_codes
 from actuarial.params import load_params
 from actuarial.portfolio import synthetic_rent_book
 from actuarial.products.jhf_insurance import ELIGIBILITY_COLUMNS
 from actuarial.simulation import LINES, RentModel, distributed, rent, simulate
 from actuarial.simulation.exact import expected_cash_flows
+from actuarial.simulation.rent import kernel as rent_kernel
+from actuarial.simulation.rent import tables as rent_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = load_params(ROOT / "params" / "base.yaml")
@@ -303,7 +305,7 @@ def test_cured_line_loop_equals_the_reference(book):
     economic effect on the chain), the kernel's cured-line loop runs throughout: with stays
     that leave it and come back, moves to other states, a plan with no month of cover (it adds
     nothing to the cured line) and one with a single month."""
-    from actuarial.collection import CollectionChain
+    from actuarial.collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES, CollectionChain, state_codes
     from actuarial.products.rent_guarantee import FeePlan
     from actuarial.simulation.reference import simulate_reference
 
@@ -316,7 +318,7 @@ def test_cured_line_loop_equals_the_reference(book):
         "installment": {"installment_paid": 0.3, "broken_promise": 0.2},
         "broken_promise": {"cure": 0.2, "skip": 0.1},
     })
-    assert 1.0 - 0.99 < rent._CURED_LOOP_STAYS
+    assert 1.0 - 0.99 < rent_kernel.CURED_LOOP_STAYS
     plans = {"zenhoren_yearly": FeePlan(name="none", initial_rate=0.5, coverage_months=0),
              "monthly": FeePlan(name="one", initial_rate=0.5, coverage_months=1)}
     m = RentModel(chain=chain, plans=plans, delinquency_hazard={"A": 0.3, "B": 0.5}, moveout_hazard=0.02, rho=0.2,
@@ -502,8 +504,8 @@ def test_expected_loss_summary_matches_the_simulated_mean(model, book, result):
 def _edges_and_random(data):
     from actuarial.simulation import rent
 
-    width = 1 << (32 - rent._TOP_BITS)
-    edges = [b * width for b in range(1 << rent._TOP_BITS)] + [b * width - 1 for b in range(1, (1 << rent._TOP_BITS) + 1)]
+    width = 1 << (32 - rent_tables.TOP_BITS)
+    edges = [b * width for b in range(1 << rent_tables.TOP_BITS)] + [b * width - 1 for b in range(1, (1 << rent_tables.TOP_BITS) + 1)]
     return np.array(edges + data, dtype=np.int64)
 
 
@@ -513,12 +515,12 @@ def _tables(chain_matrix, h, mu, m, months):
     inv_a, cdf, guide = rent.gap_tables(h, mu, months)
     good, dest, n_dest = rent.chain_arrays(chain_matrix)
     thr = rent.stressed_thresholds(chain_matrix, good, m, dest, n_dest)
-    paid0 = np.array([d in (rent._CURE, rent._INSTALLMENT_PAID) for d in dest[0]])
-    n = 1 << rent._TOP_BITS
+    paid0 = state_codes().role[dest[0]] == ROLE_PAYMENT_EXIT
+    n = 1 << rent_tables.TOP_BITS
     first, dunning = np.empty(n, np.int16), np.empty(n, np.int16)
     first_split, dunning_split = np.empty((n, 3), np.int64), np.empty((n, 3), np.int64)
-    rent._outcome_table(np.ones(1), np.full(1, rent._CURE), np.ones(1, bool), 1, inv_a, cdf, first, first_split)
-    rent._outcome_table(thr[0], dest[0], paid0, n_dest[0], inv_a, cdf, dunning, dunning_split)
+    rent_tables.outcome_table(np.ones(1), np.zeros(1, dtype=np.int64), np.ones(1, bool), 1, inv_a, cdf, first, first_split)
+    rent_tables.outcome_table(thr[0], dest[0], paid0, n_dest[0], inv_a, cdf, dunning, dunning_split)
     return inv_a, cdf, guide, thr, dest, n_dest, paid0, first, first_split, dunning, dunning_split
 
 
@@ -540,28 +542,28 @@ def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, two_paying, m
     matrix = (_TWO_PAYING if two_paying else BASE.collection.chain()).matrix
     inv_a, cdf, guide, thr, dest, n_dest, paid0, first, first_split, dunning, dunning_split = \
         _tables(matrix, h, mu, m, months)
-    nexts = rent._next_tables(thr, dest, n_dest)
+    nexts = rent_tables.next_tables(thr, dest, n_dest)
     # the split points of the _MIXED buckets (the other rows of a split table are never written)
-    splits = np.concatenate([first_split[first == rent._MIXED, 0], dunning_split[dunning == rent._MIXED, 0]])
+    splits = np.concatenate([first_split[first == rent_tables.MIXED, 0], dunning_split[dunning == rent_tables.MIXED, 0]])
     cuts = np.array([int(c) + d for c in splits for d in (-1, 0)], dtype=np.int64)
     bits = np.concatenate([_edges_and_random(more), np.clip(cuts, 0, 2**32 - 1)])
     u = bits * 2.0 ** -32
-    b = bits >> (32 - rent._TOP_BITS)
+    b = bits >> (32 - rent_tables.TOP_BITS)
     for table, split, exact in (
             (first, first_split, 1 + np.searchsorted(cdf, u * inv_a, side="right")),
             (dunning, dunning_split,
              np.array([rent.dunning_outcome(x, thr[0], dest[0], paid0, inv_a, cdf, guide) for x in u]))):
-        sure = table[b] != rent._MIXED
+        sure = table[b] != rent_tables.MIXED
         assert np.array_equal(table[b][sure], exact[sure])
-        outcome = np.array([rent._split_outcome(split, bt) for bt in bits[~sure]])
-        two = outcome != rent._MIXED
+        outcome = np.array([rent_tables.split_outcome(split, bt) for bt in bits[~sure]])
+        two = outcome != rent_tables.MIXED
         assert np.array_equal(outcome[two], exact[~sure][two])
     assert np.array_equal([rent.gap(x, cdf, guide) for x in u * inv_a], 1 + np.searchsorted(cdf, u * inv_a, side="right"))
-    for i in range(rent._K):
+    for i in range(len(TRANSIENT_STATES)):
         exact_next = np.array([dest[i, next(r for r in range(n_dest[i]) if x < thr[i, r])] for x in u])
-        sure = nexts[i][b] != rent._MIXED
+        sure = nexts[i][b] != rent_tables.MIXED
         assert np.array_equal(nexts[i][b][sure], exact_next[sure])
-    assert np.mean(first == rent._MIXED) < 0.1  # the tables answer most draws
+    assert np.mean(first == rent_tables.MIXED) < 0.1  # the tables answer most draws
 
 
 @pytest.mark.parametrize("grade", ["A", "B", "C"])
@@ -574,9 +576,9 @@ def test_most_mixed_buckets_split_at_the_base_hazards(grade):
     *_, first, first_split, dunning, dunning_split = _tables(
         model.chain.matrix, model.delinquency_hazard[grade], model.moveout_hazard, 1.0, model.months)
     for table, split in ((first, first_split), (dunning, dunning_split)):
-        mixed = table == rent._MIXED
+        mixed = table == rent_tables.MIXED
         assert 10 <= mixed.sum() <= 100
-        assert np.mean(split[mixed, 1] == rent._MIXED) <= 0.2
+        assert np.mean(split[mixed, 1] == rent_tables.MIXED) <= 0.2
 
 
 @settings(max_examples=25, deadline=None)
@@ -589,19 +591,19 @@ def test_rescaled_gaps_read_from_the_first_table_are_exact(h, mu, months, more):
     from actuarial.simulation import rent
 
     inv_a, cdf, guide, *_, first, _, _, _ = _tables(BASE.collection.chain().matrix, h, mu, 1.0, months)
-    n = 1 << rent._TOP_BITS
+    n = 1 << rent_tables.TOP_BITS
     edges = np.arange(n + 1) / n
     x = np.concatenate([edges, np.nextafter(edges, 0.0), np.nextafter(edges, 1.0), more, [1.0]])
     x = np.clip(x, 0.0, 1.0)
-    table = np.array([rent._table_gap(v, first) for v in x])
-    read = table != rent._MIXED
+    table = np.array([rent_tables.table_gap(v, first) for v in x])
+    read = table != rent_tables.MIXED
     assert np.array_equal(table[read], 1 + np.searchsorted(cdf, x[read] * inv_a, side="right"))
     assert np.mean(read) > 0.5  # the kernel calls gap() only for the rest
 
 
 def test_fast_path_equals_the_reference_on_odd_chains_and_short_cover(book):
     """Dunning's likeliest move is not a cure, dunning can end in any exit, one month's cover."""
-    from actuarial.collection import CollectionChain
+    from actuarial.collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES, CollectionChain, state_codes
     from actuarial.products.rent_guarantee import FeePlan
     from actuarial.simulation.reference import simulate_reference
 
@@ -661,7 +663,7 @@ def test_a_plan_repays_monthly_and_a_broken_one_leaves_the_rest_owed(repayment_m
     Month t0 (the missed rent) subrogates 100,000 yen; month t0+1 is the plan's: it repays
     min(1, r) months; month t0+2 (broken promise) subrogates again; the tenant skips in month
     t0+3 owing (2 - min(1, r)) months, and JHF pays 70% of that the month after."""
-    from actuarial.collection import CollectionChain
+    from actuarial.collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES, CollectionChain, state_codes
     from actuarial.products.rent_guarantee import FeePlan
 
     chain = CollectionChain.from_transitions({"dunning": {"installment": 1.0}, "installment": {"broken_promise": 1.0},

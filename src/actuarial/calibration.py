@@ -25,11 +25,16 @@ import yaml
 from scipy.optimize import brentq, least_squares
 
 from .collection import (
+    MLIT_EVENT_STATES,
     MLIT_FUNNEL,
+    PAYMENT_EXITS,
+    ROLE_TENANCY_ENDING_EXIT,
+    ROLE_TRANSIENT,
     STATES,
-    TENANCY_ENDING_EXITS,
+    SUIT_STATES,
     TRANSIENT_STATES,
     CollectionChain,
+    state_codes,
 )
 from .products.common import first_row, require_frame
 from .simulation.exact import owed_after_month
@@ -104,9 +109,9 @@ def simulated_funnel(chain: CollectionChain, n_paths: int, seed: int, months: in
     """The funnel measured on ``n_paths`` simulated cases (Monte Carlo, for checking the fit)."""
     paths = chain.sample_paths(n_paths, months, np.random.default_rng(seed))
     idx = {s: i for i, s in enumerate(STATES)}
-    rows = {"paid_in_full_within_a_month": (1000 * np.mean(paths[:, 1] == idx["cure"]), 1.0)}
-    for event, state in (("settlement", "settlement"), ("suit_filed", "suit"), ("forced_execution", "forced_execution"),
-                         ("judgment_exit", "judgment_exit")):
+    (paid, paid_state), *events = MLIT_EVENT_STATES.items()
+    rows = {paid: (1000 * np.mean(paths[:, 1] == idx[paid_state]), 1.0)}
+    for event, state in events:
         hit = paths == idx[state]
         ever = hit.any(axis=1)
         first = hit.argmax(axis=1)[ever]
@@ -311,7 +316,7 @@ def late_by_month(model, measure: str = "months_owed") -> tuple[np.ndarray, np.n
     if measure not in ARREARS_MEASURES:
         raise ValueError(f"measure must be one of {', '.join(ARREARS_MEASURES)}, got {measure!r}")
     T, K, cap = model.months, len(TRANSIENT_STATES), 24
-    inst = STATES.index("installment")
+    repays = state_codes().repays
     moves = model.chain.matrix[:K, :K]
     k = np.arange(cap + 1)
     repaid_to = k - np.minimum(k, model.installment_repayment_months)
@@ -319,7 +324,7 @@ def late_by_month(model, measure: str = "months_owed") -> tuple[np.ndarray, np.n
     dist[0, 0] = 1.0
     one, two = np.zeros(T + 1), np.zeros(T + 1)
     for d in range(T + 1):
-        owed = np.array([owed_after_month(dist[state], state != inst, repaid_to) for state in range(K)])
+        owed = np.array([owed_after_month(dist[state], not repays[state], repaid_to) for state in range(K)])
         dist = moves.T @ owed  # next month's state, by the months owed after month d
         still = dist.sum(axis=0)
         if measure == "in_process":
@@ -362,7 +367,7 @@ def arrears_prevalence(model, grade_shares: Mapping, *, measure: str = "months_o
     T = model.months
     late_one, late_two = late_by_month(model, measure)
     occ = model.chain.occupancy(T + 1)
-    cured = np.diff(occ[["cure", "installment_paid"]].sum(axis=1).to_numpy(), prepend=0.0)
+    cured = np.diff(occ[list(PAYMENT_EXITS)].sum(axis=1).to_numpy(), prepend=0.0)
     one = two = 0.0
     for g, share in grade_shares.items():
         h = model.hazard(model.delinquency_hazard[g], 0.0)
@@ -398,16 +403,15 @@ def long_arrears_loss_share(model, n_paths: int, seed: int, months_long: int = L
     that comes from cases reaching ``months_long`` months of arrears, by simulation at z = 0."""
     paths = model.chain.sample_paths(n_paths, min(model.months, 120), np.random.default_rng(seed))
     k = len(TRANSIENT_STATES)
-    inst = STATES.index("installment")
+    codes = state_codes()
     in_process = paths[:, :-1] < k
-    subrogating = in_process & (paths[:, :-1] != inst)
+    subrogating = in_process & ~codes.repays[paths[:, :-1]]
     months = np.minimum(subrogating.sum(axis=1), 24)
     final = paths[:, -1]
-    ending = np.isin(final, [STATES.index(s) for s in TENANCY_ENDING_EXITS])
-    sued = (paths == STATES.index("suit")).any(axis=1)
-    executed = final == STATES.index("forced_execution")
-    cost = sued * model.suit_cost_yen + executed * (model.execution_cost_yen + model.removal_cost_yen
-                                                     + model.restoration_cost_yen)
+    ending = codes.role[final] == ROLE_TENANCY_ENDING_EXIT
+    sued = np.isin(paths, [STATES.index(s) for s in SUIT_STATES]).any(axis=1)
+    entry_cost = model.entry_costs_yen()
+    cost = sued * model.suit_cost_yen + np.where(codes.role[final] != ROLE_TRANSIENT, entry_cost[final], 0)
     loss = np.where(ending, months * (1 - model.recovery_rate), 0.0) * 100_000 + cost
     total = loss.sum()
     return float(loss[months >= months_long].sum() / total) if total > 0 else float("nan")

@@ -1,4 +1,5 @@
-"""The rent guarantor's collection process (督促・回収) as a monthly multi-state model, seed 000.
+"""The rent guarantor's collection process (督促・回収) as a monthly multi-state model
+(the Zenhoren collection article, docs/domain.md §1.1).
 
 After a missed rent the case is in *dunning* (督促: phone, SMS, letters). Each month it may
 stay, move on, or leave the process:
@@ -9,7 +10,7 @@ transient states (in order of escalation)
     proceedings, which take months after the judgment); and ``installment`` (分割: a payment
     plan) which can break into ``broken_promise`` (dunning again, after which cures are rarer)
     and then ``final_notice_after_break``: the final notice of a tenant who broke a promise.
-    Seed 000: a tenant who lied about the payment date loses the collector's trust and later
+    The article: a tenant who lied about the payment date loses the collector's trust and later
     negotiation gets hard (今後の交渉が厳しくなります), so this notice has its own, lower, cure and
     installment probabilities. With the default params a broken promise is remembered for
     the rest of the case: no path from it leads back to the states before it.
@@ -20,7 +21,7 @@ absorbing exits
 
 The monthly exit probabilities of each state come from params; what is left stays. The
 exact answers below need no simulation and are the oracles the Monte Carlo is tested
-against (DESIGN.md, "Validation oracles"):
+against (docs/model.md, "The oracles"):
 
 - absorption probabilities ``B = (I - Q)^-1 R``;
 - expected months to exit ``(I - Q)^-1 1``;
@@ -34,21 +35,150 @@ against (DESIGN.md, "Validation oracles"):
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-TRANSIENT_STATES = ("dunning", "emergency_contact", "final_notice", "suit", "judgment", "installment",
-                    "broken_promise", "execution", "final_notice_after_break")
-ABSORBING_STATES = ("cure", "installment_paid", "settlement", "judgment_exit", "forced_execution", "skip")
-STATES = TRANSIENT_STATES + ABSORBING_STATES
-#: Exits after which the tenant has left the dwelling (the guarantee contract ends).
-TENANCY_ENDING_EXITS = ("settlement", "judgment_exit", "forced_execution", "skip")
-#: Moves whose probabilities the economy scales (:meth:`CollectionChain.stressed`).
-GOOD_EXITS = ("cure", "installment", "installment_paid")
+# -- the states and their rules --------------------------------------------------------------------
+# The one place where each collection state's role and cash-flow rule are named. The kernel, the
+# plain-Python reference, the exact oracle, the numpy baseline and the calibration read them from
+# here (:func:`state_codes` for the array engines), never by a state's name or position.
 
-#: The MLIT survey of 1,000 delinquencies (DOMAIN.md §1; 120 managers, Dec 2017-Jan 2018):
+#: Roles. A transient state is a month in the process; an exit ends the episode: a payment exit
+#: (the arrears are paid and the tenant pays rent again) or a tenancy-ending exit (the tenant
+#: leaves; recoveries, and the JHF insured event, follow).
+TRANSIENT, PAYMENT_EXIT, TENANCY_ENDING_EXIT = "transient", "payment_exit", "tenancy_ending_exit"
+ROLES = (TRANSIENT, PAYMENT_EXIT, TENANCY_ENDING_EXIT)
+#: What a month in a transient state does: subrogate the monthly total while the arrears are
+#: below the plan's cover, or (a payment plan) repay ``installment_repayment_months`` totals.
+SUBROGATES, REPAYS = "subrogates", "repays"
+MONTH_RULES = (SUBROGATES, REPAYS)
+#: The cost charged in the month a state is entered: the suit cost, or the execution, removal
+#: and restoration costs (:meth:`actuarial.simulation.rent.RentModel.entry_costs_yen`).
+SUIT_COST, EXECUTION_COST = "suit", "execution"
+ENTRY_COSTS = (SUIT_COST, EXECUTION_COST)
+
+
+@dataclasses.dataclass(frozen=True)
+class StateRule:
+    """What a collection state is and does: its ``role`` (:data:`ROLES`); for a transient
+    state, what a ``month`` there does (:data:`MONTH_RULES`); the cost charged on entering
+    it (:data:`ENTRY_COSTS`, or None); and whether the economy scales the probability of
+    moving into it (``economy_scaled``: by ``exp(beta min(z, 0))``, the good-exit
+    multiplier)."""
+
+    role: str
+    month: str | None = None
+    entry_cost: str | None = None
+    economy_scaled: bool = False
+
+
+#: Every state in order: the transient states first (``dunning``, where a missed rent starts,
+#: first of all), then the exits.
+STATE_RULES = {
+    "dunning": StateRule(TRANSIENT, SUBROGATES),
+    "emergency_contact": StateRule(TRANSIENT, SUBROGATES),
+    "final_notice": StateRule(TRANSIENT, SUBROGATES),
+    "suit": StateRule(TRANSIENT, SUBROGATES, entry_cost=SUIT_COST),
+    "judgment": StateRule(TRANSIENT, SUBROGATES),
+    "installment": StateRule(TRANSIENT, REPAYS, economy_scaled=True),
+    "broken_promise": StateRule(TRANSIENT, SUBROGATES),
+    "execution": StateRule(TRANSIENT, SUBROGATES),
+    "final_notice_after_break": StateRule(TRANSIENT, SUBROGATES),
+    "cure": StateRule(PAYMENT_EXIT, economy_scaled=True),
+    "installment_paid": StateRule(PAYMENT_EXIT, economy_scaled=True),
+    "settlement": StateRule(TENANCY_ENDING_EXIT),
+    "judgment_exit": StateRule(TENANCY_ENDING_EXIT),
+    "forced_execution": StateRule(TENANCY_ENDING_EXIT, entry_cost=EXECUTION_COST),
+    "skip": StateRule(TENANCY_ENDING_EXIT),
+}
+
+
+def _named(test) -> tuple:
+    return tuple(name for name, rule in STATE_RULES.items() if test(rule))
+
+
+STATES = tuple(STATE_RULES)
+TRANSIENT_STATES = _named(lambda r: r.role == TRANSIENT)
+ABSORBING_STATES = _named(lambda r: r.role != TRANSIENT)
+#: The state a missed rent starts in.
+FIRST_STATE = STATES[0]
+#: Exits in which the arrears are paid and the tenancy goes on (a cure, a completed plan).
+PAYMENT_EXITS = _named(lambda r: r.role == PAYMENT_EXIT)
+#: Exits after which the tenant has left the dwelling (the guarantee contract ends).
+TENANCY_ENDING_EXITS = _named(lambda r: r.role == TENANCY_ENDING_EXIT)
+#: States whose months repay as a payment plan (分割) instead of subrogating.
+PLAN_STATES = _named(lambda r: r.month == REPAYS)
+#: States that cost the suit cost on entry (the suit filed: MLIT's "suit filed" event).
+SUIT_STATES = _named(lambda r: r.entry_cost == SUIT_COST)
+#: Exits that cost the execution, removal and restoration costs.
+EXECUTION_STATES = _named(lambda r: r.entry_cost == EXECUTION_COST)
+#: Moves whose probabilities the economy scales (:meth:`CollectionChain.stressed`).
+ECONOMY_SCALED_MOVES = _named(lambda r: r.economy_scaled)
+
+#: Role codes in :func:`state_codes` (the index into :data:`ROLES`), and entry-cost codes
+#: (0 none, then 1 + the index into :data:`ENTRY_COSTS`).
+ROLE_TRANSIENT, ROLE_PAYMENT_EXIT, ROLE_TENANCY_ENDING_EXIT = range(len(ROLES))
+NO_COST, COST_SUIT, COST_EXECUTION = range(1 + len(ENTRY_COSTS))
+
+
+class StateCodes(typing.NamedTuple):
+    """:data:`STATE_RULES` as arrays over :data:`STATES` (index ``j``), what the array
+    engines read: ``role[j]`` (``ROLE_*``), ``repays[j]`` (a month of a plan), ``entry_cost[j]``
+    (``NO_COST``, ``COST_SUIT``, ``COST_EXECUTION``), ``economy_scaled[j]``."""
+
+    role: np.ndarray
+    repays: np.ndarray
+    entry_cost: np.ndarray
+    economy_scaled: np.ndarray
+
+
+def check_state_rules(rules: Mapping | None = None) -> None:
+    """Raise ``ValueError`` unless ``rules`` (:data:`STATE_RULES` by default) hold what every
+    engine relies on: each state has a known role, a transient state a known month rule and
+    an exit none, a known entry cost; the first state (where a missed rent starts) is
+    transient; the transient states come before the exits (the engines test ``j < K``)."""
+    rules = STATE_RULES if rules is None else rules
+    names = list(rules)
+    for name, rule in rules.items():
+        if rule.role not in ROLES:
+            raise ValueError(f"collection state {name!r} has role {rule.role!r}, which the engines do not handle; "
+                             f"roles: {', '.join(ROLES)}")
+        if (rule.role == TRANSIENT) != (rule.month is not None) or rule.month not in (*MONTH_RULES, None):
+            raise ValueError(f"collection state {name!r}: a transient state needs a month rule "
+                             f"({', '.join(MONTH_RULES)}) and an exit none, got {rule.month!r}")
+        if rule.entry_cost not in (*ENTRY_COSTS, None):
+            raise ValueError(f"collection state {name!r} has entry cost {rule.entry_cost!r}, which the engines do not "
+                             f"handle; entry costs: {', '.join(ENTRY_COSTS)}")
+    if not names or rules[names[0]].role != TRANSIENT:
+        raise ValueError("the first collection state (where a missed rent starts) must be transient")
+    roles = [rules[n].role == TRANSIENT for n in names]
+    if roles != sorted(roles, reverse=True):
+        raise ValueError("the transient collection states must come before the exits")
+
+
+def state_codes() -> StateCodes:
+    """:data:`STATE_RULES` as :class:`StateCodes`, checked (:func:`check_state_rules`): every
+    engine takes the states' roles and rules from here when it runs.
+
+    >>> c = state_codes()
+    >>> [STATES[j] for j in np.flatnonzero(c.role == ROLE_PAYMENT_EXIT)]
+    ['cure', 'installment_paid']
+    """
+    check_state_rules()
+    rules = list(STATE_RULES.values())
+    return StateCodes(
+        role=np.array([ROLES.index(r.role) for r in rules], dtype=np.int64),
+        repays=np.array([r.month == REPAYS for r in rules], dtype=np.bool_),
+        entry_cost=np.array([0 if r.entry_cost is None else 1 + ENTRY_COSTS.index(r.entry_cost) for r in rules],
+                            dtype=np.int64),
+        economy_scaled=np.array([r.economy_scaled for r in rules], dtype=np.bool_),
+    )
+
+
+#: The MLIT survey of 1,000 delinquencies (docs/domain.md §1.3; 120 managers, Dec 2017-Jan 2018):
 #: event -> (cases per 1,000, months after the missed rent; None where not reported).
 MLIT_FUNNEL = {
     "paid_in_full_within_a_month": (942.9, 1.0),
@@ -56,6 +186,16 @@ MLIT_FUNNEL = {
     "suit_filed": (3.8, 4.0),
     "forced_execution": (0.8, 9.1),
     "judgment_exit": (0.7, 7.3),
+}
+#: The state each MLIT event is read from: the first entry into it (its probability and mean
+#: month), except ``paid_in_full_within_a_month``, the occupancy of its state one month after
+#: the missed rent.
+MLIT_EVENT_STATES = {
+    "paid_in_full_within_a_month": "cure",
+    "settlement": "settlement",
+    "suit_filed": "suit",
+    "forced_execution": "forced_execution",
+    "judgment_exit": "judgment_exit",
 }
 
 
@@ -187,13 +327,13 @@ class CollectionChain:
             return pd.Series(np.where(b > 0, t / b, np.nan), index=list(ABSORBING_STATES))
 
     def first_entry(self, state: str) -> tuple[float, float]:
-        """Probability of ever entering ``state`` from ``dunning`` and the mean month of the
+        """Probability of ever entering ``state`` from :data:`FIRST_STATE` and the mean month of the
         first entry given that it happens (first passage: ``state`` made absorbing)."""
         if state not in STATES:
             raise ValueError(f"state must be one of {', '.join(STATES)}, got {state!r}")
         j = STATES.index(state)
         if j >= len(TRANSIENT_STATES):
-            b = self.absorption_probabilities().loc["dunning", state]
+            b = self.absorption_probabilities().loc[FIRST_STATE, state]
             return float(b), float(self.mean_exit_month()[state])
         reach = self._reachable()
         keep = [i for i in range(len(TRANSIENT_STATES)) if i != j and reach[i]]
@@ -209,10 +349,9 @@ class CollectionChain:
         Columns: ``model_per_1000``, ``mlit_per_1000``, ``model_months``, ``mlit_months``
         (months after the missed rent; the mean given the event).
         """
-        rows = {}
-        rows["paid_in_full_within_a_month"] = (1000 * self.occupancy(1).loc[1, "cure"], 1.0)
-        for event, state in (("settlement", "settlement"), ("suit_filed", "suit"),
-                             ("forced_execution", "forced_execution"), ("judgment_exit", "judgment_exit")):
+        paid, *events = MLIT_EVENT_STATES.items()
+        rows = {paid[0]: (1000 * self.occupancy(1).loc[1, paid[1]], 1.0)}
+        for event, state in events:
             prob, months = self.first_entry(state)
             rows[event] = (1000 * prob, months)
         out = pd.DataFrame({
@@ -225,15 +364,16 @@ class CollectionChain:
 
     # -- stress ---------------------------------------------------------------------------------
     def stressed(self, good_exit_multiplier: float) -> CollectionChain:
-        """The chain with the probabilities of the good exits (:data:`GOOD_EXITS`) multiplied by ``good_exit_multiplier``, the difference taken
-        from or given to staying. A multiplier below 1 is a bad economy.
+        """The chain with the probabilities of the moves into :data:`ECONOMY_SCALED_MOVES`
+        multiplied by ``good_exit_multiplier``, the difference taken from or given to staying.
+        A multiplier below 1 is a bad economy.
         """
         if isinstance(good_exit_multiplier, bool) or not isinstance(good_exit_multiplier, (int, float)) \
                 or good_exit_multiplier < 0:
             raise ValueError(f"good_exit_multiplier must be >= 0, got {good_exit_multiplier!r}")
         p = self.matrix.copy()
         k = len(TRANSIENT_STATES)
-        good = [j for j, s in enumerate(STATES) if s in GOOD_EXITS]  # in state order, as the rent kernel sums
+        good = np.flatnonzero(state_codes().economy_scaled)  # in state order, as the rent kernel sums
         for i in range(k):
             old = p[i, good].sum()
             p[i, good] *= good_exit_multiplier

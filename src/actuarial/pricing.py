@@ -115,7 +115,7 @@ def insured_event_probability(model: RentModel, *, delinquency_hazard: float, cu
     where ``P_any`` is the chance of a first missed rent within the horizon and ``B_end`` the
     absorption probability into settlement, judgment exit, forced execution or skip.
     """
-    from .collection import TENANCY_ENDING_EXITS
+    from .collection import FIRST_STATE, TENANCY_ENDING_EXITS
     from .simulation.exact import delinquency_probability
 
     x, w = np.polynomial.legendre.leggauss(nodes)
@@ -124,7 +124,7 @@ def insured_event_probability(model: RentModel, *, delinquency_hazard: float, cu
         zs = half * 4 + 4 * x
         for z, wz in zip(zs, 4 * w * np.exp(-zs**2 / 2) / np.sqrt(2 * np.pi)):
             chain = model.chain.stressed(cure_multiplier * model.good_exit_multiplier(float(z)))
-            b_end = chain.absorption_probabilities().loc["dunning", list(TENANCY_ENDING_EXITS)].sum()
+            b_end = chain.absorption_probabilities().loc[FIRST_STATE, list(TENANCY_ENDING_EXITS)].sum()
             total += wz * delinquency_probability(model, delinquency_hazard, float(z)) * b_end
     return float(total)
 

@@ -12,8 +12,8 @@ import math
 import numpy as np
 from scipy.stats import norm
 
-from ..collection import STATES, TRANSIENT_STATES
-from .rent import LINES, RentModel, _book
+from ..collection import ROLE_PAYMENT_EXIT, ROLE_TENANCY_ENDING_EXIT, TRANSIENT_STATES, state_codes
+from .rent import LINES, RentModel, prepare_book
 
 _K = len(TRANSIENT_STATES)
 _PERFORMING, _GONE = -1, -2
@@ -21,11 +21,12 @@ _PERFORMING, _GONE = -1, -2
 
 def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed: int) -> np.ndarray:
     """Cash flows ``S x L x (T+1)`` in yen, month by month over the whole book."""
-    book = _book(portfolio, model)
+    book = prepare_book(portfolio, model)
     T, jhf = model.months, model.jhf
     n = len(book.total)
     grade_of, offset = book.grade_and_offset()
     cap_yen = np.inf if jhf.cap_yen is None else jhf.cap_yen
+    codes, entry_cost = state_codes(), model.entry_costs_yen()
     out = np.zeros((n_scenarios, len(LINES), T + 1 + model.recovery_delay_months + 2))
     li = {name: i for i, name in enumerate(LINES)}
     for s in range(n_scenarios):
@@ -45,11 +46,11 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
             state[perf & (u < h)] = 0
             state[perf & (u >= h) & (rng.random(n) < model.moveout_hazard)] = _GONE
             active = (state >= 0) & (state < _K)
-            pays = active & (state != STATES.index("installment")) & (months_sub < book.cap)
+            plan = active & codes.repays[np.maximum(state, 0)]
+            pays = active & ~plan & (months_sub < book.cap)
             f[li["subrogation"], t] += book.total[pays].sum()
             arrears[pays] += book.total[pays]
             months_sub[pays] += 1
-            plan = active & (state == STATES.index("installment"))
             repaid = np.where(plan, np.minimum(months_sub, model.installment_repayment_months), 0)
             f[li["recoveries"], t] += (repaid * book.total).sum()
             arrears -= repaid * book.total
@@ -60,12 +61,10 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
             idx, nxt = idx[moved], nxt[moved]
             state[idx] = nxt
             e = t + 1
-            f[li["costs"], e] += model.suit_cost_yen * np.count_nonzero(nxt == STATES.index("suit"))
-            f[li["costs"], e] += (model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen) \
-                * np.count_nonzero(nxt == STATES.index("forced_execution"))
-            good = (nxt == STATES.index("cure")) | (nxt == STATES.index("installment_paid"))
+            f[li["costs"], e] += entry_cost[nxt].sum()  # moved: each state entered costs its entry cost
+            good = codes.role[nxt] == ROLE_PAYMENT_EXIT
             f[li["recoveries"], e] += arrears[idx[good]].sum()
-            ending = nxt >= STATES.index("settlement")
+            ending = codes.role[nxt] == ROLE_TENANCY_ENDING_EXIT
             ended = idx[ending]
             rec = np.floor(arrears[ended] * model.recovery_rate * model.good_exit_multiplier(z) + 1e-9)
             f[li["recoveries"], e + model.recovery_delay_months] += rec.sum()
@@ -87,9 +86,9 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
 
 def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: int) -> np.ndarray:
     """The mortgage model month by month over every loan: ``S x L x (T+1)`` yen."""
-    from .mortgage import MORTGAGE_LINES, _mbook
+    from .mortgage import MORTGAGE_LINES, prepare_mortgage_book
 
-    book = _mbook(portfolio, model)
+    book = prepare_mortgage_book(portfolio, model)
     T = model.months
     n = len(book.principal)
     d0 = 1 - (1 - book.annual_pd[book.grade]) ** (1 / 12)

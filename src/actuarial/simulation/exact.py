@@ -12,13 +12,18 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ..collection import STATES, TRANSIENT_STATES
+from ..collection import (
+    NO_COST,
+    ROLE_PAYMENT_EXIT,
+    ROLE_TENANCY_ENDING_EXIT,
+    TRANSIENT_STATES,
+    state_codes,
+)
 from ..products.common import check_count, is_real, rate_fraction, require_frame
 from ..products.mortgage_fee import refund
-from .rent import LINES, RentModel, _book, factor_nodes, renewal_density
+from .rent import LINES, RentModel, factor_nodes, prepare_book, renewal_density
 
 _K = len(TRANSIENT_STATES)
-_IDX = {s: i for i, s in enumerate(STATES)}
 
 
 def owed_after_month(w: np.ndarray, subrogates: bool, repaid_to: np.ndarray) -> np.ndarray:
@@ -49,7 +54,7 @@ def _chain_months(model: RentModel, z: float, cap: int):
     p = model.chain.stressed(model.good_exit_multiplier(z)).matrix
     k = np.arange(cap + 1)
     repaid_to = k - np.minimum(k, model.installment_repayment_months)
-    inst = _IDX["installment"]
+    repays = state_codes().repays
     dist = np.zeros((_K, cap + 1))
     dist[0, 0] = 1.0
     for tau in range(model.months):
@@ -59,14 +64,10 @@ def _chain_months(model: RentModel, z: float, cap: int):
             if not w.any():
                 continue
             yield tau, s, w, p[s]
-            w_after = owed_after_month(w, s != inst, repaid_to)
+            w_after = owed_after_month(w, not repays[s], repaid_to)
             for s2 in np.flatnonzero(p[s, :_K]):
                 new[s2] += p[s, s2] * w_after
         dist = new
-
-
-_GOOD = (_IDX["cure"], _IDX["installment_paid"])
-_ENDING = tuple(_IDX[x] for x in ("settlement", "judgment_exit", "forced_execution", "skip"))
 
 
 def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool, jhf_rent: int) -> np.ndarray:
@@ -80,11 +81,10 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
     jhf = model.jhf
     cov = rate_fraction(jhf.coverage_ratio)
     share = rate_fraction(jhf.recovery_share)
-    exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
+    codes, entry_cost = state_codes(), model.entry_costs_yen()
     delay = model.recovery_delay_months
     out = np.zeros((6, T + delay + 3))
     k = np.arange(cap + 1)
-    inst = _IDX["installment"]
     # per k after this month's subrogation: arrears, recovery after exit, payout, remittance
     arrears_pay = np.minimum(k + 1, cap) * total          # states that subrogate this month
     repaid = np.minimum(k, model.installment_repayment_months)  # installment: repays, no new subrogation
@@ -105,7 +105,7 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
 
     amounts = {True: exit_amounts(arrears_pay), False: exit_amounts(arrears_stay)}
     for tau, s, w, moves in _chain_months(model, z, cap):
-        pays = s != inst
+        pays = not codes.repays[s]
         if pays:
             out[0, tau] += (w[:cap] * total).sum()
             arrears = arrears_pay   # w is indexed by k before the month, the amounts by k after
@@ -116,20 +116,22 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
         for s2 in np.flatnonzero(moves):
             prob = moves[s2]
             if s2 < _K:
-                if s2 == _IDX["suit"] and s != s2:
-                    out[1, tau + 1] += prob * w.sum() * model.suit_cost_yen
+                if entry_cost[s2] and s != s2:  # entered next month
+                    out[1, tau + 1] += prob * w.sum() * entry_cost[s2]
                 continue
             mass = prob * w
-            if s2 == _IDX["forced_execution"]:
-                out[1, tau + 1] += mass.sum() * exec_cost
-            if s2 in _GOOD:
+            if entry_cost[s2]:
+                out[1, tau + 1] += mass.sum() * entry_cost[s2]
+            if codes.role[s2] == ROLE_PAYMENT_EXIT:
                 out[2, tau + 1] += mass @ arrears
                 out[5, tau + 1] += mass.sum()
-            elif s2 in _ENDING:
+            elif codes.role[s2] == ROLE_TENANCY_ENDING_EXIT:
                 out[2, tau + 1 + delay] += mass @ rec
                 out[3, tau + 2] += mass @ pay
                 if delay >= 1:
                     out[4, tau + 1 + delay] += mass @ rem
+            else:
+                raise ValueError(f"state {s2} has role code {codes.role[s2]}, which the exact oracle does not handle")
     return out
 
 
@@ -160,7 +162,8 @@ def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
     - ``sub``: P(a subrogating month with ``k < cap``) (times the monthly total: subrogation);
     - ``repaid``: expected monthly totals a plan's month repays (times the total: recoveries);
     - ``cured``: expected months owed recovered at a cure or completed plan in ``tau + 1``;
-    - ``suit``, ``execution``: P(a suit entered, a forced execution) in ``tau + 1``;
+    - ``entry``: by entry-cost code (:func:`~actuarial.collection.state_codes`), P(entering a
+      state that costs it) in ``tau + 1``;
     - ``cure``: P(a cure or completed plan) in ``tau + 1``;
     - ``ending_pays``, ``ending_stays``: ``T x (cap + 1)``, the mass leaving for a
       tenancy-ending exit in ``tau + 1`` by ``k`` before the month, from a subrogating state
@@ -172,30 +175,34 @@ def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
     k = np.arange(cap + 1)
     repaid = np.minimum(k, model.installment_repayment_months)
     owed_pays, owed_stays = np.minimum(k + 1, cap), k - repaid
-    inst = _IDX["installment"]
-    out = {name: np.zeros(T) for name in ("sub", "repaid", "cured", "suit", "execution", "cure")}
+    codes = state_codes()
+    out = {name: np.zeros(T) for name in ("sub", "repaid", "cured", "cure")}
+    out["entry"] = {code: np.zeros(T) for code in np.unique(codes.entry_cost[codes.entry_cost != NO_COST])}
     out["ending_pays"], out["ending_stays"] = np.zeros((T, cap + 1)), np.zeros((T, cap + 1))
     out["owed_pays"], out["owed_stays"] = owed_pays, owed_stays
     for tau, s, w, moves in _chain_months(model, z, cap):
-        pays = s != inst
+        pays = not codes.repays[s]
         if pays:
             out["sub"][tau] += w[:cap].sum()
         else:
             out["repaid"][tau] += (w * repaid).sum()
         for s2 in np.flatnonzero(moves):
             prob = moves[s2]
+            cost = codes.entry_cost[s2]
             if s2 < _K:
-                if s2 == _IDX["suit"] and s != s2:
-                    out["suit"][tau] += prob * w.sum()
+                if cost and s != s2:  # entered next month
+                    out["entry"][cost][tau] += prob * w.sum()
                 continue
             mass = prob * w
-            if s2 == _IDX["forced_execution"]:
-                out["execution"][tau] += mass.sum()
-            if s2 in _GOOD:
+            if cost:
+                out["entry"][cost][tau] += mass.sum()
+            if codes.role[s2] == ROLE_PAYMENT_EXIT:
                 out["cured"][tau] += mass @ (owed_pays if pays else owed_stays)
                 out["cure"][tau] += mass.sum()
-            elif s2 in _ENDING:
+            elif codes.role[s2] == ROLE_TENANCY_ENDING_EXIT:
                 out["ending_pays" if pays else "ending_stays"][tau] += mass
+            else:
+                raise ValueError(f"state {s2} has role code {codes.role[s2]}, which the exact oracle does not handle")
     return out
 
 
@@ -256,7 +263,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     with the number of groups, not of distinct contracts. The tests hold it equal to
     :func:`_expected_cash_flows_by_contract`, the readable version one contract at a time.
     """
-    book = _book(portfolio, model)
+    book = prepare_book(portfolio, model)
     T = model.months
     zs, ws = factor_nodes(nodes)
     grade, offset = book.grade_and_offset()
@@ -265,7 +272,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
                        "grade": grades[grade], "offset": offset})
     types = df.value_counts().reset_index(name="n")
     groups = list(types.groupby(["cap", "grade", "offset"], sort=True))
-    exec_cost = model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
+    cost_yen = model.entry_cost_yen_by_code()
     delay = model.recovery_delay_months
     flows = np.zeros((5, T + 1))
     t0 = np.arange(1, T + 1)
@@ -283,7 +290,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
             single = np.zeros((6, T + delay + 3))
             yen = float(n @ totals)  # the group's monthly totals, summed
             single[0, :T] = yen * ms["sub"]
-            single[1, 1:T + 1] = n.sum() * (model.suit_cost_yen * ms["suit"] + exec_cost * ms["execution"])
+            single[1, 1:T + 1] = n.sum() * sum(cost_yen[code] * mass for code, mass in ms["entry"].items())
             single[2, :T] += yen * ms["repaid"]
             single[2, 1:T + 1] += yen * ms["cured"]
             single[5, 1:T + 1] = ms["cure"]  # per contract: the renewal's density
@@ -311,7 +318,7 @@ def _expected_cash_flows_by_contract(portfolio: pd.DataFrame, model: RentModel, 
     """:func:`expected_cash_flows` the readable way: each distinct contract's own propagation
     (:func:`_path_flows`), renewal and convolution. Slow (a second or more per distinct
     contract); the tests hold the grouped version equal to it."""
-    book = _book(portfolio, model)
+    book = prepare_book(portfolio, model)
     T = model.months
     zs, ws = factor_nodes(nodes)
     grade, offset = book.grade_and_offset()
@@ -392,10 +399,10 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
     The tests hold it equal to :func:`_expected_mortgage_cash_flows_by_loan`, the readable
     loop over loans.
     """
-    from .mortgage import MORTGAGE_LINES, _mbook
+    from .mortgage import MORTGAGE_LINES, prepare_mortgage_book
 
     check_count("chunk_loans", chunk_loans, minimum=1)
-    book = _mbook(portfolio, model)
+    book = prepare_mortgage_book(portfolio, model)
     T = model.months
     zs, ws = factor_nodes(nodes)
     delay = model.recovery_delay_months
@@ -450,9 +457,9 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
 def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nodes: int = 24) -> pd.DataFrame:
     """:func:`expected_mortgage_cash_flows` the readable way, one loan at a time (about 4 ms
     a loan); the tests hold the grouped version equal to it."""
-    from .mortgage import MORTGAGE_LINES, _mbook
+    from .mortgage import MORTGAGE_LINES, prepare_mortgage_book
 
-    book = _mbook(portfolio, model)
+    book = prepare_mortgage_book(portfolio, model)
     T = model.months
     zs, ws = factor_nodes(nodes)
     flows = np.zeros((len(MORTGAGE_LINES), T + 1))

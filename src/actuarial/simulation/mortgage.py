@@ -15,8 +15,8 @@ Each loan amortises on a level-payment schedule. Per scenario ``s`` (its own str
 3. a default in month ``t``: the guarantor pays the balance outstanding at the start of the
    month (subrogation, 代位弁済) and recovers ``min(balance, collateral x price factor x
    (1 - forced_sale_discount))`` ``recovery_delay_months`` later;
-4. a full prepayment in month ``t`` of a lump-sum loan refunds the unearned fee by the seed's
-   deduction schedule, truncated, less the transfer fee (:func:`~actuarial.products.mortgage_fee.refund`);
+4. a full prepayment in month ``t`` of a lump-sum loan refunds the unearned fee by the
+   deduction schedule (docs/domain.md §3.2), truncated, less the transfer fee (:func:`~actuarial.products.mortgage_fee.refund`);
    the unearned fee comes from the guarantor's fee curve, scaled to the loan.
 
 Partial prepayment is a monthly curtailment rate ``partial_prepayment_smm`` of the balance
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -53,10 +54,10 @@ from ..products.mortgage_fee import (
     validate_schedule,
 )
 from .distributed import check_run_arguments, progress_bar, run_scenarios
-from .rent import SimulationResult
+from .result import SimulationResult
 
 MORTGAGE_LINES = ("fee_lump_sum", "fee_installment", "refunds", "subrogation", "recoveries")
-_SIGNS = np.array([1, 1, -1, -1, 1])
+SIGNS = np.array([1, 1, -1, -1, 1])
 MORTGAGE_COLUMNS = ("principal_yen", "annual_interest_rate", "term_months", "age_months", "collateral_value_yen",
                     "grade", "fee_type")
 FEE_TYPES = ("lump_sum", "installment")
@@ -68,7 +69,7 @@ class MortgageModel:
 
     ``fee_annual_rate``, ``schedule_loan_rate`` and ``schedule_discount_rate`` are the
     guarantor's fee-curve basis (:class:`~actuarial.products.mortgage_fee.FeeCurve`); the
-    defaults are the curve calibrated to seed 004.
+    defaults are the curve calibrated to the Zenkoku Hosho refund table (docs/domain.md §3.3).
     """
 
     annual_default_rate: dict
@@ -161,7 +162,7 @@ def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> Non
 
 
 @dataclasses.dataclass(frozen=True)
-class _MBook:
+class MortgageBook:
     principal: np.ndarray
     age: np.ndarray
     life: np.ndarray          # months left to maturity
@@ -171,7 +172,7 @@ class _MBook:
     product: np.ndarray       # index into shapes
     cohort: np.ndarray        # index into the cohort tables
     shapes: np.ndarray        # P x (max term + 1): balance per yen borrowed by age
-    unearned: np.ndarray      # P x (max term + 2): unearned fee per yen by months elapsed (seed count)
+    unearned: np.ndarray      # P x (max term + 2): unearned fee per yen by months elapsed (the disclosure's count)
     G: np.ndarray             # cumulative prepayment hazard by age, length max term + 1
     annual_pd: np.ndarray
     lump_fee_month0: float
@@ -182,7 +183,10 @@ class _MBook:
     edges: np.ndarray
 
 
-def _mbook(portfolio: pd.DataFrame, model: MortgageModel) -> _MBook:
+def prepare_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> MortgageBook:
+    """The book checked (:func:`validate_mortgage_book`) and laid out as the engine and the
+    exact oracle read it: balances and unearned fees per yen by product, loans' cohorts and
+    the cohorts' installment-fee and partial-refund factors by month."""
     validate_mortgage_book(portfolio, model)
     T = model.months
     principal = portfolio["principal_yen"].to_numpy(np.int64)
@@ -223,7 +227,7 @@ def _mbook(portfolio: pd.DataFrame, model: MortgageModel) -> _MBook:
         else:
             inst[c] = np.where(alive_sched, shapes[p, idx] * cf * model.installment_annual_rate / 12, 0.0)
     keeps = [1 - rate_fraction(r, "deduction rate") for _, r in model.deduction_schedule]
-    return _MBook(principal, age, term - age, portfolio["collateral_value_yen"].to_numpy(np.int64),
+    return MortgageBook(principal, age, term - age, portfolio["collateral_value_yen"].to_numpy(np.int64),
                   pd.Index(list(model.annual_default_rate)).get_indexer(portfolio["grade"]).astype(np.int64),
                   lump, product, cohort, shapes, unearned, G,
                   np.array(list(model.annual_default_rate.values()), dtype=float), lump_fee, inst, part,
@@ -238,12 +242,62 @@ def _deduction(model: MortgageModel, months: np.ndarray) -> np.ndarray:
     return rates[np.searchsorted(edges, months, side="left")]
 
 
+class MortgageEconomy(NamedTuple):
+    """A run's constants: the Vasicek terms, each grade's ``probit_d = Phi^-1(monthly PD)``
+    (``-inf`` for none), the house-price sensitivity and the share a forced sale keeps, the
+    horizon, the monthly partial-prepayment rate, the recovery delay and the transfer fee."""
+
+    sqrt_rho: float
+    sqrt_1mrho: float
+    probit_d: np.ndarray
+    house_price_sensitivity: float
+    sale_keep: float
+    months: int
+    partial_prepayment_smm: float
+    recovery_delay_months: int
+    transfer_fee_yen: int
+
+
+class LoanArrays(NamedTuple):
+    """Each loan's principal, age, months left, collateral, grade, lump-sum flag, product and
+    cohort (:class:`MortgageBook`)."""
+
+    principal: np.ndarray
+    age: np.ndarray
+    life: np.ndarray
+    collateral: np.ndarray
+    grade: np.ndarray
+    lump: np.ndarray
+    product: np.ndarray
+    cohort: np.ndarray
+
+
+class CurveArrays(NamedTuple):
+    """The products' balance shapes and unearned fees per yen, the cumulative prepayment
+    hazard ``G``, and the deduction schedule as exact fractions with its month edges."""
+
+    shapes: np.ndarray
+    unearned: np.ndarray
+    G: np.ndarray
+    keep_num: np.ndarray
+    keep_den: np.ndarray
+    edges: np.ndarray
+
+
 @numba.njit(nogil=True, cache=True)
-def _mortgage_scenario(rng, sqrt_rho, sqrt_1mrho, probit_d, house_k, sale_keep, T, cf_rate, delay, transfer,
-                       principal, age, life, collateral, grade, lump, product, cohort, shapes, unearned, G,
-                       keep_num, keep_den, edges, out, alive_diff):
-    """One scenario: fill ``out`` rows 2..4 (refunds, subrogation, recoveries) and the cohorts'
-    alive-principal difference arrays; returns z."""
+def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff):
+    """One scenario drawn from ``rng``: fill ``out`` rows 2..4 (refunds, subrogation,
+    recoveries) and the cohorts' alive-principal difference arrays; returns z. ``economy``,
+    ``loans`` and ``curves`` are the run's :class:`MortgageEconomy`, :class:`LoanArrays` and
+    :class:`CurveArrays`."""
+    sqrt_rho, sqrt_1mrho, probit_d, house_k, sale_keep = (economy.sqrt_rho, economy.sqrt_1mrho, economy.probit_d,
+                                                          economy.house_price_sensitivity, economy.sale_keep)
+    T, cf_rate, delay, transfer = (economy.months, economy.partial_prepayment_smm, economy.recovery_delay_months,
+                                   economy.transfer_fee_yen)
+    principal, age, life, collateral = loans.principal, loans.age, loans.life, loans.collateral
+    grade, lump, product, cohort = loans.grade, loans.lump, loans.product, loans.cohort
+    shapes, unearned, G = curves.shapes, curves.unearned, curves.G
+    keep_num, keep_den, edges = curves.keep_num, curves.keep_den, curves.edges
     z = rng.standard_normal()
     n_g = probit_d.shape[0]
     d = np.empty(n_g)
@@ -305,23 +359,24 @@ def _mortgage_scenario(rng, sqrt_rho, sqrt_1mrho, probit_d, house_k, sale_keep, 
     return z
 
 
-def _run_into(book: _MBook, model: MortgageModel, seed: int, jobs, outputs: tuple, bar=None) -> None:
+def run_into(book: MortgageBook, model: MortgageModel, seed: int, jobs, outputs: tuple, bar=None) -> None:
     """For each ``(row, s)`` of ``jobs``, run scenario ``s`` into row ``row`` of ``outputs``
     ``(flows, z)`` (:func:`~.distributed.run_scenarios`)."""
     out, z = outputs
     T = model.months
     probit_d = norm.ppf(1 - (1 - book.annual_pd) ** (1 / 12))
+    economy = MortgageEconomy(math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_d,
+                              float(model.house_price_sensitivity), 1 - model.forced_sale_discount, T,
+                              model.partial_prepayment_smm, model.recovery_delay_months, model.transfer_fee_yen)
+    loans = LoanArrays(book.principal, book.age, book.life, book.collateral, book.grade, book.lump, book.product,
+                       book.cohort)
+    curves = CurveArrays(book.shapes, book.unearned, book.G, book.keep_num, book.keep_den, book.edges)
     n_cohorts = book.inst_factor.shape[0]
     for j, s in jobs:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         ints = np.zeros((5, T + 1), dtype=np.int64)
         alive_diff = np.zeros((n_cohorts, T + 2), dtype=np.int64)
-        z[j] = _mortgage_scenario(rng, math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_d,
-                                  float(model.house_price_sensitivity), 1 - model.forced_sale_discount, T,
-                                  model.partial_prepayment_smm, model.recovery_delay_months, model.transfer_fee_yen,
-                                  book.principal, book.age, book.life, book.collateral, book.grade, book.lump,
-                                  book.product, book.cohort, book.shapes, book.unearned, book.G,
-                                  book.keep_num, book.keep_den, book.edges, ints, alive_diff)
+        z[j] = _mortgage_scenario(rng, economy, loans, curves, ints, alive_diff)
         alive = np.cumsum(alive_diff, axis=1)[:, : T + 1].astype(float)
         out[j, 2:] = ints[2:]
         out[j, 0, 0] = book.lump_fee_month0
@@ -341,12 +396,12 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     """
     threads = check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads,
                                   chunk_scenarios=chunk_scenarios, backend=backend)
-    book = _mbook(portfolio, model)
+    book = prepare_mortgage_book(portfolio, model)
     T = model.months
     bar = progress_bar(progress, n_scenarios, len(book.principal) * n_scenarios, 10**7)
     flows = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1))
     z = np.empty(n_scenarios)
-    run_scenarios(_run_into, book, model, seed, n_scenarios, (flows, z), threads=threads, backend=backend,
+    run_scenarios(run_into, book, model, seed, n_scenarios, (flows, z), threads=threads, backend=backend,
                   client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios, bar=bar)
     bar.close()
     totals = flows.sum(axis=2)
@@ -354,4 +409,4 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     losses.insert(0, "z", z)
     losses["fees"] = losses["fee_lump_sum"] + losses["fee_installment"] - losses["refunds"]
     losses["net_loss"] = losses["subrogation"] - losses["recoveries"]
-    return SimulationResult(cash_flows=flows, losses=losses, seed=seed, lines=MORTGAGE_LINES, signs=_SIGNS.copy())
+    return SimulationResult(cash_flows=flows, losses=losses, seed=seed, lines=MORTGAGE_LINES, signs=SIGNS.copy())

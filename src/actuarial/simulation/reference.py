@@ -1,4 +1,4 @@
-"""A slow, readable version of :func:`actuarial.simulation.rent.simulate` (lifelib style).
+"""A slow, readable version of :func:`actuarial.simulation.rent.simulate_rent` (lifelib style).
 
 It draws from the same per-scenario streams in the same order as the fast kernel, but
 walks each contract month by month in plain Python and takes every amount from the product
@@ -28,7 +28,19 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ..collection import STATES, TENANCY_ENDING_EXITS, TRANSIENT_STATES
+from ..collection import (
+    EXECUTION_COST,
+    FIRST_STATE,
+    PAYMENT_EXIT,
+    REPAYS,
+    STATE_RULES,
+    STATES,
+    SUIT_COST,
+    TENANCY_ENDING_EXIT,
+    TRANSIENT,
+    TRANSIENT_STATES,
+    check_state_rules,
+)
 from .rent import (
     LINES,
     RentModel,
@@ -80,6 +92,7 @@ def stressed_cumulative(model: RentModel, m: float) -> tuple[list[list[int]], li
 def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, seed: int) -> np.ndarray:
     """Cash flows ``S x L x (T+1)`` in yen, as :attr:`SimulationResult.cash_flows`."""
     validate_portfolio(portfolio, model)
+    check_state_rules()
     T, jhf = model.months, model.jhf
     out = np.zeros((n_scenarios, len(LINES), T + 1))
     line = {name: i for i, name in enumerate(LINES)}
@@ -140,13 +153,16 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
     total = plan.monthly_total(rent_yen=int(c["rent_yen"]), management_fee_yen=int(c["management_fee_yen"]),
                                common_fee_yen=int(c["common_fee_yen"]), parking_fee_yen=int(c["parking_fee_yen"]))
     rent_at_start = int(c["rent_yen"] + c["management_fee_yen"] + c["common_fee_yen"])
-    state, months_subrogated, arrears = "dunning", 0, 0
+    entry_cost = {SUIT_COST: model.suit_cost_yen,
+                  EXECUTION_COST: model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen}
+    state, months_subrogated, arrears = FIRST_STATE, 0, 0
     while month <= T:
-        if state != "installment" and months_subrogated < plan.coverage_months:
+        rule = STATE_RULES[state]
+        if rule.month != REPAYS and months_subrogated < plan.coverage_months:
             flows[line["subrogation"], month] += total
             arrears += total
             months_subrogated += 1
-        if state == "installment":  # the plan repays whole monthly totals, freeing cover
+        if rule.month == REPAYS:  # the plan repays whole monthly totals, freeing cover
             repaid = min(months_subrogated, model.installment_repayment_months)
             flows[line["recoveries"], month] += repaid * total
             arrears -= repaid * total
@@ -160,22 +176,21 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
             return
         if nxt == state:
             continue
-        state = nxt
-        if state == "suit":
-            flows[line["costs"], month] += model.suit_cost_yen
-        if state in TRANSIENT_STATES:
+        state, rule = nxt, STATE_RULES[nxt]
+        if rule.entry_cost is not None:  # entered this month
+            flows[line["costs"], month] += entry_cost[rule.entry_cost]
+        if rule.role == TRANSIENT:
             continue
-        if state == "forced_execution":
-            flows[line["costs"], month] += model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen
-        if state in ("cure", "installment_paid"):
+        if rule.role == PAYMENT_EXIT:
             flows[line["recoveries"], month] += arrears
             # performing again: the month's uniform, rescaled within the move's interval, is a
             # fresh uniform that decides a missed rent (before a move-out) and when
             lo = cumulative[i][r - 1] if r > 0 else 0.0
             month += _gap((u - lo) / (cumulative[i][r] - lo), inv_a, cdf)
-            state, months_subrogated, arrears = "dunning", 0, 0
+            state, months_subrogated, arrears = FIRST_STATE, 0, 0
             continue
-        assert state in TENANCY_ENDING_EXITS
+        if rule.role != TENANCY_ENDING_EXIT:
+            raise ValueError(f"collection state {state!r} has role {rule.role!r}, which the reference does not handle")
         recovered = model.recovery_after_exit(arrears, z)
         recovery_month, payout_month = month + model.recovery_delay_months, month + 1
         if c["insured"] and jhf.insured_event(subrogated_yen=arrears, contract_ended=True):

@@ -1,0 +1,160 @@
+"""A rent book as the engines read it: checked (:func:`validate_portfolio`), laid out in
+(grade, first month at risk) groups (:class:`RentBook`, :func:`prepare_book`), and each
+contract's record for the kernel (:func:`contract_records`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from ...products.common import first_row, require_frame, require_whole
+from ...products.jhf_insurance import ELIGIBILITY_COLUMNS, JHFTerms
+from .fees import fee_survival, plan_fee_line
+from .model import RentModel
+
+PORTFOLIO_COLUMNS = ("rent_yen", "management_fee_yen", "common_fee_yen", "parking_fee_yen", "plan", "grade", "insured")
+
+
+def validate_portfolio(portfolio: pd.DataFrame, model: RentModel) -> None:
+    """Raise ``ValueError`` naming the column and the first bad row.
+
+    When the book carries the JHF eligibility columns, every insured contract must pass
+    :meth:`~actuarial.products.jhf_insurance.JHFTerms.eligibility`.
+    """
+    require_frame(portfolio, PORTFOLIO_COLUMNS, "portfolio", allow_empty=False)
+    for c in PORTFOLIO_COLUMNS[:4]:
+        require_whole(portfolio, c, unit="whole yen")
+        col = portfolio[c]
+        bad = col.to_numpy() < 0
+        if bad.any():
+            row, i = first_row(portfolio, bad)
+            raise ValueError(f"portfolio column {c!r} has a negative amount {int(col.iloc[i])} in row {row!r}")
+    for c, known in (("plan", model.plans), ("grade", model.delinquency_hazard)):
+        bad = ~portfolio[c].isin(list(known))
+        if bad.any():
+            row, i = first_row(portfolio, bad)
+            raise ValueError(f"portfolio column {c!r} has unknown value {str(portfolio[c].iloc[i])!r} in row {row!r}; "
+                             f"known: {', '.join(map(str, known))}")
+    if portfolio["insured"].dtype != bool:
+        raise ValueError(f"portfolio column 'insured' must be True/False, got dtype {portfolio['insured'].dtype}")
+    if all(c in portfolio.columns for c in ELIGIBILITY_COLUMNS):
+        insured = portfolio[portfolio["insured"].to_numpy()]
+        check = model.jhf.eligibility(insured)
+        if not check["eligible"].all():
+            row, i = first_row(check, ~check["eligible"].to_numpy())
+            raise ValueError(f"portfolio row {row!r} is insured but not eligible for JHF insurance "
+                             f"(fails: {check['failed'].iloc[i]})")
+
+
+@dataclasses.dataclass(frozen=True)
+class RentBook:
+    """The portfolio as arrays the kernel reads, contracts sorted by (grade, first month at
+    risk), stable, so each group is a contiguous run read in order."""
+
+    total: np.ndarray         # monthly total (plan basis), int64
+    jhf_rent: np.ndarray      # rent at start in the JHF sense, int64
+    cap: np.ndarray           # coverage months, int64
+    insured: np.ndarray       # bool
+    group_start: np.ndarray   # offsets of the groups, one group per (grade, first month at risk)
+    group_grade: np.ndarray   # grade index of each group
+    group_offset: np.ndarray  # months before the first month at risk, max(start_month, 0)
+    grade_hazard: np.ndarray
+    fees: np.ndarray          # expected fee line, T + 1, float
+    premium: np.ndarray       # JHF premiums by month, T + 1, float
+
+    def grade_and_offset(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each position's grade index and first-month offset (the arrays are in group order)."""
+        sizes = np.diff(self.group_start)
+        return np.repeat(self.group_grade, sizes), np.repeat(self.group_offset, sizes)
+
+
+def start_months(portfolio: pd.DataFrame, months: int) -> np.ndarray:
+    """The optional ``start_month`` column (0 when absent), checked: whole numbers below ``months``."""
+    if "start_month" not in portfolio.columns:
+        return np.zeros(len(portfolio), dtype=np.int64)
+    require_whole(portfolio, "start_month", unit="whole months")
+    col = portfolio["start_month"]
+    bad = col.to_numpy() >= months
+    if bad.any():
+        row, i = first_row(portfolio, bad)
+        raise ValueError(f"portfolio column 'start_month' must be below the horizon ({months}), "
+                         f"got {int(col.iloc[i])} in row {row!r}")
+    return col.to_numpy(np.int64)
+
+
+
+def prepare_book(portfolio: pd.DataFrame, model: RentModel) -> RentBook:
+    """The portfolio checked (:func:`validate_portfolio`) and laid out as the engines read it:
+    monthly totals and covers by plan, the expected fee and JHF premium lines, contracts
+    sorted into (grade, first month at risk) groups."""
+    validate_portfolio(portfolio, model)
+    T = model.months
+    start = start_months(portfolio, T)
+    rent = portfolio["rent_yen"].to_numpy(np.int64)
+    mgmt = portfolio["management_fee_yen"].to_numpy(np.int64)
+    common = portfolio["common_fee_yen"].to_numpy(np.int64)
+    parking = portfolio["parking_fee_yen"].to_numpy(np.int64)
+    plans = portfolio["plan"].to_numpy()
+    total = np.empty(len(portfolio), dtype=np.int64)
+    cap = np.empty(len(portfolio), dtype=np.int64)
+    grades = list(model.delinquency_hazard)
+    gidx = pd.Index(grades).get_indexer(portfolio["grade"]).astype(np.int64)  # all known: validated
+    grade = portfolio["grade"].to_numpy()
+    alive = fee_survival(model, sorted(set(grade)))
+    fees = np.zeros(T + 1)
+    for name, plan in model.plans.items():
+        sel = plans == name
+        if not sel.any():
+            continue
+        total[sel] = plan.monthly_total(rent_yen=rent[sel], management_fee_yen=mgmt[sel], common_fee_yen=common[sel],
+                                        parking_fee_yen=parking[sel])
+        cap[sel] = plan.coverage_months
+        fees += plan_fee_line(plan, total[sel], start[sel], grade[sel], model, alive)
+    insured = portfolio["insured"].to_numpy(bool)
+    jhf_rent = rent + mgmt + common
+    premium = np.zeros(T + 1)
+    attach = insured & (start >= 0)
+    np.add.at(premium, start[attach], model.jhf.premium(rent=rent[attach], management_fee=mgmt[attach],
+                                                        common_fee=common[attach]).astype(float))
+    offset = np.maximum(start, 0)
+    order = np.lexsort((offset, gidx)).astype(np.int64)  # stable: book order within a group
+    keys = np.stack([gidx[order], offset[order]], axis=1)
+    new = np.concatenate([[True], np.any(keys[1:] != keys[:-1], axis=1)]) if len(order) else np.array([], bool)
+    first = np.flatnonzero(new)
+    return RentBook(total[order], jhf_rent[order], cap[order], insured[order],
+                 np.append(first, len(order)).astype(np.int64),
+                 gidx[order][first].astype(np.int64), offset[order][first].astype(np.int64),
+                 np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium)
+
+
+def contract_records(total_yen: np.ndarray, cover_months: np.ndarray, insured: np.ndarray, jhf_rent_yen: np.ndarray,
+                     jhf: JHFTerms) -> np.ndarray:
+    """One ``int64`` record of 4 per contract, what the collection kernel reads of it: the
+    monthly total in yen, the arrears covered in yen (the months covered times the total),
+    the JHF payout limit that does not depend on the claim (the smaller of
+    ``floor(coverage_ratio x cap_months x rent at start)`` and the yen cap, from
+    :meth:`JHFTerms.payout_limits`; -1 when not insured), and the monthly total again if at
+    least one month is covered, else 0 (what a month paid the next month adds to the
+    kernel's cured line). Side by side, and 32 bytes so that no record straddles a cache
+    line, they come into the cache together: a separate array for each was a cache miss at
+    each exit (5% of the kernel's time at the base params).
+
+    >>> contract_records(np.array([80_000]), np.array([24]), np.array([True]), np.array([75_000]), JHFTerms())
+    array([[  80000, 1920000,  630000,   80000]])
+    """
+    columns = {"total_yen": total_yen, "cover_months": cover_months, "insured": insured, "jhf_rent_yen": jhf_rent_yen}
+    lengths = {name: np.shape(v) for name, v in columns.items()}
+    if len(set(lengths.values())) != 1 or len(lengths["total_yen"]) != 1:
+        raise ValueError(f"contract_records needs four 1-d arrays of one length, got shapes {lengths}")
+    limits = jhf.payout_limits(subrogated_rent=0, rent_at_start=np.asarray(jhf_rent_yen, dtype=np.int64))
+    limit = np.asarray(limits["months"], dtype=np.int64)
+    if "yen" in limits:
+        limit = np.minimum(limit, limits["yen"])
+    records = np.zeros((len(total_yen), 4), dtype=np.int64)
+    records[:, 0] = total_yen
+    records[:, 1] = np.asarray(total_yen, dtype=np.int64) * np.asarray(cover_months, dtype=np.int64)
+    records[:, 2] = np.where(np.asarray(insured, dtype=bool), limit, -1)
+    records[:, 3] = np.where(records[:, 1] > 0, records[:, 0], 0)
+    return records

@@ -1,0 +1,108 @@
+"""The rent-guarantee model's parameters (:class:`RentModel`) and its cash-flow lines (:data:`LINES`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy.stats import norm
+
+from ...collection import COST_EXECUTION, COST_SUIT, NO_COST, STATES, CollectionChain, state_codes
+from ...products.common import check_count, check_rate, check_yen
+from ...products.jhf_insurance import JHFTerms
+from ...products.rent_guarantee import FeePlan
+from ..result import RENT_LINES, RENT_SIGNS
+
+#: Cash-flow lines of the S x (T+1) output, all as positive amounts of yen, and their signs.
+LINES, SIGNS = RENT_LINES, RENT_SIGNS
+
+
+@dataclasses.dataclass(frozen=True)
+class RentModel:
+    """Parameters of the rent-guarantee model (:mod:`actuarial.simulation.rent`, docs/model.md)."""
+
+    chain: CollectionChain
+    plans: dict
+    delinquency_hazard: dict  # grade -> monthly hazard of a first missed rent
+    moveout_hazard: float = 0.01
+    rho: float = 0.1
+    good_exit_sensitivity: float = 0.2
+    recovery_rate: float = 0.2
+    recovery_delay_months: int = 6
+    installment_repayment_months: int = 0  # months' totals of arrears a plan repays each month
+    suit_cost_yen: int = 0
+    execution_cost_yen: int = 0
+    removal_cost_yen: int = 0
+    restoration_cost_yen: int = 0
+    jhf: JHFTerms = JHFTerms()
+    months: int = 60
+
+    def __post_init__(self):
+        for name in ("moveout_hazard", "rho", "recovery_rate"):
+            check_rate(name, getattr(self, name))
+        if not self.rho < 1:
+            raise ValueError(f"rho must be below 1, got {self.rho!r}")
+        if not self.delinquency_hazard:
+            raise ValueError("delinquency_hazard needs at least one grade")
+        for g, h in self.delinquency_hazard.items():
+            if check_rate(f"delinquency_hazard[{g!r}]", h) in (0.0, 1.0):
+                raise ValueError(f"delinquency_hazard[{g!r}] must be strictly between 0 and 1, got {h!r}")
+        check_count("months", self.months, minimum=1)
+        check_count("recovery_delay_months", self.recovery_delay_months)
+        check_count("installment_repayment_months", self.installment_repayment_months)
+        for name in ("suit_cost_yen", "execution_cost_yen", "removal_cost_yen", "restoration_cost_yen"):
+            check_yen(name, getattr(self, name))
+        if isinstance(self.good_exit_sensitivity, bool) or not isinstance(self.good_exit_sensitivity, (int, float)) \
+                or self.good_exit_sensitivity < 0:
+            raise ValueError(f"good_exit_sensitivity must be >= 0, got {self.good_exit_sensitivity!r}")
+        for name, plan in self.plans.items():
+            if not isinstance(plan, FeePlan):
+                raise ValueError(f"plans[{name!r}] must be a FeePlan, got {type(plan).__name__}")
+
+    @classmethod
+    def from_params(cls, scenario) -> RentModel:
+        """Build the model from a validated :class:`~actuarial.params.Scenario`."""
+        if scenario.rent_model is None:
+            raise ValueError(f"scenario {scenario.scenario.name!r} has no rent_model section")
+        c = scenario.collection
+        return cls(chain=c.chain(), plans=scenario.fee_plans(), jhf=scenario.jhf_terms(),
+                   suit_cost_yen=c.suit_cost_yen, execution_cost_yen=c.execution_cost_yen,
+                   removal_cost_yen=c.removal_cost_yen, restoration_cost_yen=c.restoration_cost_yen,
+                   **scenario.rent_model.model_dump())
+
+    # -- scenario-dependent pieces (shared with the exact oracle) --------------------------------
+    def hazard(self, grade_hazard: float, z: float) -> float:
+        """Vasicek conditional monthly hazard ``Phi((Phi^-1(h) - sqrt(rho) z) / sqrt(1 - rho))``."""
+        return float(norm.cdf((norm.ppf(grade_hazard) - math.sqrt(self.rho) * z) / math.sqrt(1 - self.rho)))
+
+    def good_exit_multiplier(self, z: float) -> float:
+        """``exp(beta min(z, 0))``: 1 in good economies, lower in bad ones."""
+        return math.exp(self.good_exit_sensitivity * min(z, 0.0))
+
+    def recovery_after_exit(self, arrears_yen, z: float):
+        """``floor(arrears x recovery_rate x exp(beta min(z, 0)))``, yen: an ``int`` for a
+        scalar, an ``int64`` array for an array (the exact oracle's)."""
+        rec = np.floor(np.asarray(arrears_yen) * self.recovery_rate * self.good_exit_multiplier(z) + 1e-9)
+        return int(rec) if rec.ndim == 0 else rec.astype(np.int64)
+
+    def entry_costs_yen(self) -> np.ndarray:
+        """The cost in yen charged in the month each state of :data:`~actuarial.collection.STATES`
+        is entered, by its rule's ``entry_cost``: the suit cost, or the execution, removal and
+        restoration costs together; 0 for the others.
+
+        >>> chain = CollectionChain.from_transitions({"dunning": {"cure": 1.0}})
+        >>> m = RentModel(chain=chain, plans={}, delinquency_hazard={"A": 0.1}, suit_cost_yen=5,
+        ...               execution_cost_yen=1, removal_cost_yen=2, restoration_cost_yen=3)
+        >>> {s: int(c) for s, c in zip(STATES, m.entry_costs_yen()) if c}
+        {'suit': 5, 'forced_execution': 6}
+        """
+        yen = self.entry_cost_yen_by_code()
+        return np.array([yen[int(c)] for c in state_codes().entry_cost], dtype=np.int64)
+
+    def entry_cost_yen_by_code(self) -> dict:
+        """The yen of each entry-cost code of :func:`~actuarial.collection.state_codes`:
+        ``NO_COST`` 0, ``COST_SUIT`` the suit cost, ``COST_EXECUTION`` the execution, removal
+        and restoration costs together."""
+        return {NO_COST: 0, COST_SUIT: self.suit_cost_yen,
+                COST_EXECUTION: self.execution_cost_yen + self.removal_cost_yen + self.restoration_cost_yen}
