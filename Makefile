@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: test report bench lab setup nbval-update clean
+.PHONY: test lint report bench lab setup nbval-update clean
 
 setup: $(STAMP)
 
@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The lint gate (ruff, configured in pyproject.toml) runs first, then the whole suite.
 test: $(STAMP)
+	$(BIN)/ruff check src tests notebooks
 	$(BIN)/python -m pytest -n 2 --dist loadscope -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests notebooks
 
 report: $(STAMP)
 	$(BIN)/actuarial batch --jobs 2

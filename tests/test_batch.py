@@ -168,6 +168,6 @@ def test_metrics_tables_whose_names_share_a_prefix_keep_their_own_sheets(tmp_pat
     sheets = pd.read_excel(tmp_path / "summary.xlsx", sheet_name=None, index_col=0)
     contents = pd.read_excel(tmp_path / "summary.xlsx", sheet_name="metrics_sheets")
     assert len(contents) == 4
-    for sheet, file in zip(contents["sheet"], contents["file"]):
+    for sheet, file in zip(contents["sheet"], contents["file"], strict=True):
         folder = file.split("/")[0]
         pd.testing.assert_frame_equal(sheets[sheet], tables[folder], check_names=False)

@@ -22,14 +22,16 @@ def test_bench_entry_has_every_field():
 
 
 def test_bench_command_refuses_a_bad_scale(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "actuarial.cli", "bench", "--scale", "0", "--out", str(tmp_path / "b.json")],
+    run = subprocess.run([sys.executable, "-m", "actuarial.cli", "bench", "--scale", "0",
+                          "--out", str(tmp_path / "b.json")],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "--scale must be > 0" in run.stderr
     assert not (tmp_path / "b.json").exists()
 
 
 def test_bench_command_refuses_a_bad_repeat(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "actuarial.cli", "bench", "--repeat", "0", "--out", str(tmp_path / "b.json")],
+    run = subprocess.run([sys.executable, "-m", "actuarial.cli", "bench", "--repeat", "0",
+                          "--out", str(tmp_path / "b.json")],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "--repeat must be >= 1, got 0" in run.stderr
     assert not (tmp_path / "b.json").exists()

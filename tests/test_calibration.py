@@ -37,7 +37,7 @@ def test_fit_collection_on_a_hand_made_target():
     # a chain that produces known figures is recovered from them
     truth = CollectionChain.from_transitions(BASE.collection.transitions).stressed(0.9)
     targets = {e: (v, m) for e, v, m in zip(truth.funnel().index, truth.funnel()["model_per_1000"],
-                                              truth.funnel()["model_months"])}
+                                              truth.funnel()["model_months"], strict=True)}
     _, residuals = cal.fit_collection(PRIOR, targets)
     assert residuals[["count_relative_error", "months_relative_error"]].abs().max().max() < 0.02
 

@@ -75,7 +75,7 @@ def test_stress_lowers_cures_and_keeps_rows_distributions():
 
 
 def test_a_broken_promise_is_remembered_for_the_rest_of_the_case():
-    # seed 000: a tenant who broke a promise loses trust; later plans and cures get harder
+    # Zenhoren collection article: a tenant who broke a promise loses trust; later plans and cures get harder
     p = BASE.matrix
     i = {s: STATES.index(s) for s in STATES}
     before, after = i["final_notice"], i["final_notice_after_break"]

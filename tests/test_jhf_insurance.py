@@ -1,4 +1,4 @@
-"""JHF rent-debt-guarantee insurance (seed 003): golden values, boundaries, properties, bad input."""
+"""JHF rent-debt-guarantee insurance (JHF guide, 2023-04-01): golden values, boundaries, properties, bad input."""
 
 import datetime as dt
 
@@ -15,7 +15,7 @@ yen = st.integers(min_value=0, max_value=5_000_000)
 rents = st.integers(min_value=0, max_value=500_000)
 
 
-# -- golden values from seed 003 -------------------------------------------------------------
+# -- golden values from the JHF guide 家賃債務保証保険のご案内 (2023-04-01) -----------------
 def test_seed_worked_example():
     assert T.payout_limits(subrogated_rent=1_400_000, rent_at_start=100_000) == {
         "coverage": 980_000, "months": 840_000, "yen": 1_000_000}
@@ -69,7 +69,8 @@ def test_breakdown_counts_only_covered_items():
 def test_variant_terms_are_parameters():
     support = JHFTerms(coverage_ratio=0.9, cap_months=18, premium_rate=0.35, cap_yen=None,
                        covered_items=("rent", "management_fee", "common_fee", "restoration"))
-    assert support.payout(subrogated_rent={"rent": 2_000_000, "restoration": 200_000}, rent_at_start=100_000) == 1_620_000
+    assert support.payout(subrogated_rent={"rent": 2_000_000, "restoration": 200_000},
+                          rent_at_start=100_000) == 1_620_000
     assert support.payout(subrogated_rent={"rent": 500_000, "restoration": 200_000}, rent_at_start=100_000) == 630_000
     assert support.premium(rent=100_000) == 35_000
     assert "yen" not in support.payout_limits(subrogated_rent=1, rent_at_start=1)
@@ -86,7 +87,8 @@ def test_payout_between_zero_and_each_cap(sub, rent):
 
 @given(sub=yen, extra=yen, rent=rents)
 def test_payout_non_decreasing_in_subrogated_rent(sub, extra, rent):
-    assert T.payout(subrogated_rent=sub + extra, rent_at_start=rent) >= T.payout(subrogated_rent=sub, rent_at_start=rent)
+    assert (T.payout(subrogated_rent=sub + extra, rent_at_start=rent)
+            >= T.payout(subrogated_rent=sub, rent_at_start=rent))
 
 
 @given(a=rents, b=rents, k=st.integers(min_value=0, max_value=20))

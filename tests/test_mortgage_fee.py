@@ -1,4 +1,4 @@
-"""Mortgage guarantee fee and refund (seed 004): golden table, boundaries, calibration, changes."""
+"""Mortgage guarantee fee and refund (Zenkoku Hosho fee disclosure): golden table, boundaries, calibration, changes."""
 
 import datetime as dt
 
@@ -8,11 +8,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from actuarial.products.mortgage_fee import (
-    SEED_EXAMPLE, FeeCurve, deduction_rate, installment_fees, level_payment_balances, lump_sum_from_table,
-    months_elapsed, refund, refund_ratio_pct,
+    SEED_EXAMPLE,
+    FeeCurve,
+    deduction_rate,
+    installment_fees,
+    level_payment_balances,
+    lump_sum_from_table,
+    months_elapsed,
+    refund,
+    refund_ratio_pct,
 )
 
-# The seed 004 table, typed in here from the source document (not taken from the package).
+# The Zenkoku Hosho table (docs/domain.md §3.3), typed in here from the source document (not taken from the package).
 PUBLISHED = [  # months elapsed, unearned fee, refund, ratio %
     (12, 537_673, 510_789, 88.2), (24, 494_965, 445_468, 76.9), (36, 454_660, 386_461, 66.8),
     (48, 416_654, 312_490, 54.0), (60, 380_849, 285_636, 49.3), (120, 231_775, 173_831, 30.0),
@@ -91,9 +98,10 @@ def test_refund_of_a_fixed_fee_non_increasing_in_months(unearned, a, b):
     assert refund(unearned_fee=unearned, months_elapsed=hi) <= refund(unearned_fee=unearned, months_elapsed=lo)
 
 
-@given(st.lists(st.tuples(st.integers(0, 3_000_000), st.integers(0, 480), st.integers(0, 1_000)), min_size=1, max_size=40))
+@given(st.lists(st.tuples(st.integers(0, 3_000_000), st.integers(0, 480), st.integers(0, 1_000)),
+                min_size=1, max_size=40))
 def test_scalar_and_array_refunds_agree(rows):
-    u, m, t = (np.array(c) for c in zip(*rows))
+    u, m, t = (np.array(c) for c in zip(*rows, strict=True))
     arr = refund(unearned_fee=u, months_elapsed=m, transfer_fee=t)
     assert arr.tolist() == [refund(unearned_fee=int(a), months_elapsed=int(b), transfer_fee=int(c)) for a, b, c in rows]
     assert deduction_rate(m).tolist() == [deduction_rate(int(x)) for x in m]

@@ -60,13 +60,14 @@ def test_every_number_in_params_names_its_source():
         checked += len(numeric)
         for i in sorted(numeric):
             comment = lines[i].partition("#")[2]
-            assert re.search(r"source: (seed|DOMAIN|fitted)|assumption", comment), \
+            assert re.search(r"source: (JHF guide|Zenkoku Hosho|docs/domain\.md|fitted)|assumption", comment), \
                 f"{f.name}:{i + 1} has a number without a source: {lines[i]!r}"
     assert checked > 100, f"only {checked} numbers found; the check is not looking"
 
 
 @pytest.mark.parametrize("edit, needle", [
-    (("coverage_ratio: 0.70", "coverage_ratio: 1.5"), r"s\.yaml: jhf\.coverage_ratio = 1\.5: .*less than or equal to 1"),
+    (("coverage_ratio: 0.70", "coverage_ratio: 1.5"),
+     r"s\.yaml: jhf\.coverage_ratio = 1\.5: .*less than or equal to 1"),
     (("coverage_ratio: 0.70", "coverage_ratoi: 0.70"), r"jhf\.coverage_ratoi = 0\.7: unknown key"),
     (("cap_yen: 1000000", "cap_yen: -1000000"), r"jhf\.cap_yen = -1000000: .*greater than or equal to 0"),
     (("cap_yen: 1000000", "cap_yen: '1000000'"), r"jhf\.cap_yen = '1000000'"),
@@ -75,7 +76,8 @@ def test_every_number_in_params_names_its_source():
     (("renewal_yen: 10000", "renewal_yen: -10000"), r"rent_plans\.zenhoren_yearly\.renewal_yen = -10000"),
     (("suit_costs: null              # assumption: eviction", "lawyer: null  # assumption: eviction"),
      r"rent_plans\.zenhoren_yearly\.covered_costs\.lawyer"),
-    (("{last_month: 24, rate: 0.10}", "{last_month: 24, rate: 1.10}"), r"mortgage_fee\.deduction_schedule\.1\.rate = 1\.1"),
+    (("{last_month: 24, rate: 0.10}", "{last_month: 24, rate: 1.10}"),
+     r"mortgage_fee\.deduction_schedule\.1\.rate = 1\.1"),
     (("{last_month: 24, rate: 0.10}", "{last_month: 6, rate: 0.10}"), r"mortgage_fee\.deduction_schedule.*increase"),
     (("covered_items: [rent,", "covered_items: [rnet,"), r"jhf\.covered_items\.0 = 'rnet'"),
     (("  name: base\n", ""), r"scenario\.name = \(missing\)"),

@@ -33,7 +33,8 @@ FIGURES = {
     "jhf_payout_by_months": lambda: plots.jhf_payout_by_months(
         tables.jhf_payout_grid(JHFTerms(), rents_yen=[80_000, 150_000], months_unpaid=range(1, 16)), title="t"),
     "refund_curve": lambda: plots.refund_curve(
-        FeeCurve.calibrate(SEED_PRINCIPAL_YEN, SEED_TERM_YEARS, SEED_FEE_PAID_YEN, SEED_EXAMPLE), SEED_EXAMPLE, title="t"),
+        FeeCurve.calibrate(SEED_PRINCIPAL_YEN, SEED_TERM_YEARS, SEED_FEE_PAID_YEN, SEED_EXAMPLE), SEED_EXAMPLE,
+        title="t"),
     "funnel_comparison": lambda: plots.funnel_comparison(BASE.collection.chain().funnel(), title="t"),
     "loss_distributions": lambda: plots.loss_distributions({"a": _rent_result().losses["net_loss"]}, title="t"),
     "monthly_cash_flows": lambda: plots.monthly_cash_flows(_rent_result(), title="t"),

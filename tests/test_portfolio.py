@@ -29,7 +29,8 @@ def test_a_spreadsheet_export_reads_back_as_the_book(tmp_path, book):
     read = read_book_csv(tmp_path / "book.csv", "rent")
     assert read["rent_yen"].dtype == np.int64 and read["insured"].dtype == bool
     assert read.index.name == "row" and read.index[0] == 2 and read.index[-1] == len(book) + 1  # as in a spreadsheet
-    pd.testing.assert_frame_equal(read[["rent_yen", "parking_fee_yen", "insured", "start_month"]].reset_index(drop=True),
+    pd.testing.assert_frame_equal(read[["rent_yen", "parking_fee_yen", "insured", "start_month"]]
+                                  .reset_index(drop=True),
                                   book.assign(start_month=np.arange(len(book)) - 5)[
                                       ["rent_yen", "parking_fee_yen", "insured", "start_month"]])
     book.assign(insured=book["insured"].astype(int)).to_csv(tmp_path / "ones.csv", index=False)

@@ -30,7 +30,8 @@ def test_expected_fee_income_with_the_survival_curves_given():
 
     alive = fee_survival(MODEL)
     for plan in MODEL.plans:
-        assert pricing.expected_fee_income(BOOK, MODEL, plan, alive=alive) == pricing.expected_fee_income(BOOK, MODEL, plan)
+        assert (pricing.expected_fee_income(BOOK, MODEL, plan, alive=alive)
+                == pricing.expected_fee_income(BOOK, MODEL, plan))
     with pytest.raises(ValueError, match="alive has no survival curve for grade 'B'"):
         pricing.expected_fee_income(BOOK, MODEL, "monthly", alive={"A": alive["A"], "C": alive["C"]})
 
@@ -97,7 +98,8 @@ def test_jhf_value_grid():
     # the solved cure multiplier reproduces the default rate it was solved for
     f = by.loc[(0.2, 50_000), "cure_multiplier"]
     m = dataclasses.replace(MODEL, delinquency_hazard={"X": 0.02})
-    assert pricing.insured_event_probability(m, delinquency_hazard=0.02, cure_multiplier=f, nodes=6) == pytest.approx(0.2)
+    assert pricing.insured_event_probability(m, delinquency_hazard=0.02, cure_multiplier=f,
+                                             nodes=6) == pytest.approx(0.2)
     with pytest.raises(ValueError, match="plan_name"):
         pricing.jhf_value_grid(MODEL, rents_yen=[1], default_rates=[0.1], plan_name="gold")
 

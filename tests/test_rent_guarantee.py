@@ -1,4 +1,4 @@
-"""Rent guarantee fee plans and subrogation split (seed 000, DOMAIN.md §1)."""
+"""Rent guarantee fee plans and subrogation split (Zenhoren collection article, docs/domain.md §1.1-§1.2)."""
 
 import numpy as np
 import pytest
@@ -23,7 +23,8 @@ def test_initial_fee_percentage_with_minimum():
 
 
 def test_monthly_total_excludes_parking_unless_plan_includes_it():
-    assert YEARLY.monthly_total(rent_yen=60_000, management_fee_yen=4_000, common_fee_yen=2_000, parking_fee_yen=10_000) == 66_000
+    assert YEARLY.monthly_total(rent_yen=60_000, management_fee_yen=4_000, common_fee_yen=2_000,
+                                parking_fee_yen=10_000) == 66_000
     with_parking = FeePlan(name="p", parking_in_total=True)
     assert with_parking.monthly_total(rent_yen=60_000, parking_fee_yen=10_000) == 70_000
 
@@ -36,7 +37,8 @@ def test_fee_schedules():
     m = MONTHLY.fee_schedule(monthly_total_yen=80_000, months_in_force=12)
     assert m[0] == 11_600 and m[1] == 1_600 and m.sum() == 10_000 + 12 * 1_600
     biennial = FeePlan(name="b", initial_rate=0.5, renewal_rate=0.3, renewal_interval_months=24)
-    assert biennial.fee_schedule(monthly_total_yen=100_000, months_in_force=49)[[12, 24, 48]].tolist() == [0, 30_000, 30_000]
+    assert biennial.fee_schedule(monthly_total_yen=100_000,
+                                 months_in_force=49)[[12, 24, 48]].tolist() == [0, 30_000, 30_000]
 
 
 def test_fees_vectorised_agree_with_scalars():

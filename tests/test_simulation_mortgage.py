@@ -52,7 +52,8 @@ def test_chunked_exact_flows_equal_the_loan_by_loan_version(model, book, delay):
     from actuarial.simulation.exact import _expected_mortgage_cash_flows_by_loan
 
     m = model if delay is None else dataclasses.replace(model, recovery_delay_months=delay)
-    short = pd.DataFrame({"principal_yen": [8_000_000, 20_000_000, 5_000_000], "annual_interest_rate": [0.009, 0.02, 0.006],
+    short = pd.DataFrame({"principal_yen": [8_000_000, 20_000_000, 5_000_000],
+                          "annual_interest_rate": [0.009, 0.02, 0.006],
                           "term_months": [60, 120, 36], "age_months": [24, 0, 35],
                           "collateral_value_yen": [9_000_000, 15_000_000, 7_000_000], "grade": ["C", "B", "A"],
                           "fee_type": ["lump_sum", "installment", "lump_sum"]})
@@ -91,12 +92,12 @@ def test_lump_sum_fee_and_refunds_match_the_fee_curve_and_refund_function(model)
     curve = FeeCurve(principal_yen=30_000_000, term_years=30, fee_annual_rate=m.fee_annual_rate,
                      loan_annual_rate=m.schedule_loan_rate, discount_annual_rate=m.schedule_discount_rate)
     assert r.cash_flows[:, L["fee_lump_sum"], 0] == pytest.approx(curve.lump_sum(), abs=1)
-    assert curve.lump_sum() == pytest.approx(578_910, rel=1e-4)  # the seed's fee, from the calibrated basis
+    assert curve.lump_sum() == pytest.approx(578_910, rel=1e-4)  # the published fee, from the calibrated basis
     seen = 0
     for s in range(300):
         months = np.flatnonzero(r.cash_flows[s, L["refunds"], :])
         assert len(months) <= 1
-        for t in months:  # prepaid in projection month t: months elapsed t + 1 in the seed's count
+        for t in months:  # prepaid in projection month t: months elapsed t + 1 in the disclosure's count
             expected = refund(unearned_fee=curve.unearned_yen(int(t) + 1), months_elapsed=int(t) + 1, transfer_fee=660)
             assert abs(r.cash_flows[s, L["refunds"], t] - expected) <= 1
             seen += 1
@@ -109,7 +110,8 @@ def test_subrogation_is_the_scheduled_balance_and_recovery_the_discounted_collat
     r = simulate(_one_loan(age_months=24, fee_type="installment"), m, 200, seed=2)
     bal = level_payment_balances(principal_yen=30_000_000, annual_interest_rate=0.012, term_months=360)
     for s in range(200):
-        (t,) = np.flatnonzero(r.cash_flows[s, L["subrogation"], :]) if r.cash_flows[s, L["subrogation"]].any() else (None,)
+        (t,) = (np.flatnonzero(r.cash_flows[s, L["subrogation"], :])
+                if r.cash_flows[s, L["subrogation"]].any() else (None,))
         if t is None:
             continue
         assert abs(r.cash_flows[s, L["subrogation"], t] - np.floor(bal[24 + t - 1])) <= 1

@@ -136,7 +136,8 @@ def test_premium_and_caps_match_the_product_calculator(model, book, result):
     ins = book[book["insured"]]
     premium = jhf.premium(rent=ins["rent_yen"].to_numpy(), management_fee=ins["management_fee_yen"].to_numpy()).sum()
     assert (result.losses["jhf_premium"] == premium).all()
-    caps = jhf.payout(subrogated_rent=np.full(len(ins), 10**9), rent_at_start=(ins["rent_yen"] + ins["management_fee_yen"]).to_numpy())
+    caps = jhf.payout(subrogated_rent=np.full(len(ins), 10**9),
+                      rent_at_start=(ins["rent_yen"] + ins["management_fee_yen"]).to_numpy())
     assert result.losses["jhf_payout"].max() <= caps.sum()
     sub = result.cash_flows[:, LINES.index("subrogation"), :].sum(axis=1)
     totals = book["rent_yen"] + book["management_fee_yen"]
@@ -276,7 +277,8 @@ def test_rent_model_params_errors_name_the_key(tmp_path):
     with pytest.raises(ParamsError, match="rent_model needs a collection section"):
         load_params(bad)
     with pytest.raises(ValueError, match="has no rent_model section"):
-        RentModel.from_params(load_params(ROOT / "params" / "jhf_2025_support.yaml").model_copy(update={"rent_model": None}))
+        RentModel.from_params(
+            load_params(ROOT / "params" / "jhf_2025_support.yaml").model_copy(update={"rent_model": None}))
 
 
 # -- the slow reference ----------------------------------------------------------------------------
@@ -305,7 +307,7 @@ def test_cured_line_loop_equals_the_reference(book):
     economic effect on the chain), the kernel's cured-line loop runs throughout: with stays
     that leave it and come back, moves to other states, a plan with no month of cover (it adds
     nothing to the cured line) and one with a single month."""
-    from actuarial.collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES, CollectionChain, state_codes
+    from actuarial.collection import CollectionChain
     from actuarial.products.rent_guarantee import FeePlan
     from actuarial.simulation.reference import simulate_reference
 
@@ -401,7 +403,8 @@ def test_staggered_starts_meet_the_exact_oracle(model, staggered):
     for j, line in enumerate(LINES):
         assert abs(mean[j] - exact[line].sum()) <= 4 * se[j] + 1e-6 * max(1.0, abs(exact[line].sum())), line
     sub = r.cash_flows[:, LINES.index("subrogation"), :]
-    assert np.all(np.abs(sub.mean(axis=0) - exact["subrogation"]) <= 4 * sub.std(axis=0, ddof=1) / np.sqrt(len(sub)) + 1e-9)
+    assert np.all(np.abs(sub.mean(axis=0) - exact["subrogation"])
+                  <= 4 * sub.std(axis=0, ddof=1) / np.sqrt(len(sub)) + 1e-9)
 
 
 def test_staggered_starts_equal_the_reference(model, staggered):
@@ -502,10 +505,10 @@ def test_expected_loss_summary_matches_the_simulated_mean(model, book, result):
 
 # -- the kernel's shortcuts change the speed, never a result ------------------------------------------
 def _edges_and_random(data):
-    from actuarial.simulation import rent
 
     width = 1 << (32 - rent_tables.TOP_BITS)
-    edges = [b * width for b in range(1 << rent_tables.TOP_BITS)] + [b * width - 1 for b in range(1, (1 << rent_tables.TOP_BITS) + 1)]
+    edges = ([b * width for b in range(1 << rent_tables.TOP_BITS)]
+             + [b * width - 1 for b in range(1, (1 << rent_tables.TOP_BITS) + 1)])
     return np.array(edges + data, dtype=np.int64)
 
 
@@ -519,7 +522,8 @@ def _tables(chain_matrix, h, mu, m, months):
     n = 1 << rent_tables.TOP_BITS
     first, dunning = np.empty(n, np.int16), np.empty(n, np.int16)
     first_split, dunning_split = np.empty((n, 3), np.int64), np.empty((n, 3), np.int64)
-    rent_tables.outcome_table(np.ones(1), np.zeros(1, dtype=np.int64), np.ones(1, bool), 1, inv_a, cdf, first, first_split)
+    rent_tables.outcome_table(np.ones(1), np.zeros(1, dtype=np.int64), np.ones(1, bool), 1, inv_a, cdf,
+                              first, first_split)
     rent_tables.outcome_table(thr[0], dest[0], paid0, n_dest[0], inv_a, cdf, dunning, dunning_split)
     return inv_a, cdf, guide, thr, dest, n_dest, paid0, first, first_split, dunning, dunning_split
 
@@ -544,7 +548,8 @@ def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, two_paying, m
         _tables(matrix, h, mu, m, months)
     nexts = rent_tables.next_tables(thr, dest, n_dest)
     # the split points of the _MIXED buckets (the other rows of a split table are never written)
-    splits = np.concatenate([first_split[first == rent_tables.MIXED, 0], dunning_split[dunning == rent_tables.MIXED, 0]])
+    splits = np.concatenate([first_split[first == rent_tables.MIXED, 0],
+                             dunning_split[dunning == rent_tables.MIXED, 0]])
     cuts = np.array([int(c) + d for c in splits for d in (-1, 0)], dtype=np.int64)
     bits = np.concatenate([_edges_and_random(more), np.clip(cuts, 0, 2**32 - 1)])
     u = bits * 2.0 ** -32
@@ -558,7 +563,8 @@ def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, two_paying, m
         outcome = np.array([rent_tables.split_outcome(split, bt) for bt in bits[~sure]])
         two = outcome != rent_tables.MIXED
         assert np.array_equal(outcome[two], exact[~sure][two])
-    assert np.array_equal([rent.gap(x, cdf, guide) for x in u * inv_a], 1 + np.searchsorted(cdf, u * inv_a, side="right"))
+    assert np.array_equal([rent.gap(x, cdf, guide) for x in u * inv_a],
+                          1 + np.searchsorted(cdf, u * inv_a, side="right"))
     for i in range(len(TRANSIENT_STATES)):
         exact_next = np.array([dest[i, next(r for r in range(n_dest[i]) if x < thr[i, r])] for x in u])
         sure = nexts[i][b] != rent_tables.MIXED
@@ -570,7 +576,6 @@ def test_lookup_tables_agree_with_the_exact_draw(h, mu, m, months, two_paying, m
 def test_most_mixed_buckets_split_at_the_base_hazards(grade):
     """The splits are for speed: at the base params almost every bucket that holds more than
     one outcome holds two (one gap boundary or one move boundary)."""
-    from actuarial.simulation import rent
 
     model = RentModel.from_params(BASE)
     *_, first, first_split, dunning, dunning_split = _tables(
@@ -588,7 +593,6 @@ def test_rescaled_gaps_read_from_the_first_table_are_exact(h, mu, months, more):
     """A cure's uniform rescaled within its move is any float in [0, 1], not a multiple of
     2^-32: the first-missed-rent table answers it only where its bucket, both edges and 1
     included, holds one gap."""
-    from actuarial.simulation import rent
 
     inv_a, cdf, guide, *_, first, _, _, _ = _tables(BASE.collection.chain().matrix, h, mu, 1.0, months)
     n = 1 << rent_tables.TOP_BITS
@@ -603,7 +607,7 @@ def test_rescaled_gaps_read_from_the_first_table_are_exact(h, mu, months, more):
 
 def test_fast_path_equals_the_reference_on_odd_chains_and_short_cover(book):
     """Dunning's likeliest move is not a cure, dunning can end in any exit, one month's cover."""
-    from actuarial.collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES, CollectionChain, state_codes
+    from actuarial.collection import CollectionChain
     from actuarial.products.rent_guarantee import FeePlan
     from actuarial.simulation.reference import simulate_reference
 
@@ -663,14 +667,15 @@ def test_a_plan_repays_monthly_and_a_broken_one_leaves_the_rest_owed(repayment_m
     Month t0 (the missed rent) subrogates 100,000 yen; month t0+1 is the plan's: it repays
     min(1, r) months; month t0+2 (broken promise) subrogates again; the tenant skips in month
     t0+3 owing (2 - min(1, r)) months, and JHF pays 70% of that the month after."""
-    from actuarial.collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES, CollectionChain, state_codes
+    from actuarial.collection import CollectionChain
     from actuarial.products.rent_guarantee import FeePlan
 
     chain = CollectionChain.from_transitions({"dunning": {"installment": 1.0}, "installment": {"broken_promise": 1.0},
                                               "broken_promise": {"skip": 1.0}})
     plan = FeePlan(name="p", initial_rate=0.0, coverage_months=24)
-    m = RentModel(chain=chain, plans={"p": plan}, delinquency_hazard={"A": 0.5}, moveout_hazard=0.0, rho=0.0, good_exit_sensitivity=0.0,
-                  recovery_rate=0.0, jhf=BASE.jhf_terms(), months=24, installment_repayment_months=repayment_months)
+    m = RentModel(chain=chain, plans={"p": plan}, delinquency_hazard={"A": 0.5}, moveout_hazard=0.0, rho=0.0,
+                  good_exit_sensitivity=0.0, recovery_rate=0.0, jhf=BASE.jhf_terms(), months=24,
+                  installment_repayment_months=repayment_months)
     one = pd.DataFrame({"rent_yen": [100_000], "management_fee_yen": [0], "common_fee_yen": [0], "parking_fee_yen": [0],
                         "plan": ["p"], "grade": ["A"], "insured": [True]})
     flows = simulate(one, m, 40, seed=3).cash_flows

@@ -201,7 +201,8 @@ def _new_run_id(reports: Path) -> str:
 
 
 def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: str | None = None,
-              reports_dir: str | Path = "reports", overrides: dict | None = None, progress: bool = True) -> tuple[Path, bool]:
+              reports_dir: str | Path = "reports", overrides: dict | None = None,
+              progress: bool = True) -> tuple[Path, bool]:
     """Run the batch; returns the finished run folder and whether every notebook succeeded."""
     from tqdm import tqdm
 
@@ -306,7 +307,8 @@ def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame) -> str:
         cell = "" if ok else f"cell {r['error_cell']}: " if r["error_cell"] is not None else ""
         rows.append(
             f"<tr class='{r['status']}'><td>{html.escape(r['scenario'])}</td><td>{html.escape(r['stem'])}</td>"
-            f"<td>{r['status'].upper()}</td><td><a href='{link}.html'>report</a> · <a href='{link}.ipynb'>notebook</a></td>"
+            f"<td>{r['status'].upper()}</td><td><a href='{link}.html'>report</a> · "
+            f"<a href='{link}.ipynb'>notebook</a></td>"
             f"<td>{html.escape(cell + (r['error'] or ''))}</td></tr>")
     if comparison.empty:
         table = "<p>No key figures.</p>"
@@ -318,12 +320,15 @@ def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame) -> str:
     state = "all notebooks succeeded" if not failed else f"{failed} notebook(s) FAILED"
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Batch run {run['run_id']}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;font-size:90%}}
-td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} tr.failed{{background:#fdd}} tr.ok td:nth-child(3){{color:#070}}</style>
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} tr.failed{{background:#fdd}} \
+tr.ok td:nth-child(3){{color:#070}}</style>
 </head><body><h1>Batch run {run['run_id']}</h1>
 <p>Started {run['started']}, finished {run['finished']}: {state}. <a href="summary.xlsx">summary.xlsx</a> ·
 <a href="summary/key_figures.csv">key_figures.csv</a> · <a href="run.json">run.json</a></p>
 <h2>Notebooks</h2><table><tr><th>scenario</th><th>notebook</th><th>status</th><th>outputs</th><th>error</th></tr>
-{''.join(rows)}</table><h2>Comparison of scenarios</h2><p>Key figures (rows, <code>notebook:figure</code>) by scenario (columns); yen unless the name says ratio, share or rate.</p>{table}</body></html>
+{''.join(rows)}</table><h2>Comparison of scenarios</h2>\
+<p>Key figures (rows, <code>notebook:figure</code>) by scenario (columns); \
+yen unless the name says ratio, share or rate.</p>{table}</body></html>
 """
 
 
@@ -334,7 +339,8 @@ def main(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser(prog="actuarial batch", description="Run notebooks x scenarios into reports/<run-id>/.")
     p.add_argument("params", nargs="*", help=f"params files (default: {', '.join(DEFAULT_PARAMS)} in params/)")
-    p.add_argument("--notebooks", nargs="+", default=None, help=f"notebooks to run (default all: {', '.join(NOTEBOOKS)})")
+    p.add_argument("--notebooks", nargs="+", default=None,
+                   help=f"notebooks to run (default all: {', '.join(NOTEBOOKS)})")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
     p.add_argument("--scheduler", default=None, help="run on the Dask cluster at this address instead")
     p.add_argument("--scenarios", type=int, default=None, help="number of Monte Carlo scenarios for every notebook")
@@ -358,4 +364,5 @@ def finished_runs(reports_dir: str | Path) -> list[Path]:
     """Finished run folders, oldest first: a folder counts only once renamed from its
     ``.partial`` name and holding ``run.json``."""
     reports = Path(reports_dir)
-    return sorted(p for p in reports.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "run.json").exists())
+    return sorted(p for p in reports.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and (p / "run.json").exists())

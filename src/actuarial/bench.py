@@ -56,8 +56,9 @@ def run_rent(contracts: int, scenarios: int, months: int, base_contracts: int, b
     from .simulation import RentModel, simulate
     from .simulation.baseline import simulate_month_stepping
 
-    model = dataclasses.replace(RentModel.from_params(load_params(_P(__file__).resolve().parents[2] / "params" / "base.yaml")),
-                                months=months)
+    model = dataclasses.replace(
+        RentModel.from_params(load_params(_P(__file__).resolve().parents[2] / "params" / "base.yaml")),
+        months=months)
     book = synthetic_rent_book(contracts, seed=2026, insured_share=0.3)
     simulate(book.head(1_000), model, 2, seed=0, threads=threads)  # compile outside the timing
     seconds, result = _timed(lambda: simulate(book, model, scenarios, seed=1, threads=threads, progress=False), repeat)
@@ -84,7 +85,8 @@ def run_mortgage(contracts: int, scenarios: int, months: int, base_contracts: in
     from .simulation.baseline import simulate_mortgage_month_stepping
 
     model = dataclasses.replace(
-        MortgageModel.from_params(load_params(_P(__file__).resolve().parents[2] / "params" / "base.yaml")), months=months)
+        MortgageModel.from_params(load_params(_P(__file__).resolve().parents[2] / "params" / "base.yaml")),
+        months=months)
     book = synthetic_mortgage_book(contracts, seed=2026)
     simulate(book.head(1_000), model, 2, seed=0, threads=threads)  # compile outside the timing
     seconds, _ = _timed(lambda: simulate(book, model, scenarios, seed=1, threads=threads, progress=False), repeat)
@@ -101,7 +103,8 @@ def _entry(contracts, scenarios, months, runs, base_contracts, base_scenarios, b
     return {"contracts": contracts, "scenarios": scenarios, "months": months, "seconds": round(seconds, 3),
             "seconds_runs": [round(r, 3) for r in runs],
             "contract_scenarios_per_s": round(rate), "speedup_vs_numpy_baseline": round(rate / base_rate, 1),
-            "numpy_baseline": {"contracts": base_contracts, "scenarios": base_scenarios, "seconds": round(base_seconds, 3),
+            "numpy_baseline": {"contracts": base_contracts, "scenarios": base_scenarios,
+                               "seconds": round(base_seconds, 3),
                                "contract_scenarios_per_s": round(base_rate)},
             "peak_memory_mb": round(_peak_mb(), 1), "threads": threads}
 
@@ -131,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for name in WORKLOADS:
         run = subprocess.run([sys.executable, "-m", "actuarial.bench", "--workload", name, "--scale", str(args.scale),
-                              "--threads", str(args.threads), "--repeat", str(args.repeat)], capture_output=True, text=True)
+                              "--threads", str(args.threads), "--repeat", str(args.repeat)],
+                             capture_output=True, text=True)
         if run.returncode != 0:
             print(run.stderr, file=sys.stderr)
             return run.returncode

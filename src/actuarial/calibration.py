@@ -1,4 +1,4 @@
-"""Fitting the default parameters to public figures (DOMAIN.md), with residuals and provenance.
+"""Fitting the default parameters to public figures (docs/domain.md), with residuals and provenance.
 
 - :func:`fit_collection`: the collection chain's monthly exit probabilities to the MLIT
   funnel of 1,000 delinquencies (counts and timings), by least squares;
@@ -52,7 +52,7 @@ def _to_transitions(x: np.ndarray, rows) -> dict:
         logits = np.append(x[i:i + len(targets)], 0.0)  # the last is "stay"
         p = np.exp(logits - logits.max())
         p /= p.sum()
-        out[state] = {t: float(v) for t, v in zip(targets, p[:-1])}
+        out[state] = {t: float(v) for t, v in zip(targets, p[:-1], strict=True)}
         i += len(targets)
     return out
 
@@ -117,7 +117,8 @@ def simulated_funnel(chain: CollectionChain, n_paths: int, seed: int, months: in
         first = hit.argmax(axis=1)[ever]
         rows[event] = (1000 * ever.mean(), float(first.mean()) if ever.any() else float("nan"))
     return pd.DataFrame({"simulated_per_1000": [rows[e][0] for e in MLIT_FUNNEL],
-                         "simulated_months": [rows[e][1] for e in MLIT_FUNNEL]}, index=pd.Index(list(MLIT_FUNNEL), name="event"))
+                         "simulated_months": [rows[e][1] for e in MLIT_FUNNEL]},
+                        index=pd.Index(list(MLIT_FUNNEL), name="event"))
 
 
 # -- prepayment ------------------------------------------------------------------------------------------
@@ -136,9 +137,10 @@ def expected_repayment_years(plateau_cpr: float, ramp_months: int, term_months: 
 
 def fit_prepayment(*, contracted_years: float, actual_years: float, ramp_months: int = 60) -> float:
     """The PSJ plateau rate with which loans of ``contracted_years`` are repaid after
-    ``actual_years`` on average (DOMAIN.md §3: 25.7 vs 14.4 years in FY2014, 26.7 vs 15.7 in FY2019)."""
+    ``actual_years`` on average (docs/domain.md §3.4: 25.7 vs 14.4 years in FY2014, 26.7 vs 15.7 in FY2019)."""
     if not 0 < actual_years < contracted_years:
-        raise ValueError(f"actual_years must be in (0, contracted_years), got {actual_years!r} and {contracted_years!r}")
+        raise ValueError(f"actual_years must be in (0, contracted_years), "
+                         f"got {actual_years!r} and {contracted_years!r}")
     n = int(round(contracted_years * 12))
     if expected_repayment_years(0.999, ramp_months, n) > actual_years:
         raise ValueError(f"no plateau below 100% repays {contracted_years}-year loans within {actual_years} years")
@@ -182,7 +184,7 @@ def fit_hazards(histories: pd.DataFrame, bands=(12, 24)) -> pd.DataFrame:
     rows = []
     for grade, g in histories.groupby("grade", sort=True):
         gm, ge = g["months_observed"].to_numpy(), g["event"].to_numpy()
-        for lo, hi in zip(edges[:-1], edges[1:]):
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
             exposure = np.clip(gm, lo, hi) - lo  # months at risk within the band
             in_band = (gm > lo) & (gm <= hi)
             missed = int(np.sum(in_band & (ge == "delinquency")))
@@ -209,7 +211,7 @@ def against_generating(fit: pd.DataFrame, delinquency_hazard: Mapping, moveout_h
                          f"it has {', '.join(map(repr, delinquency_hazard))}")
     out = fit.copy()
     out["generating"] = [moveout_hazard if e == "moveout" else delinquency_hazard[g]
-                         for g, e in zip(fit["grade"], fit["event"])]
+                         for g, e in zip(fit["grade"], fit["event"], strict=True)]
     g = out["generating"].to_numpy(dtype=float)
     at_risk = out["months_at_risk"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -243,8 +245,8 @@ def provenance(params_file: str | Path) -> pd.DataFrame:
 
     Columns: ``file``, ``parameter`` (key path), ``value``, ``source`` (the comment),
     ``kind``: ``assumed`` (the comment starts with "assumption"), ``fitted`` (a source that
-    was fitted or calibrated to a public figure) or ``sourced`` (a seed document or a
-    DOMAIN.md figure taken as it is).
+    was fitted or calibrated to a public figure) or ``sourced`` (a public document or a
+    docs/domain.md figure taken as it is).
     """
     path = Path(params_file)
     rows = []
@@ -284,11 +286,11 @@ def provenance(params_file: str | Path) -> pd.DataFrame:
 
 
 # -- delinquency level and concentration -------------------------------------------------------------------
-#: Public figures for the level of arrears (DOMAIN.md §1).
+#: Public figures for the level of arrears (docs/domain.md §1.3).
 JPM_ARREARS = {"one_month": 0.008, "two_plus_months": 0.003}   # managers' end-of-month arrears, FY2022
 LICC_LONG_ARREARS_LOSS_SHARE = 0.67                              # share of loss from the 0.73% in long arrears
-LONG_ARREARS_MONTHS = 4                                          # "4+ months of arrears" (DOMAIN.md §1)
-#: Casa (listed rent guarantor), 9 months to October 2021, yen (DOMAIN.md §1).
+LONG_ARREARS_MONTHS = 4                                          # "4+ months of arrears" (docs/domain.md §1.3)
+#: Casa (listed rent guarantor), 9 months to October 2021, yen (docs/domain.md §1.3).
 CASA_PNL_YEN = {"sales": 7_837_000_000, "bad_debt_provision": 1_743_000_000,
                 "litigation_and_disposal_costs": 694_000_000}
 

@@ -222,7 +222,8 @@ class CollectionChain:
         p = np.eye(n)
         for state, row in transitions.items():
             if state not in TRANSIENT_STATES:
-                raise ValueError(f"transitions has unknown state {state!r}; transient states: {', '.join(TRANSIENT_STATES)}")
+                raise ValueError(f"transitions has unknown state {state!r}; "
+                                 f"transient states: {', '.join(TRANSIENT_STATES)}")
             if not isinstance(row, Mapping):
                 raise ValueError(f"transitions[{state!r}] must map next_state -> probability, got {row!r}")
             i = STATES.index(state)
@@ -233,7 +234,8 @@ class CollectionChain:
                 if target == state:
                     raise ValueError(f"transitions[{state!r}] lists itself; staying is what is left over")
                 if isinstance(prob, bool) or not isinstance(prob, (int, float)) or not 0 <= prob <= 1:
-                    raise ValueError(f"transitions[{state!r}][{target!r}] must be a probability in [0, 1], got {prob!r}")
+                    raise ValueError(f"transitions[{state!r}][{target!r}] must be a probability in [0, 1], "
+                                     f"got {prob!r}")
                 p[i, STATES.index(target)] = prob
                 total += prob
             if total > 1 + 1e-12:
@@ -273,7 +275,7 @@ class CollectionChain:
         reach = self._reachable()
         sub = self.q[np.ix_(reach, reach)]
         if np.linalg.matrix_rank(np.eye(len(sub)) - sub) < len(sub):
-            stuck = [s for s, ok in zip(TRANSIENT_STATES, reach) if ok]
+            stuck = [s for s, ok in zip(TRANSIENT_STATES, reach, strict=True) if ok]
             raise ValueError(f"transitions leave no way out of some of {', '.join(stuck)}: every state needs an exit")
 
     def _fundamental(self) -> np.ndarray:

@@ -110,7 +110,7 @@ class DeductionBand(_Model):
 
 
 class MortgageFeeParams(_Model):
-    """Mortgage guarantee fee terms (seed 004)."""
+    """Mortgage guarantee fee terms (Zenkoku Hosho fee disclosure, docs/domain.md §3.2)."""
 
     deduction_schedule: list[DeductionBand]
     transfer_fee_yen: Yen = 0
@@ -128,7 +128,7 @@ class MortgageFeeParams(_Model):
 
 
 class CollectionParams(_Model):
-    """The collection process (seed 000) and its costs; see :mod:`actuarial.collection`."""
+    """The collection process (docs/domain.md §1.1) and its costs; see :mod:`actuarial.collection`."""
 
     transitions: dict[Literal[TRANSIENT_STATES], dict[Literal[STATES], Probability]]  # type: ignore[valid-type]
     suit_cost_yen: Yen = 0

@@ -41,9 +41,9 @@ def refund_curve(curve: FeeCurve, published: pd.DataFrame, *, title: str, schedu
     ax.plot(months, curve.unearned(months), label="unearned fee, fitted curve")
     ax.plot(months, curve.refund(months, **kwargs), label="refund after deduction, fitted curve", linestyle="--")
     ax.scatter(published["months_elapsed"], published["unearned_fee_yen"], color="C0", zorder=3,
-               label="unearned fee, seed 004 table")
+               label="unearned fee, Zenkoku Hosho table")
     ax.scatter(published["months_elapsed"], published["refund_yen"], color="C1", marker="s", zorder=3,
-               label="refund, seed 004 table")
+               label="refund, Zenkoku Hosho table")
     ax.set_title(title)
     ax.set_xlabel("months elapsed since the loan was made")
     ax.set_ylabel("yen")
@@ -164,7 +164,7 @@ def hazard_fit(fit: pd.DataFrame, *, title: str):
     (:func:`~actuarial.calibration.against_generating`)."""
     fig, ax = plt.subplots(figsize=(9, 5))
     labels = [f"{g}, months {b}, {e.replace('moveout', 'move-out')}" for g, b, e in zip(fit["grade"], fit["band"],
-                                                                                       fit["event"])]
+                                                                                       fit["event"], strict=True)]
     x = np.arange(len(fit))
     ax.errorbar(x, fit["hazard"], yerr=2 * fit["standard_error"], fmt="o", capsize=3, label="fitted, +/- 2 SE")
     ax.scatter(x, fit["generating"], marker="x", color="C3", zorder=3, label="value that generated the history")

@@ -40,8 +40,10 @@ def expected_fee_income(book: pd.DataFrame, model: RentModel, plan_name: str, *,
     grade = sub["grade"].to_numpy()
     if alive is None:
         alive = fee_survival(model, sorted(set(grade)))
-    totals = plan.monthly_total(rent_yen=sub["rent_yen"].to_numpy(), management_fee_yen=sub["management_fee_yen"].to_numpy(),
-                                common_fee_yen=sub["common_fee_yen"].to_numpy(), parking_fee_yen=sub["parking_fee_yen"].to_numpy())
+    totals = plan.monthly_total(rent_yen=sub["rent_yen"].to_numpy(),
+                                management_fee_yen=sub["management_fee_yen"].to_numpy(),
+                                common_fee_yen=sub["common_fee_yen"].to_numpy(),
+                                parking_fee_yen=sub["parking_fee_yen"].to_numpy())
     return float(plan_fee_line(plan, totals, start, grade, model, alive).sum())
 
 
@@ -90,7 +92,7 @@ def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, s
         for component, upper in COMPONENTS.items():
             current = getattr(plan, component)
 
-            def gap(v, component=component):
+            def gap(v, component=component, sub=sub, plan_name=plan_name, alive=alive, alone=alone, required=required):
                 value = int(round(v)) if component.endswith("_yen") else round(v, 6)
                 return expected_fee_income(sub, model, plan_name, alive=alive, **{**alone, component: value}) - required
 
@@ -99,7 +101,8 @@ def break_even_fees(book: pd.DataFrame, model: RentModel, *, n_scenarios: int, s
             else:
                 solved = brentq(gap, 0.0, upper, xtol=1e-6 if component.endswith("rate") else 0.5)
                 solved = round(solved) if component.endswith("_yen") else round(solved, 6)
-            rows.append({"plan": plan_name, "contracts": len(sub), "expected_net_loss_yen": el, "standard_error_yen": se,
+            rows.append({"plan": plan_name, "contracts": len(sub), "expected_net_loss_yen": el,
+                         "standard_error_yen": se,
                          "required_fees_yen": required, "current_fees_yen": current_fees,
                          "fee_multiplier": required / current_fees if current_fees > 0 else float("nan"),
                          "component": component, "current": current, "break_even": solved})
@@ -122,7 +125,7 @@ def insured_event_probability(model: RentModel, *, delinquency_hazard: float, cu
     total = 0.0
     for half in (-1, 1):
         zs = half * 4 + 4 * x
-        for z, wz in zip(zs, 4 * w * np.exp(-zs**2 / 2) / np.sqrt(2 * np.pi)):
+        for z, wz in zip(zs, 4 * w * np.exp(-zs**2 / 2) / np.sqrt(2 * np.pi), strict=True):
             chain = model.chain.stressed(cure_multiplier * model.good_exit_multiplier(float(z)))
             b_end = chain.absorption_probabilities().loc[FIRST_STATE, list(TENANCY_ENDING_EXITS)].sum()
             total += wz * delinquency_probability(model, delinquency_hazard, float(z)) * b_end
@@ -154,8 +157,9 @@ def jhf_value_grid(model: RentModel, *, rents_yen, default_rates, plan_name: str
         if not lo_rate <= rate <= hi_rate:
             f = float("nan")
         else:
-            f = brentq(lambda c: insured_event_probability(base, delinquency_hazard=delinquency_hazard,
-                                                           cure_multiplier=c, nodes=nodes) - rate, 0.0, 1.0, xtol=1e-10)
+            f = brentq(lambda c, rate=rate: insured_event_probability(base, delinquency_hazard=delinquency_hazard,
+                                                                      cure_multiplier=c, nodes=nodes) - rate,
+                       0.0, 1.0, xtol=1e-10)
         for rent in rents_yen:
             row = {"rent_yen": int(rent), "default_rate": float(rate), "cure_multiplier": f}
             if np.isnan(f):
@@ -205,5 +209,6 @@ def lump_sum_installment_equivalence(model, *, principal_yen: int, annual_intere
         "expected_refunds_pv_yen": out["expected_refunds_pv_yen"],
         "installment_pv_yen": float(out["installment"]),
         "installment_annual_rate": model.installment_annual_rate,
-        "equivalent_installment_rate": model.installment_annual_rate * float(out["lump_sum"]) / float(out["installment"]),
+        "equivalent_installment_rate": (model.installment_annual_rate * float(out["lump_sum"])
+                                        / float(out["installment"])),
     }

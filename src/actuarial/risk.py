@@ -3,7 +3,8 @@
 A run of ``S`` scenarios estimates each metric of :func:`metrics` (what
 :meth:`SimulationResult.metrics <actuarial.simulation.rent.SimulationResult.metrics>`
 reports); :func:`metric_errors` says how far each estimate may be from the value an
-unlimited number of scenarios would give. The scenarios are independent draws (one stream each), so the usual large-sample results apply:
+unlimited number of scenarios would give. The scenarios are independent draws (one stream
+each), so the usual large-sample results apply:
 
 - means (expected loss, expected profit): ``sd / sqrt(S)``;
 - the standard deviation: the delta method, ``sqrt((m4 - s^4) / S) / (2 s)``;

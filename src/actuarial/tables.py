@@ -31,18 +31,19 @@ def jhf_payout_grid(terms: JHFTerms, *, rents_yen, months_unpaid) -> pd.DataFram
 
 
 def refund_table(*, months_elapsed, unearned_fee_yen, fee_paid_yen, transfer_fee_yen=0, schedule=None) -> pd.DataFrame:
-    """Refund and refund ratio for given unearned fees, as in the seed 004 table: the refund
+    """Refund and refund ratio for given unearned fees, as in the Zenkoku Hosho table: the refund
     truncated to the yen, the ratio to the fee paid rounded half-up to 0.1%
     (:func:`~actuarial.products.mortgage_fee.refund`, ``refund_ratio_pct``).
 
-    The seed's own table, from its unearned fees:
+    The published table (Zenkoku Hosho fee disclosure), from its unearned fees:
 
     >>> from actuarial.products.mortgage_fee import SEED_EXAMPLE, SEED_FEE_PAID_YEN
     >>> t = refund_table(months_elapsed=SEED_EXAMPLE["months_elapsed"],
     ...                  unearned_fee_yen=SEED_EXAMPLE["unearned_fee_yen"], fee_paid_yen=SEED_FEE_PAID_YEN)
     >>> t[["refund_yen", "refund_ratio_pct"]].values.tolist()[:3]
     [[510789.0, 88.2], [445468.0, 76.9], [386461.0, 66.8]]
-    >>> bool((t[["refund_yen", "refund_ratio_pct"]].values == SEED_EXAMPLE[["refund_yen", "refund_ratio_pct"]].values).all())
+    >>> bool((t[["refund_yen", "refund_ratio_pct"]].values
+    ...       == SEED_EXAMPLE[["refund_yen", "refund_ratio_pct"]].values).all())
     True
     """
     kwargs = {} if schedule is None else {"schedule": schedule}

@@ -19,7 +19,7 @@ import pandas as pd
 
 #: Items a subrogation (代位弁済) can consist of. The first three are "rent" in the
 #: JHF sense (unpaid rent including management and common-area fees); the rest are
-#: costs the seed 003 lists as not covered, plus parking, which is not "rent" there.
+#: costs the JHF guide (docs/domain.md §2.2) lists as not covered, plus parking, which is not "rent" there.
 RENT_ITEMS = ("rent", "management_fee", "common_fee")
 COST_ITEMS = (
     "parking_fee",
@@ -148,7 +148,8 @@ def mul_floor(amount, rate: Fraction):
     if isinstance(amount, np.ndarray):
         a = amount.astype(np.int64)
         if a.size and int(np.abs(a).max()) * rate.numerator >= 2**62:
-            return np.array([int(x) * rate.numerator // rate.denominator for x in a.ravel()], dtype=np.int64).reshape(a.shape)
+            return np.array([int(x) * rate.numerator // rate.denominator for x in a.ravel()],
+                            dtype=np.int64).reshape(a.shape)
         return (a * rate.numerator) // rate.denominator
     return int(amount) * rate.numerator // rate.denominator
 

@@ -1,13 +1,15 @@
-"""JHF rent-debt-guarantee insurance (家賃債務保証保険), seed 003, terms as of 2023-04-01.
+"""JHF rent-debt-guarantee insurance (家賃債務保証保険), terms as of 2023-04-01.
+
+Source: JHF guide 家賃債務保証保険のご案内 (2023-04-01), summarised in docs/domain.md §2.
 
 The Japan Housing Finance Agency (住宅金融支援機構, JHF) insures a registered rent
 guarantor (家賃債務保証業者) against the rent it subrogates (代位弁済) for tenants who
 need housing support (住宅確保要配慮者) living in registered dwellings (登録住宅).
 
 Every rule below is a parameter of :class:`JHFTerms`, so that the 2025 successor products
-in DOMAIN.md are parameter sets of the same formulas, not new code.
+(docs/domain.md §2.3) are parameter sets of the same formulas, not new code.
 
-Roundings (the seed gives whole-yen examples only; named here so they are not silent):
+Roundings (the JHF guide gives whole-yen examples only; named here so they are not silent):
 
 - premium: truncated to the yen (切り捨て);
 - payout: each of the three limits truncated to the yen, then the smallest taken;
@@ -44,7 +46,7 @@ from .common import (
     to_date,
 )
 
-#: The eight support categories of seed 003 II-1 (住宅確保要配慮者 ①-⑧).
+#: The eight support categories of the JHF guide II-1 (住宅確保要配慮者 ①-⑧).
 SUPPORT_CATEGORIES = (
     "elderly",  # ① 高齢者
     "child_rearing",  # ② 子育て世帯 (child aged 18 or under)
@@ -56,7 +58,7 @@ SUPPORT_CATEGORIES = (
     "other_designated",  # ⑧ その他 (named in prefectural / municipal plans)
 )
 
-#: The seven eligibility conditions of seed 003 II-1..7, in the seed's order.
+#: The seven eligibility conditions of the JHF guide II-1..7, in the guide's order.
 ELIGIBILITY_CONDITIONS = (
     "support_category",
     "registered_dwelling",
@@ -82,7 +84,7 @@ ELIGIBILITY_COLUMNS = (
 
 @dataclasses.dataclass(frozen=True)
 class JHFTerms:
-    """Terms of the JHF rent-debt-guarantee insurance; defaults are the seed's 2023-04-01 terms.
+    """Terms of the JHF rent-debt-guarantee insurance; defaults are the JHF guide's 2023-04-01 terms.
 
     Attributes
     ----------
@@ -148,7 +150,7 @@ class JHFTerms:
         """Premium paid once when the insurance attaches, in yen (truncated).
 
         Defined as ``floor(premium_rate x (rent + management_fee + common_fee))`` at the
-        guarantee start; parking is not "rent" (seed 003 III-7: 家賃月額には、管理費及び
+        guarantee start; parking is not "rent" (JHF guide III-7: 家賃月額には、管理費及び
         共益費を含み、駐車場代等は含みません). Scalars give an ``int``; arrays an ``int64`` array.
 
         >>> JHFTerms().premium(rent=63_000, management_fee=3_000, parking_fee=8_000)
@@ -191,7 +193,7 @@ class JHFTerms:
         return check_yen("subrogated_rent", subrogated_rent)
 
     def payout_limits(self, *, subrogated_rent, rent_at_start) -> dict:
-        """The three amounts whose smallest is the payout (seed 003 III-5 ①-③), in yen.
+        """The three amounts whose smallest is the payout (JHF guide III-5 ①-③), in yen.
 
         Defined as ``coverage``: floor(coverage_ratio x covered subrogated amount);
         ``months``: floor(coverage_ratio x cap_months x rent_at_start); ``yen``: cap_yen
@@ -215,7 +217,7 @@ class JHFTerms:
         """Insurance payout (保険金の額) in yen: the smallest of the three limits.
 
         Defined as ``min(floor(0.7 x covered subrogated), floor(0.7 x 12 x rent_at_start),
-        1_000_000)`` with the seed's terms (seed 003 III-5). Works on scalars (``int``) and
+        1_000_000)`` with the JHF guide's terms (III-5). Works on scalars (``int``) and
         on arrays of equal shape (``int64`` array).
 
         >>> JHFTerms().payout(subrogated_rent=500_000, rent_at_start=100_000)
@@ -251,7 +253,7 @@ class JHFTerms:
         """Whether the insured event (保険事故) has occurred.
 
         Defined as: the guarantor has subrogated (``subrogated_yen > 0``) AND the guarantee
-        contract has ended OR the tenant's name on it changed (seed 003 III-2). A claim may
+        contract has ended OR the tenant's name on it changed (JHF guide III-2). A claim may
         be made before the tenant moves out.
 
         >>> JHFTerms.insured_event(subrogated_yen=300_000, contract_ended=True)
@@ -265,7 +267,7 @@ class JHFTerms:
         return out if is_array(subrogated_yen, contract_ended, name_changed) else bool(out)
 
     def payment_date(self, claim_date) -> dt.date:
-        """Latest payment date of a claim: ``claim_date + payment_lag_days`` (seed 003 III-6).
+        """Latest payment date of a claim: ``claim_date + payment_lag_days`` (JHF guide III-6).
 
         >>> JHFTerms().payment_date(dt.date(2024, 3, 15))
         datetime.date(2024, 4, 14)
@@ -275,9 +277,9 @@ class JHFTerms:
     def remittance(self, *, recovered_after_payout):
         """Share of recoveries after the payout that the guarantor remits to JHF, in yen.
 
-        Defined as ``floor(recovery_share x recovered_after_payout)`` (seed 003 I-2:
+        Defined as ``floor(recovery_share x recovered_after_payout)`` (JHF guide I-2:
         保険金支払後、賃借人から回収があった場合は回収金の7割を納付). JHF does not take over
-        the claim (非代位); the seed sets no ceiling on the remittance, so none is applied.
+        the claim (非代位); the guide sets no ceiling on the remittance, so none is applied.
 
         >>> JHFTerms().remittance(recovered_after_payout=100_001)
         70000
@@ -346,7 +348,7 @@ class JHFTerms:
     # -- eligibility ----------------------------------------------------------------------------
     @staticmethod
     def eligibility(applicants: pd.DataFrame) -> pd.DataFrame:
-        """Check the seven conditions of seed 003 II for each applicant, vectorised.
+        """Check the seven conditions of the JHF guide II for each applicant, vectorised.
 
         Columns needed: ``support_categories`` (one or more of :data:`SUPPORT_CATEGORIES`,
         as a list or a string separated by ``,``/``;``/``|``; empty for none),
@@ -376,7 +378,7 @@ class JHFTerms:
             accepts = _category_column(applicants, "dwelling_accepts")
         else:
             accepts = [frozenset()] * len(applicants)
-        support = np.array([bool(c) and (not a or bool(c & a)) for c, a in zip(cats, accepts)], dtype=bool)
+        support = np.array([bool(c) and (not a or bool(c & a)) for c, a in zip(cats, accepts, strict=True)], dtype=bool)
         result = pd.DataFrame(
             {
                 "support_category": support,
@@ -415,7 +417,7 @@ def _category_column(df: pd.DataFrame, column: str) -> list:
     an error names the first bad row)."""
     seen: dict = {}
     out = []
-    for row, value in zip(df.index.tolist(), df[column].tolist()):
+    for row, value in zip(df.index.tolist(), df[column].tolist(), strict=True):
         if isinstance(value, str):
             if value not in seen:
                 seen[value] = _categories(value, column, row)

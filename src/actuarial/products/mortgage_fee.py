@@ -1,4 +1,6 @@
-"""Mortgage guarantee fee (保証料) and its refund on prepayment, seed 004 (Zenkoku Hosho).
+"""Mortgage guarantee fee (保証料) and its refund on prepayment (Zenkoku Hosho).
+
+Source: the Zenkoku Hosho fee disclosure to mortgage borrowers, summarised in docs/domain.md §3.
 
 Two ways to pay the fee:
 
@@ -10,9 +12,9 @@ Two ways to pay the fee:
   deduction (保証解約料) and the bank transfer fee. An administration fee (事務手数料) is
   never refunded.
 
-Roundings: the refund after the deduction is truncated to the yen, as the seed table
+Roundings: the refund after the deduction is truncated to the yen, as the published table
 shows (416,654 x 0.75 = 312,490.5 -> 312,490); the refund ratio is rounded half-up to
-0.1% (seed note ※3: 小数第二位を四捨五入). The guarantor's unearned-fee schedule is not
+0.1% (the table's note ※3: 小数第二位を四捨五入). The guarantor's unearned-fee schedule is not
 published; :class:`FeeCurve` reproduces it by calibration.
 
 >>> refund(unearned_fee=537_673, months_elapsed=12, transfer_fee=0)
@@ -22,6 +24,7 @@ published; :class:`FeeCurve` reproduces it by calibration.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -31,11 +34,11 @@ from scipy.optimize import least_squares
 
 from .common import check_count, check_rate, check_yen, is_array, rate_fraction, to_date
 
-#: Cancellation deduction of seed 004 (as of 2025-04-01): (last month of the band, rate);
+#: Cancellation deduction, Zenkoku Hosho fee disclosure (2025-04-01): (last month of the band, rate);
 #: ``None`` closes the last band. Months elapsed count the loan month as month 1.
 SEED_DEDUCTION_SCHEDULE: tuple[tuple[int | None, float], ...] = ((12, 0.05), (24, 0.10), (36, 0.15), (None, 0.25))
 
-#: The seed's worked example: 30,000,000 yen over 30 years, lump-sum fee 578,910 yen,
+#: The published worked example: 30,000,000 yen over 30 years, lump-sum fee 578,910 yen,
 #: full prepayment; months elapsed -> (unearned fee, refund before transfer fee, ratio %).
 SEED_EXAMPLE = pd.DataFrame(
     {
@@ -58,14 +61,15 @@ def validate_schedule(schedule) -> tuple[tuple[int | None, float], ...]:
     ((12, 0.05), (None, 0.2))
     """
     try:
-        bands = tuple((None if m is None else check_count("schedule month", m, minimum=1), check_rate("schedule rate", r))
+        bands = tuple((None if m is None else check_count("schedule month", m, minimum=1),
+                       check_rate("schedule rate", r))
                       for m, r in schedule)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"schedule must be (last_month, rate) pairs ending with (None, rate): {exc}") from None
     if not bands or bands[-1][0] is not None or any(m is None for m, _ in bands[:-1]):
         raise ValueError(f"schedule must end with one open band (None, rate), got {schedule!r}")
     months = [m for m, _ in bands[:-1]]
-    if any(b <= a for a, b in zip(months, months[1:])):
+    if any(b <= a for a, b in itertools.pairwise(months)):
         raise ValueError(f"schedule months must increase, got {months}")
     return bands
 
@@ -73,7 +77,7 @@ def validate_schedule(schedule) -> tuple[tuple[int | None, float], ...]:
 def deduction_rate(months_elapsed, schedule=SEED_DEDUCTION_SCHEDULE):
     """Cancellation deduction rate (保証解約料) for months elapsed since the loan was made.
 
-    Seed schedule: 5% up to month 12, 10% for 13-24, 15% for 25-36, 25% from 37.
+    Published schedule: 5% up to month 12, 10% for 13-24, 15% for 25-36, 25% from 37.
 
     >>> [deduction_rate(m) for m in (12, 13, 24, 25, 36, 37)]
     [0.05, 0.1, 0.1, 0.15, 0.15, 0.25]
@@ -96,7 +100,7 @@ def refund(*, unearned_fee, months_elapsed, transfer_fee=0, schedule=SEED_DEDUCT
 
     Defined as ``kept = floor(unearned_fee x (1 - deduction_rate(months_elapsed)))``; the
     refund is ``kept - transfer_fee``, or nothing when ``kept`` is below the transfer fee
-    (seed 004: 保証解約料を控除した残額が振込手数料に満たない場合は、保証料の返戻はございません).
+    (Zenkoku Hosho: 保証解約料を控除した残額が振込手数料に満たない場合は、保証料の返戻はございません).
     Scalars give an ``int``, arrays an ``int64`` array.
 
     >>> refund(unearned_fee=416_654, months_elapsed=48)
@@ -110,7 +114,8 @@ def refund(*, unearned_fee, months_elapsed, transfer_fee=0, schedule=SEED_DEDUCT
     idx, bands = _band_index(m, schedule)
     keeps = [1 - rate_fraction(r, "schedule rate") for _, r in bands]
     if is_array(fee, m, transfer):
-        fee_a, idx_a, transfer_a = np.broadcast_arrays(np.asarray(fee, dtype=np.int64), idx, np.asarray(transfer, dtype=np.int64))
+        fee_a, idx_a, transfer_a = np.broadcast_arrays(np.asarray(fee, dtype=np.int64), idx,
+                                                       np.asarray(transfer, dtype=np.int64))
         num = np.array([k.numerator for k in keeps], dtype=np.int64)[idx_a]
         den = np.array([k.denominator for k in keeps], dtype=np.int64)[idx_a]
         kept = fee_a * num // den
@@ -121,7 +126,7 @@ def refund(*, unearned_fee, months_elapsed, transfer_fee=0, schedule=SEED_DEDUCT
 
 
 def refund_ratio_pct(refund_yen, fee_paid_yen) -> float:
-    """Refund as a percentage of the fee paid, rounded half-up to 0.1% (seed note ※3).
+    """Refund as a percentage of the fee paid, rounded half-up to 0.1% (the table's note ※3).
 
     >>> refund_ratio_pct(312_490, 578_910)
     54.0
@@ -134,10 +139,10 @@ def refund_ratio_pct(refund_yen, fee_paid_yen) -> float:
 
 
 def months_elapsed(loan_date, event_date) -> int:
-    """Months elapsed in the seed's count: the month the loan was made is month 1.
+    """Months elapsed in the published count: the month the loan was made is month 1.
 
-    Seed 004: a loan made in April 2025 is in the 5% band to March 2026 (month 12) and in
-    the 10% band from April 2026 (month 13).
+    Zenkoku Hosho fee disclosure (docs/domain.md §3.2): a loan made in April 2025 is in the 5%
+    band to March 2026 (month 12) and in the 10% band from April 2026 (month 13).
 
     >>> import datetime as dt
     >>> months_elapsed(dt.date(2025, 4, 10), dt.date(2026, 3, 31)), months_elapsed("2025-04-10", "2026-04-01")
@@ -166,14 +171,16 @@ def level_payment_balances(*, principal_yen, annual_interest_rate: float, term_m
     return p * _shape(annual_interest_rate, n)
 
 
-def installment_fees(*, principal_yen, annual_interest_rate: float, term_years: int, fee_annual_rate: float) -> np.ndarray:
+def installment_fees(*, principal_yen, annual_interest_rate: float, term_years: int,
+                     fee_annual_rate: float) -> np.ndarray:
     """Monthly installment fee (分割支払方式) for each month of a level-payment loan, float yen.
 
-    Defined as ``fee_j = B_{j-1} x fee_annual_rate / 12`` (seed 004: 毎月のローン残高に所定の
+    Defined as ``fee_j = B_{j-1} x fee_annual_rate / 12`` (Zenkoku Hosho: 毎月のローン残高に所定の
     保証料率を乗じて算出), ``j = 1..12 x term_years``. No rounding: the fee is folded into
-    the interest rate, so the seed states none.
+    the interest rate, so the disclosure states none.
 
-    >>> installment_fees(principal_yen=12_000_000, annual_interest_rate=0.0, term_years=1, fee_annual_rate=0.002)[:2].round(2).tolist()
+    >>> installment_fees(principal_yen=12_000_000, annual_interest_rate=0.0, term_years=1,
+    ...                  fee_annual_rate=0.002)[:2].round(2).tolist()
     [2000.0, 1833.33]
     """
     check_rate("fee_annual_rate", fee_annual_rate)
@@ -197,7 +204,8 @@ def lump_sum_from_table(*, principal_yen, term_years, table) -> int:
         raise ValueError(f"table must be a non-empty mapping term_years -> yen per 1,000,000, got {table!r}")
     terms = sorted(check_count("table term_years", t, minimum=1) for t in table)
     rates = [check_yen(f"table[{t}]", table[t]) for t in terms]
-    if isinstance(term_years, bool) or not isinstance(term_years, (int, float)) or not (terms[0] <= term_years <= terms[-1]):
+    if (isinstance(term_years, bool) or not isinstance(term_years, (int, float))
+            or not (terms[0] <= term_years <= terms[-1])):
         raise ValueError(f"term_years={term_years!r} is outside the table's terms {terms[0]}..{terms[-1]}")
     per_million = float(np.interp(term_years, terms, rates))
     return math.floor(p * per_million / 1_000_000 + 1e-9)
@@ -226,7 +234,7 @@ class FeeChange:
 class FeeCurve:
     """Unearned lump-sum fee of a level-payment loan, by months elapsed.
 
-    The yearly-amount model of seed 004: year ``k``'s amount is ``a_k = fee_annual_rate x
+    The disclosure's yearly-amount model: year ``k``'s amount is ``a_k = fee_annual_rate x
     B(12(k-1))``, the guaranteed balance at the start of the year on a level-payment
     schedule at ``loan_annual_rate``; the lump sum is ``sum_k a_k v^(k-1)`` with
     ``v = 1/(1 + discount_annual_rate)`` (保証料は期間に応じた割引). Each year's discounted
@@ -234,7 +242,7 @@ class FeeCurve:
 
         U(t) = sum_k a_k v^(k-1) x clip(k - t/12, 0, 1),   t = months_elapsed - month_offset
 
-    ``month_offset = 1`` because the seed counts the loan month as month 1. The three
+    ``month_offset = 1`` because the disclosure counts the loan month as month 1. The three
     rates are the guarantor's schedule basis, not the borrower's contract rate: fit them
     with :meth:`calibrate`.
     """
@@ -340,7 +348,8 @@ class FeeCurve:
             event=event, months_elapsed=int(months_elapsed),
             unearned_before_yen=math.floor(before + 1e-6), unearned_after_yen=math.floor(after + 1e-6),
             unearned_removed_yen=removed,
-            refund_yen=refund(unearned_fee=removed, months_elapsed=months_elapsed, transfer_fee=transfer_fee, schedule=schedule),
+            refund_yen=refund(unearned_fee=removed, months_elapsed=months_elapsed, transfer_fee=transfer_fee,
+                              schedule=schedule),
             additional_fee_yen=extra,
         )
 
@@ -353,7 +362,8 @@ class FeeCurve:
             raise ValueError(f"months_elapsed={months_elapsed} is at or after the end of the term")
         return t, float(self.balances()[t])
 
-    def partial_prepayment(self, *, months_elapsed, prepaid_yen, transfer_fee=0, schedule=SEED_DEDUCTION_SCHEDULE) -> FeeChange:
+    def partial_prepayment(self, *, months_elapsed, prepaid_yen, transfer_fee=0,
+                           schedule=SEED_DEDUCTION_SCHEDULE) -> FeeChange:
         """Partial prepayment keeping the term (一部繰上返済, payment reduced).
 
         The balance falls from ``B`` to ``B - prepaid`` and is re-amortised over the same
@@ -367,13 +377,15 @@ class FeeCurve:
         path = self._reamortised(b - p, self.term_months - t)
         return self._change("partial_prepayment", months_elapsed, path, transfer_fee, schedule)
 
-    def term_shortening(self, *, months_elapsed, new_term_years, transfer_fee=0, schedule=SEED_DEDUCTION_SCHEDULE) -> FeeChange:
+    def term_shortening(self, *, months_elapsed, new_term_years, transfer_fee=0,
+                        schedule=SEED_DEDUCTION_SCHEDULE) -> FeeChange:
         """Shortening the term (返済期間の短縮) without prepaying: the balance is re-amortised
         over the shorter remaining term, and the unearned fee that removes is refunded."""
         t, b = self._balance_at(months_elapsed)
         n_new = check_count("new_term_years", new_term_years, minimum=1) * 12
         if not (t < n_new < self.term_months):
-            raise ValueError(f"new_term_years={new_term_years} must be shorter than {self.term_years} and after month {t}")
+            raise ValueError(f"new_term_years={new_term_years} must be shorter than {self.term_years} "
+                             f"and after month {t}")
         return self._change("term_shortening", months_elapsed, self._reamortised(b, n_new - t), transfer_fee, schedule)
 
     def partial_prepayment_shortening(self, *, months_elapsed, prepaid_yen, transfer_fee=0,
@@ -396,12 +408,13 @@ class FeeCurve:
 
     def term_extension(self, *, months_elapsed, new_term_years) -> FeeChange:
         """Extending the term (返済期間の延長): the additional fee, ``floor(U_after - U_before)``
-        (truncation assumed; the seed states no rounding for it). Nothing is refunded."""
+        (truncation assumed; the disclosure states no rounding for it). Nothing is refunded."""
         t, b = self._balance_at(months_elapsed)
         n_new = check_count("new_term_years", new_term_years, minimum=1) * 12
         if n_new <= self.term_months:
             raise ValueError(f"new_term_years={new_term_years} must be longer than {self.term_years}")
-        return self._change("term_extension", months_elapsed, self._reamortised(b, n_new - t), 0, SEED_DEDUCTION_SCHEDULE)
+        return self._change("term_extension", months_elapsed, self._reamortised(b, n_new - t), 0,
+                            SEED_DEDUCTION_SCHEDULE)
 
     # -- calibration -------------------------------------------------------------------------------
     @classmethod
@@ -458,7 +471,7 @@ def _table(table) -> tuple[np.ndarray, np.ndarray]:
         for c in ("months_elapsed", "unearned_fee_yen"):
             if c not in table:
                 raise ValueError(f"table is missing column {c!r}")
-        items = list(zip(table["months_elapsed"], table["unearned_fee_yen"]))
+        items = list(zip(table["months_elapsed"], table["unearned_fee_yen"], strict=True))
     elif isinstance(table, pd.Series):
         items = list(table.items())
     elif isinstance(table, dict):

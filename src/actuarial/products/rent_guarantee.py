@@ -1,4 +1,4 @@
-"""Rent guarantee (家賃債務保証) fee plans and what a subrogation consists of, seed 000.
+"""Rent guarantee (家賃債務保証) fee plans and what a subrogation consists of (docs/domain.md §1).
 
 A tenant signs a guarantee contract (保証委託契約) instead of naming a joint guarantor.
 The guarantor earns fees (an initial fee, renewals, or a monthly fee); when rent goes

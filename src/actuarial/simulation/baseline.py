@@ -118,7 +118,8 @@ def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: i
             f[4, t + model.recovery_delay_months] += np.minimum(bal, np.floor(book.collateral[dd] * sale + 1e-6)).sum()
             pp = idx[prepay & book.lump[idx]]
             m = book.age[pp] + t + 1
-            fee = np.floor(book.principal[pp] * book.unearned[book.product[pp], np.minimum(m, book.unearned.shape[1] - 1)]
+            fee = np.floor(book.principal[pp]
+                           * book.unearned[book.product[pp], np.minimum(m, book.unearned.shape[1] - 1)]
                            * scale + 1e-6)
             kept = np.floor(fee * np.array(keep)[np.searchsorted(book.edges, m, side="left")] + 1e-6)
             f[2, t] += np.where(kept >= model.transfer_fee_yen, kept - model.transfer_fee_yen, 0).sum()

@@ -90,7 +90,7 @@ def run_scenarios(run_into, book, model, seed: int, n_scenarios: int, outputs: t
         for first, stop, results in run_on_dask(run_into, book, model, seed, n_scenarios, chunk_scenarios,
                                                 [(o.shape[1:], o.dtype) for o in outputs], client=client,
                                                 scheduler=scheduler):
-            for out, r in zip(outputs, results):
+            for out, r in zip(outputs, results, strict=True):
                 out[first:stop] = r
             bar.update(stop - first)
         return
@@ -144,7 +144,7 @@ def run_on_dask(run_into, book, model, seed: int, n_scenarios: int, chunk: int, 
         bounds = [(a, min(a + chunk, n_scenarios)) for a in range(0, n_scenarios, chunk)]
         futures = [client.submit(run_range, run_into, book_f, model_f, seed, a, b, layout, pure=False)
                    for a, b in bounds]
-        for (a, b), fut in zip(bounds, futures):
+        for (a, b), fut in zip(bounds, futures, strict=True):
             yield a, b, fut.result()
     finally:
         if own:

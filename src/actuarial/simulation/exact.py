@@ -276,7 +276,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     delay = model.recovery_delay_months
     flows = np.zeros((5, T + 1))
     t0 = np.arange(1, T + 1)
-    for z, wz in zip(zs, ws):
+    for z, wz in zip(zs, ws, strict=True):
         masses, renewal = {}, {}
         for (cap, grade_name, off), g in groups:
             cap, off = int(cap), int(off)
@@ -327,7 +327,7 @@ def _expected_cash_flows_by_contract(portfolio: pd.DataFrame, model: RentModel, 
     types = df.value_counts().reset_index(name="n")
     flows = np.zeros((5, T + 1))
     t0 = np.arange(1, T + 1)
-    for z, wz in zip(zs, ws):
+    for z, wz in zip(zs, ws, strict=True):
         for row in types.itertuples(index=False):
             h = model.hazard(model.delinquency_hazard[row.grade], float(z))
             q = (1 - h) * (1 - model.moveout_hazard)
@@ -335,7 +335,7 @@ def _expected_cash_flows_by_contract(portfolio: pd.DataFrame, model: RentModel, 
             p_t0 = q ** (starts - row.offset - 1) * h
             rel = _renewed(_path_flows(model, float(z), int(row.total), int(row.cap), bool(row.insured),
                                        int(row.jhf_rent)), h, q, T)
-            for t, pt in zip(starts, p_t0):
+            for t, pt in zip(starts, p_t0, strict=True):
                 flows[:, t:] += (wz * row.n * pt) * rel[:, : T + 1 - t]
     out = pd.DataFrame(0.0, index=pd.RangeIndex(T + 1, name="month"), columns=list(LINES))
     out["fees"] = book.fees
@@ -359,7 +359,7 @@ def finite_pool_distribution(model: RentModel, grade_hazard: float, n_contracts:
     """Exact distribution of the number of delinquent contracts in a homogeneous pool.
 
     Defined as ``P(D = k) = int C(N, k) p(z)^k (1 - p(z))^(N - k) phi(z) dz`` with ``p`` from
-    :func:`delinquency_probability` (DESIGN.md, validation oracles); Gauss-Legendre on
+    :func:`delinquency_probability` (docs/model.md, "The oracles"); Gauss-Legendre on
     ``[-9, 9]``. Returns ``P(D = k)`` for ``k = 0..N``.
     """
     from scipy.stats import binom
@@ -368,7 +368,7 @@ def finite_pool_distribution(model: RentModel, grade_hazard: float, n_contracts:
     zs, ws = 9 * x, 9 * w * norm.pdf(9 * x)
     k = np.arange(n_contracts + 1)
     out = np.zeros(n_contracts + 1)
-    for z, wz in zip(zs, ws):
+    for z, wz in zip(zs, ws, strict=True):
         out += wz * binom.pmf(k, n_contracts, delinquency_probability(model, grade_hazard, float(z)))
     return out / out.sum()
 
@@ -441,7 +441,7 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
             recovered[iz] += by_grade @ (q_prev * np.minimum(bal, sold[:, None]))
     flows = np.zeros((len(MORTGAGE_LINES), T + 1))
     flows[0, 0] = book.lump_fee_month0
-    for iz, (z, wz) in enumerate(zip(zs, ws)):
+    for iz, (z, wz) in enumerate(zip(zs, ws, strict=True)):
         for g, annual_pd in enumerate(book.annual_pd):
             d = model.monthly_default_hazard(float(annual_pd), float(z))
             before = (1 - d) ** (t - 1)  # survival from default before the month
@@ -475,7 +475,7 @@ def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nod
         fee = np.floor(P * book.unearned[book.product[i], np.minimum(m, book.unearned.shape[1] - 1)] * cf[:L] + 1e-6)
         refund_yen = refund(unearned_fee=fee.astype(np.int64), months_elapsed=m, transfer_fee=model.transfer_fee_yen,
                             schedule=model.deduction_schedule) if book.lump[i] else 0 * fee
-        for z, wz in zip(zs, ws):
+        for z, wz in zip(zs, ws, strict=True):
             d = model.monthly_default_hazard(float(book.annual_pd[book.grade[i]]), float(z))
             step = (1 - d) * (1 - p)
             s_prev = np.concatenate([[1.0], np.cumprod(step)[:-1]])

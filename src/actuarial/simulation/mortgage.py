@@ -16,7 +16,8 @@ Each loan amortises on a level-payment schedule. Per scenario ``s`` (its own str
    month (subrogation, 代位弁済) and recovers ``min(balance, collateral x price factor x
    (1 - forced_sale_discount))`` ``recovery_delay_months`` later;
 4. a full prepayment in month ``t`` of a lump-sum loan refunds the unearned fee by the
-   deduction schedule (docs/domain.md §3.2), truncated, less the transfer fee (:func:`~actuarial.products.mortgage_fee.refund`);
+   deduction schedule (docs/domain.md §3.2), truncated, less the transfer fee
+   (:func:`~actuarial.products.mortgage_fee.refund`);
    the unearned fee comes from the guarantor's fee curve, scaled to the loan.
 
 Partial prepayment is a monthly curtailment rate ``partial_prepayment_smm`` of the balance
@@ -42,6 +43,7 @@ from ..products.common import (
     check_rate,
     check_yen,
     first_row,
+    is_real,
     plain,
     rate_fraction,
     require_frame,
@@ -103,8 +105,7 @@ class MortgageModel:
         check_count("recovery_delay_months", self.recovery_delay_months)
         check_count("months", self.months, minimum=1)
         check_yen("transfer_fee_yen", self.transfer_fee_yen)
-        if isinstance(self.house_price_sensitivity, bool) or not isinstance(self.house_price_sensitivity, (int, float)) \
-                or self.house_price_sensitivity < 0:
+        if not is_real(self.house_price_sensitivity) or self.house_price_sensitivity < 0:
             raise ValueError(f"house_price_sensitivity must be >= 0, got {self.house_price_sensitivity!r}")
         object.__setattr__(self, "deduction_schedule", validate_schedule(self.deduction_schedule))
 
@@ -242,6 +243,28 @@ def _deduction(model: MortgageModel, months: np.ndarray) -> np.ndarray:
     return rates[np.searchsorted(edges, months, side="left")]
 
 
+@numba.njit(nogil=True, cache=True)
+def _conditional_hazards(probit_d, z, sqrt_rho, sqrt_1mrho):
+    """Each grade's monthly default hazard given the factor, ``Phi((probit_d - sqrt(rho) z) /
+    sqrt(1 - rho))`` (0 where ``probit_d`` is ``-inf``: no defaults)."""
+    d = np.zeros(probit_d.shape[0])
+    for g in range(probit_d.shape[0]):
+        if probit_d[g] != -np.inf:
+            x = (probit_d[g] - sqrt_rho * z) / sqrt_1mrho
+            d[g] = 0.5 * math.erfc(-x / math.sqrt(2.0))
+    return d
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _default_month(u, hazard, months_left):
+    """The month of default from the uniform ``u`` by inverse CDF of the geometric law of
+    monthly ``hazard``, ``max(ceil(log(1 - u) / log(1 - hazard)), 1)``; ``months_left + 1``
+    (none) when the hazard is 0."""
+    if hazard <= 0.0:
+        return months_left + 1
+    return max(int(math.ceil(math.log(1.0 - u) / math.log(1.0 - hazard))), 1)
+
+
 class MortgageEconomy(NamedTuple):
     """A run's constants: the Vasicek terms, each grade's ``probit_d = Phi^-1(monthly PD)``
     (``-inf`` for none), the house-price sensitivity and the share a forced sale keeps, the
@@ -299,14 +322,7 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff):
     shapes, unearned, G = curves.shapes, curves.unearned, curves.G
     keep_num, keep_den, edges = curves.keep_num, curves.keep_den, curves.edges
     z = rng.standard_normal()
-    n_g = probit_d.shape[0]
-    d = np.empty(n_g)
-    for g in range(n_g):
-        if probit_d[g] == -np.inf:
-            d[g] = 0.0
-        else:
-            x = (probit_d[g] - sqrt_rho * z) / sqrt_1mrho
-            d[g] = 0.5 * math.erfc(-x / math.sqrt(2.0))
+    d = _conditional_hazards(probit_d, z, sqrt_rho, sqrt_1mrho)
     sale = math.exp(-house_k * max(-z, 0.0)) * sale_keep
     log_cf = math.log(1.0 - cf_rate)
     n_ages = G.shape[0]
@@ -314,12 +330,7 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff):
         L = min(T, life[i])
         u1 = rng.random()
         u2 = rng.random()
-        dg = d[grade[i]]
-        td = L + 1
-        if dg > 0.0:
-            td = int(math.ceil(math.log(1.0 - u1) / math.log(1.0 - dg)))
-            if td < 1:
-                td = 1
+        td = _default_month(u1, d[grade[i]], L)
         target = G[age[i]] - math.log(1.0 - u2)
         lo, hi = age[i], n_ages  # first a with G[a] >= target
         while lo < hi:

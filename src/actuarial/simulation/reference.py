@@ -112,7 +112,8 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
                 flows[line["fees"], t] += sched[t - start[i]] * (1 - model.moveout_hazard) ** (t - offset[i]) \
                     * alive[c.grade][t - offset[i]]
             if c.insured and start[i] >= 0:
-                flows[line["jhf_premium"], start[i]] += jhf.premium(rent=c.rent_yen, management_fee=c.management_fee_yen,
+                flows[line["jhf_premium"], start[i]] += jhf.premium(rent=c.rent_yen,
+                                                                    management_fee=c.management_fee_yen,
                                                                     common_fee=c.common_fee_yen)
         rng = scenario_rng(seed, s)
         z = rng.standard_normal()
@@ -131,10 +132,10 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
         # first every contract's first missed rent, one uniform each ...
         first_month = [offset[i] + _gap(uniforms.next(), *tables[contracts["grade"][i]]) for i in order]
         # ... then the collection months of those that miss one within the horizon, one by one
-        for i, month in zip(order, first_month):
+        for i, month in zip(order, first_month, strict=True):
             if month <= T:
-                _one_contract(contracts.iloc[i], model, moves, cumulative, uniforms, *tables[contracts["grade"][i]], m, z,
-                              month, flows, line)
+                _one_contract(contracts.iloc[i], model, moves, cumulative, uniforms, *tables[contracts["grade"][i]],
+                              m, z, month, flows, line)
     return out
 
 
@@ -195,7 +196,8 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
         recovery_month, payout_month = month + model.recovery_delay_months, month + 1
         if c["insured"] and jhf.insured_event(subrogated_yen=arrears, contract_ended=True):
             if payout_month <= T:
-                flows[line["jhf_payout"], payout_month] += jhf.payout(subrogated_rent=arrears, rent_at_start=rent_at_start)
+                flows[line["jhf_payout"], payout_month] += jhf.payout(subrogated_rent=arrears,
+                                                                      rent_at_start=rent_at_start)
             if payout_month <= recovery_month <= T:
                 flows[line["jhf_remittance"], recovery_month] += jhf.remittance(recovered_after_payout=recovered)
         if recovery_month <= T:

@@ -21,6 +21,7 @@ from .model import LINES, RentModel
 from .stream import scenario_rng, stream_state
 from .tables import ScenarioInputs, chain_arrays
 
+
 def kernel_inputs(book: RentBook, model: RentModel) -> tuple[ScenarioInputs, BookArrays, CollectionRules]:
     """What the kernel reads for a run of ``model`` on ``book`` (:func:`~.book.prepare_book`), as
     named bundles: the inputs of each scenario's tables, the book's arrays, and the

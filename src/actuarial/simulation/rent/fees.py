@@ -83,7 +83,7 @@ def _collection_survival(matrix_bytes, shape, grade_hazard, mu, rho, beta, T, no
     good = np.flatnonzero(codes.role == ROLE_PAYMENT_EXIT)
     ending = np.flatnonzero(codes.role == ROLE_TENANCY_ENDING_EXIT)
     density = np.zeros(T + 1)
-    for z, wz in zip(*factor_nodes(nodes)):
+    for z, wz in zip(*factor_nodes(nodes), strict=True):
         p = model.chain.stressed(model.good_exit_multiplier(float(z))).matrix
         moves, to_good, to_end = p[:K, :K], p[:K, good].sum(axis=1), p[:K, ending].sum(axis=1)
         dist = np.zeros(K)
@@ -136,7 +136,8 @@ def expected_fee_line(plan: FeePlan, monthly_totals_yen, start_month: int, month
     if alive is not None:
         alive = np.asarray(alive, dtype=float)
         if alive.ndim != 1 or len(alive) < months + 1 - first:
-            raise ValueError(f"alive must hold at least {months + 1 - first} months (months at risk 0..{months - first}), "
+            raise ValueError(f"alive must hold at least {months + 1 - first} months "
+                             f"(months at risk 0..{months - first}), "
                              f"got shape {alive.shape}")
         line[first:] *= alive[: months + 1 - first]
     return line
@@ -148,11 +149,13 @@ def fee_survival(model: RentModel, grades=None) -> dict:
     grades = list(model.delinquency_hazard if grades is None else grades)
     unknown = [g for g in grades if g not in model.delinquency_hazard]
     if unknown:
-        raise ValueError(f"grade {unknown[0]!r} is not one of the model's: {', '.join(map(str, model.delinquency_hazard))}")
+        raise ValueError(f"grade {unknown[0]!r} is not one of the model's: "
+                         f"{', '.join(map(str, model.delinquency_hazard))}")
     return {g: collection_survival(model, model.delinquency_hazard[g]) for g in grades}
 
 
-def plan_fee_line(plan: FeePlan, monthly_totals_yen, start_months_, grades, model: RentModel, alive: dict) -> np.ndarray:
+def plan_fee_line(plan: FeePlan, monthly_totals_yen, start_months_, grades, model: RentModel,
+                  alive: dict) -> np.ndarray:
     """Expected fees by month ``0..T`` of contracts on ``plan``: :func:`expected_fee_line` of
     each (grade, start month) group, with that grade's ``alive`` curve
     (:func:`fee_survival`). The arrays give each contract's monthly total, start and grade."""
@@ -161,7 +164,7 @@ def plan_fee_line(plan: FeePlan, monthly_totals_yen, start_months_, grades, mode
     if missing:
         raise ValueError(f"alive has no survival curve for grade {missing[0]!r}; give fee_survival(model)")
     line = np.zeros(model.months + 1)
-    for g, s0 in sorted(set(zip(grade.tolist(), start.tolist()))):
+    for g, s0 in sorted(set(zip(grade.tolist(), start.tolist(), strict=True))):
         line += expected_fee_line(plan, totals[(start == s0) & (grade == g)], int(s0), model.months,
                                   model.moveout_hazard, alive[g])
     return line

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from scipy.stats import norm
 
-from ...collection import COST_EXECUTION, COST_SUIT, NO_COST, STATES, CollectionChain, state_codes
+from ...collection import COST_EXECUTION, COST_SUIT, NO_COST, CollectionChain, state_codes
 from ...products.common import check_count, check_rate, check_yen
 from ...products.jhf_insurance import JHFTerms
 from ...products.rent_guarantee import FeePlan
@@ -91,6 +91,7 @@ class RentModel:
         is entered, by its rule's ``entry_cost``: the suit cost, or the execution, removal and
         restoration costs together; 0 for the others.
 
+        >>> from actuarial.collection import STATES
         >>> chain = CollectionChain.from_transitions({"dunning": {"cure": 1.0}})
         >>> m = RentModel(chain=chain, plans={}, delinquency_hazard={"A": 0.1}, suit_cost_yen=5,
         ...               execution_cost_yen=1, removal_cost_yen=2, restoration_cost_yen=3)

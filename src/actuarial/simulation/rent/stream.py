@@ -8,6 +8,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+
 def scenario_rng(seed: int, scenario: int) -> np.random.Generator:
     """The random stream of scenario ``scenario``: numpy's SFC64 bit generator seeded with
     ``SeedSequence(seed, spawn_key=(scenario,))``. SFC64 rather than numpy's default PCG64
