@@ -49,7 +49,7 @@ def test_chunked_exact_flows_equal_the_loan_by_loan_version(model, book, delay):
     """Chunks of 7 loans against the readable loop over loans, on the synthetic book plus
     loans that mature within the horizon (short terms, seasoned), and a recovery delay past
     the horizon."""
-    from actuarial.simulation.exact import _expected_mortgage_cash_flows_by_loan
+    from actuarial.simulation.exact import expected_mortgage_cash_flows_by_loan
 
     m = model if delay is None else dataclasses.replace(model, recovery_delay_months=delay)
     short = pd.DataFrame({"principal_yen": [8_000_000, 20_000_000, 5_000_000],
@@ -59,7 +59,7 @@ def test_chunked_exact_flows_equal_the_loan_by_loan_version(model, book, delay):
                           "fee_type": ["lump_sum", "installment", "lump_sum"]})
     mixed = pd.concat([book, short], ignore_index=True)
     fast = expected_mortgage_cash_flows(mixed, m, chunk_loans=7)
-    slow = _expected_mortgage_cash_flows_by_loan(mixed, m)
+    slow = expected_mortgage_cash_flows_by_loan(mixed, m)
     assert fast.columns.equals(slow.columns) and fast.index.equals(slow.index)
     np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), rtol=1e-12, atol=1e-6)
     assert (fast["recoveries"].sum() > 0) == (delay is None) and fast["refunds"].sum() > 0

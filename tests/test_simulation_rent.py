@@ -93,7 +93,7 @@ def test_grouped_exact_flows_equal_the_contract_by_contract_version(model, delay
     """The grouped oracle against the readable one on a book with two covers, insured and
     uninsured contracts of several totals in one group, staggered first months, and a
     recovery with and without delay."""
-    from actuarial.simulation.exact import _expected_cash_flows_by_contract
+    from actuarial.simulation.exact import expected_cash_flows_by_contract
 
     short = dataclasses.replace(model.plans["monthly"], name="short", coverage_months=3)
     m = dataclasses.replace(model, plans={**model.plans, "short": short}, recovery_delay_months=delay)
@@ -107,7 +107,7 @@ def test_grouped_exact_flows_equal_the_contract_by_contract_version(model, delay
         "insured": [True, False, True, False, True, False, True, True],
         "start_month": [0, 0, -5, 3, 0, 0, 0, -30]})
     fast = expected_cash_flows(book, m)
-    slow = _expected_cash_flows_by_contract(book, m)
+    slow = expected_cash_flows_by_contract(book, m)
     assert fast.columns.equals(slow.columns) and fast.index.equals(slow.index)
     np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), rtol=1e-12, atol=1e-6)
     assert fast["jhf_payout"].sum() > 0 and (fast["jhf_remittance"].sum() > 0) == (delay > 0)

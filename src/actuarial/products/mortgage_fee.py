@@ -168,7 +168,7 @@ def level_payment_balances(*, principal_yen, annual_interest_rate: float, term_m
     n = check_count("term_months", term_months, minimum=1)
     if not isinstance(annual_interest_rate, (int, float)) or not (0 <= annual_interest_rate < 1):
         raise ValueError(f"annual_interest_rate must be in [0, 1), got {annual_interest_rate!r}")
-    return p * _shape(annual_interest_rate, n)
+    return p * balance_shape(annual_interest_rate, n)
 
 
 def installment_fees(*, principal_yen, annual_interest_rate: float, term_years: int,
@@ -354,7 +354,7 @@ class FeeCurve:
         )
 
     def _reamortised(self, balance: float, months_left: int) -> np.ndarray:
-        return balance * _shape(self.loan_annual_rate, months_left)
+        return balance * balance_shape(self.loan_annual_rate, months_left)
 
     def _balance_at(self, months_elapsed) -> tuple[int, float]:
         t = int(self._t(months_elapsed))
@@ -456,7 +456,7 @@ class FeeCurve:
         return dataclasses.replace(fitted, fit=fit)
 
 
-def _shape(annual_rate: float, n: int) -> np.ndarray:
+def balance_shape(annual_rate: float, n: int) -> np.ndarray:
     """Balance path of a level-payment loan of 1 yen over ``n`` months."""
     j = np.arange(n + 1)
     q = annual_rate / 12

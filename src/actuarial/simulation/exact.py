@@ -261,7 +261,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     product with the renewal function (:func:`_renewal_function`, one per cover and grade) and
     the first missed rent's distribution, applied to their summed amounts: the cost grows
     with the number of groups, not of distinct contracts. The tests hold it equal to
-    :func:`_expected_cash_flows_by_contract`, the readable version one contract at a time.
+    :func:`expected_cash_flows_by_contract`, the readable version one contract at a time.
     """
     book = prepare_book(portfolio, model)
     T = model.months
@@ -314,7 +314,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     return out
 
 
-def _expected_cash_flows_by_contract(portfolio: pd.DataFrame, model: RentModel, *, nodes: int = 24) -> pd.DataFrame:
+def expected_cash_flows_by_contract(portfolio: pd.DataFrame, model: RentModel, *, nodes: int = 24) -> pd.DataFrame:
     """:func:`expected_cash_flows` the readable way: each distinct contract's own propagation
     (:func:`_path_flows`), renewal and convolution. Slow (a second or more per distinct
     contract); the tests hold the grouped version equal to it."""
@@ -396,7 +396,7 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
     summed by grade once, times ``Q``, as loans x months arrays for ``chunk_loans`` loans at a
     time (months past maturity masked); each economy then only scales those sums, except the
     recovery ``min(balance, floor(collateral x sale factor(z)))``, summed again for each.
-    The tests hold it equal to :func:`_expected_mortgage_cash_flows_by_loan`, the readable
+    The tests hold it equal to :func:`expected_mortgage_cash_flows_by_loan`, the readable
     loop over loans.
     """
     from .mortgage import MORTGAGE_LINES, prepare_mortgage_book
@@ -454,7 +454,7 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
     return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
 
 
-def _expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nodes: int = 24) -> pd.DataFrame:
+def expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nodes: int = 24) -> pd.DataFrame:
     """:func:`expected_mortgage_cash_flows` the readable way, one loan at a time (about 4 ms
     a loan); the tests hold the grouped version equal to it."""
     from .mortgage import MORTGAGE_LINES, prepare_mortgage_book

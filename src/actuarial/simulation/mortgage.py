@@ -52,7 +52,7 @@ from ..products.common import (
 from ..products.mortgage_fee import (
     SEED_DEDUCTION_SCHEDULE,
     FeeCurve,
-    _shape,
+    balance_shape,
     validate_schedule,
 )
 from .distributed import check_run_arguments, progress_bar, run_scenarios
@@ -203,7 +203,7 @@ def prepare_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> Mort
     lump_per_yen = np.zeros(len(products))
     for p, (r, n) in enumerate(products):
         n = int(n)
-        shapes[p, : n + 1] = _shape(float(r), n)
+        shapes[p, : n + 1] = balance_shape(float(r), n)
         curve = FeeCurve(principal_yen=1_000_000, term_years=n // 12, fee_annual_rate=model.fee_annual_rate,
                          loan_annual_rate=model.schedule_loan_rate, discount_annual_rate=model.schedule_discount_rate)
         unearned[p, : n + 2] = curve.unearned(np.arange(n + 2)) / 1_000_000
