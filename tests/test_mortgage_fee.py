@@ -4,7 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actuarial.products.mortgage_fee import (
@@ -174,6 +174,63 @@ def test_shortening_removes_fee_and_extension_adds_fee(curve):
     assert both.unearned_removed_yen > plain.unearned_removed_yen  # shorter path removes more
     assert longer.additional_fee_yen > 0 and longer.refund_yen == 0 and longer.unearned_removed_yen == 0
     assert short.additional_fee_yen == 0
+
+
+# Hand-worked loan changes: 10,000,000 yen over 2 years at 0% (the balance falls 5,000,000 a
+# year), fee 1% of the balance at the start of each year (year 1: 100,000, year 2: 50,000).
+# At months_elapsed 13 (12 months run, the loan month being month 1) year 2 is unearned: 50,000.
+FLAT = {"principal_yen": 10_000_000, "term_years": 2, "fee_annual_rate": 0.01, "loan_annual_rate": 0.0}
+
+
+@pytest.mark.parametrize("new_term_years, after_yen", [
+    (3, 75_000),    # 5,000,000 over 24 months: year 3 starts at 2,500,000 -> 25,000
+    (4, 100_000),   # over 36 months: years 3 and 4 at 3,333,333 and 1,666,667 -> 33,333 + 16,667
+])
+def test_term_extension_charges_the_years_it_adds(new_term_years, after_yen):
+    curve = FeeCurve(**FLAT, discount_annual_rate=0.0)
+    ch = curve.term_extension(months_elapsed=13, new_term_years=new_term_years)
+    assert (ch.unearned_before_yen, ch.unearned_after_yen) == (50_000, after_yen)
+    assert ch.additional_fee_yen == after_yen - 50_000 and ch.refund_yen == 0
+
+
+def test_term_extension_mid_year_and_discounted():
+    # months_elapsed 7 (t = 6): 7,500,000 re-amortised over 30 months. Year 1's remaining half
+    # 50,000; year 2 at 6,000,000 -> 60,000; year 3 at 3,000,000 -> 30,000. Before: 50,000 + 50,000.
+    ch = FeeCurve(**FLAT, discount_annual_rate=0.0).term_extension(months_elapsed=7, new_term_years=3)
+    assert (ch.unearned_before_yen, ch.unearned_after_yen, ch.additional_fee_yen) == (100_000, 140_000, 40_000)
+    # discounted at 10% a year: year k's amount times 1.1^-(k-1). Before 50,000 / 1.1 = 45,454.5;
+    # after 45,454.5 + 33,333.3 / 1.21 + 16,666.7 / 1.331 = 85,524.7; the fee added truncates to 40,070
+    ch = FeeCurve(**FLAT, discount_annual_rate=0.1).term_extension(months_elapsed=13, new_term_years=4)
+    assert (ch.unearned_before_yen, ch.unearned_after_yen, ch.additional_fee_yen) == (45_454, 85_524, 40_070)
+
+
+def test_partial_prepayment_hand_worked_and_the_transfer_fee():
+    # 1,000,000 of the 5,000,000 at month 13: year 2's 50,000 scales to 40,000, so 10,000 is
+    # removed; the deduction at month 13 is 10%: refund 9,000; a transfer fee above what is left
+    # after the deduction leaves nothing.
+    curve = FeeCurve(**FLAT, discount_annual_rate=0.0)
+    ch = curve.partial_prepayment(months_elapsed=13, prepaid_yen=1_000_000)
+    assert (ch.unearned_removed_yen, ch.refund_yen) == (10_000, 9_000)
+    assert curve.partial_prepayment(months_elapsed=13, prepaid_yen=1_000_000, transfer_fee=8_000).refund_yen == 1_000
+    assert curve.partial_prepayment(months_elapsed=13, prepaid_yen=1_000_000, transfer_fee=9_001).refund_yen == 0
+
+
+def test_shortening_hand_worked():
+    # at months_elapsed 7 (7,500,000 left), the 2-year term shortened to 1 year: the balance is
+    # paid off by month 12, so year 2 (50,000) is removed and year 1's remaining half stays.
+    ch = FeeCurve(**FLAT, discount_annual_rate=0.0).term_shortening(months_elapsed=7, new_term_years=1)
+    assert (ch.unearned_before_yen, ch.unearned_after_yen, ch.unearned_removed_yen) == (100_000, 50_000, 50_000)
+    assert ch.refund_yen == 47_500  # 5% deduction in the first 12 months
+
+
+@settings(max_examples=40, deadline=None)
+@given(months=st.integers(min_value=1, max_value=60), extra_years=st.integers(min_value=1, max_value=10))
+def test_a_longer_extension_never_costs_less(months, extra_years):
+    curve = FeeCurve(principal_yen=30_000_000, term_years=10, fee_annual_rate=0.0015, loan_annual_rate=0.02,
+                     discount_annual_rate=0.01)
+    shorter = curve.term_extension(months_elapsed=months, new_term_years=10 + extra_years)
+    longer = curve.term_extension(months_elapsed=months, new_term_years=11 + extra_years)
+    assert 0 < shorter.additional_fee_yen <= longer.additional_fee_yen
 
 
 # -- installment and table lump sums ---------------------------------------------------------------

@@ -321,8 +321,11 @@ class FeeCurve:
     def _unearned_on_path(self, t: int, path: np.ndarray) -> float:
         """Unearned fee at ``t`` months if from ``t`` on the balance follows ``path`` (path[0] at t).
 
-        The current year's remaining share scales with the balance at ``t``; later years use
-        the new path's balance at their start.
+        Defined as ``a_now x B_new(t) / B(t) x (year_now - t/12) + sum_{k > year_now}
+        fee_annual_rate x B_new(12(k-1)) v^(k-1)``: the current year's remaining share scales
+        with the balance at ``t``; every later year the new path reaches (``12(k-1) - t <
+        len(path)``), including years past the original term when the path is longer (an
+        extension), is charged on the new path's balance at its start.
         """
         d = self._discounted(self.yearly_amounts())
         old = self.balances()
@@ -332,7 +335,8 @@ class FeeCurve:
         scale = path[0] / old[t] if old[t] > 0 else 0.0
         u = d[year_now - 1] * scale * (year_now - t / 12)
         v = 1 + self.discount_annual_rate
-        for k in range(year_now + 1, len(d) + 1):
+        last_year = max(len(d), -(-(t + len(path) - 1) // 12))  # the path's last month falls in this year
+        for k in range(year_now + 1, last_year + 1):
             s = 12 * (k - 1) - t
             if s < len(path):
                 u += self.fee_annual_rate * path[s] * v ** -(k - 1)
@@ -407,8 +411,16 @@ class FeeCurve:
         return self._change("partial_prepayment_shortening", months_elapsed, np.array(path), transfer_fee, schedule)
 
     def term_extension(self, *, months_elapsed, new_term_years) -> FeeChange:
-        """Extending the term (返済期間の延長): the additional fee, ``floor(U_after - U_before)``
-        (truncation assumed; the disclosure states no rounding for it). Nothing is refunded."""
+        """Extending the term (返済期間の延長 → 追加の保証料): the additional fee,
+        ``floor(U_after - U_before)`` (truncation assumed; the disclosure states no rounding for
+        it), ``U_after`` the unearned fee on the balance re-amortised to the new term, counting
+        every year the extension adds. Nothing is refunded.
+
+        >>> c = FeeCurve(principal_yen=10_000_000, term_years=2, fee_annual_rate=0.01,
+        ...              loan_annual_rate=0.0, discount_annual_rate=0.0)
+        >>> c.term_extension(months_elapsed=13, new_term_years=4).additional_fee_yen  # 50,000 -> 100,000
+        50000
+        """
         t, b = self._balance_at(months_elapsed)
         n_new = check_count("new_term_years", new_term_years, minimum=1) * 12
         if n_new <= self.term_months:
