@@ -104,12 +104,29 @@ class FeePlan:
     def renews(self) -> bool:
         return self.renewal_yen > 0 or self.renewal_rate > 0
 
-    def monthly_total(self, *, rent_yen, management_fee_yen=0, common_fee_yen=0, parking_fee_yen=0):
-        """Monthly total the fees and the coverage are based on, in yen."""
-        total = check_yen("rent_yen", rent_yen) + check_yen("management_fee_yen", management_fee_yen) \
-            + check_yen("common_fee_yen", common_fee_yen)
+    def total_items(self, *, rent_yen, management_fee_yen=0, common_fee_yen=0, parking_fee_yen=0) -> dict:
+        """What the monthly total consists of, item -> yen: rent, management and common-area
+        fees, and parking when ``parking_in_total``. A month subrogated pays each of them, and
+        JHF covers those in its ``covered_items`` (:meth:`JHFTerms.covered_amount
+        <actuarial.products.jhf_insurance.JHFTerms.covered_amount>`).
+
+        >>> FeePlan(name="p", parking_in_total=True).total_items(rent_yen=70_000, parking_fee_yen=10_000)
+        {'rent': 70000, 'management_fee': 0, 'common_fee': 0, 'parking_fee': 10000}
+        """
+        items = {"rent": check_yen("rent_yen", rent_yen),
+                 "management_fee": check_yen("management_fee_yen", management_fee_yen),
+                 "common_fee": check_yen("common_fee_yen", common_fee_yen)}
         parking = check_yen("parking_fee_yen", parking_fee_yen)
-        return total + parking if self.parking_in_total else total
+        if self.parking_in_total:
+            items["parking_fee"] = parking
+        return items
+
+    def monthly_total(self, *, rent_yen, management_fee_yen=0, common_fee_yen=0, parking_fee_yen=0):
+        """Monthly total the fees and the coverage are based on, in yen: the sum of
+        :meth:`total_items`."""
+        items = self.total_items(rent_yen=rent_yen, management_fee_yen=management_fee_yen,
+                                 common_fee_yen=common_fee_yen, parking_fee_yen=parking_fee_yen)
+        return sum(items.values())
 
     def initial_fee(self, *, monthly_total_yen):
         """Initial guarantee fee (初回保証料), in yen."""

@@ -70,7 +70,8 @@ def _chain_months(model: RentModel, z: float, cap: int):
         dist = new
 
 
-def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool, jhf_rent: int) -> np.ndarray:
+def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool, jhf_rent: int,
+                covered: int) -> np.ndarray:
     """Expected flows (subrogation, costs, recoveries, payout, remittance) by month after the
     first missed rent (relative month 0), for one contract, given the economic factor: the
     chain's distribution over (state, months owed ``k``) month by month
@@ -92,8 +93,9 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
 
     def exit_amounts(arrears):
         rec = np.array([model.recovery_after_exit(int(a), z) for a in arrears], dtype=float)
-        if insured:
-            pay = np.minimum(arrears * cov.numerator // cov.denominator,
+        if insured:  # on the covered part of the months owed: arrears / total months of ``covered``
+            covered_owed = arrears // max(total, 1) * covered
+            pay = np.minimum(covered_owed * cov.numerator // cov.denominator,
                              jhf_rent * jhf.cap_months * cov.numerator // cov.denominator)
             if jhf.cap_yen is not None:
                 pay = np.minimum(pay, jhf.cap_yen)
@@ -207,17 +209,18 @@ def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
 
 
 def _exit_amounts(model: RentModel, z: float, owed_months: np.ndarray, totals: np.ndarray, insured: np.ndarray,
-                  jhf_rents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  jhf_rents: np.ndarray, covered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For contracts ``i`` (arrays) leaving for a tenancy-ending exit with ``owed_months[k]``
     monthly totals owed: the recovery after exit (:meth:`RentModel.recovery_after_exit`), the
-    JHF payout (:meth:`JHFTerms.payout`, if insured and anything is owed) and the remittance
-    (the recovery's ``recovery_share``, truncated), yen, each ``len(totals) x
-    len(owed_months)``."""
+    JHF payout (:meth:`JHFTerms.payout` on the covered part, ``owed_months x covered``, if
+    insured and anything is owed) and the remittance (the recovery's ``recovery_share``,
+    truncated), yen, each ``len(totals) x len(owed_months)``."""
     share = rate_fraction(model.jhf.recovery_share)
     arrears = owed_months[None, :] * totals[:, None]
     rec = model.recovery_after_exit(arrears, z)
     claimed = insured[:, None] & (arrears > 0)
-    pay = np.where(claimed, model.jhf.payout(subrogated_rent=arrears, rent_at_start=jhf_rents[:, None]), 0)
+    pay = np.where(claimed, model.jhf.payout(subrogated_rent=owed_months[None, :] * covered[:, None],
+                                             rent_at_start=jhf_rents[:, None]), 0)
     rem = np.where(claimed, rec * share.numerator // share.denominator, 0)
     return rec.astype(float), pay.astype(float), rem.astype(float)
 
@@ -269,7 +272,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
     grade, offset = book.grade_and_offset()
     grades = np.array(list(model.delinquency_hazard), dtype=object)
     df = pd.DataFrame({"total": book.total, "cap": book.cap, "insured": book.insured, "jhf_rent": book.jhf_rent,
-                       "grade": grades[grade], "offset": offset})
+                       "covered": book.jhf_covered, "grade": grades[grade], "offset": offset})
     types = df.value_counts().reset_index(name="n")
     groups = list(types.groupby(["cap", "grade", "offset"], sort=True))
     cost_yen = model.entry_cost_yen_by_code()
@@ -287,6 +290,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
             totals = g["total"].to_numpy(np.int64)
             insured = g["insured"].to_numpy(bool)
             jhf_rents = g["jhf_rent"].to_numpy(np.int64)
+            covered = g["covered"].to_numpy(np.int64)
             single = np.zeros((6, T + delay + 3))
             yen = float(n @ totals)  # the group's monthly totals, summed
             single[0, :T] = yen * ms["sub"]
@@ -295,7 +299,8 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
             single[2, 1:T + 1] += yen * ms["cured"]
             single[5, 1:T + 1] = ms["cure"]  # per contract: the renewal's density
             for owed, ending in ((ms["owed_pays"], ms["ending_pays"]), (ms["owed_stays"], ms["ending_stays"])):
-                rec, pay, rem = (n @ a for a in _exit_amounts(model, float(z), owed, totals, insured, jhf_rents))
+                rec, pay, rem = (n @ a for a in _exit_amounts(model, float(z), owed, totals, insured, jhf_rents,
+                                                                     covered))
                 single[2, 1 + delay:T + 1 + delay] += ending @ rec
                 single[3, 2:T + 2] += ending @ pay
                 if delay >= 1:
@@ -323,6 +328,7 @@ def expected_cash_flows_by_contract(portfolio: pd.DataFrame, model: RentModel, *
     zs, ws = factor_nodes(nodes)
     grade, offset = book.grade_and_offset()
     df = pd.DataFrame({"total": book.total, "cap": book.cap, "insured": book.insured, "jhf_rent": book.jhf_rent,
+                       "covered": book.jhf_covered,
                        "grade": np.array(list(model.delinquency_hazard), dtype=object)[grade], "offset": offset})
     types = df.value_counts().reset_index(name="n")
     flows = np.zeros((5, T + 1))
@@ -334,7 +340,7 @@ def expected_cash_flows_by_contract(portfolio: pd.DataFrame, model: RentModel, *
             starts = t0[t0 > row.offset]
             p_t0 = q ** (starts - row.offset - 1) * h
             rel = _renewed(_path_flows(model, float(z), int(row.total), int(row.cap), bool(row.insured),
-                                       int(row.jhf_rent)), h, q, T)
+                                       int(row.jhf_rent), int(row.covered)), h, q, T)
             for t, pt in zip(starts, p_t0, strict=True):
                 flows[:, t:] += (wz * row.n * pt) * rel[:, : T + 1 - t]
     out = pd.DataFrame(0.0, index=pd.RangeIndex(T + 1, name="month"), columns=list(LINES))

@@ -151,8 +151,9 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
     horizon, through any later missed rents after a cure."""
     T, jhf = model.months, model.jhf
     plan = model.plans[c["plan"]]
-    total = plan.monthly_total(rent_yen=int(c["rent_yen"]), management_fee_yen=int(c["management_fee_yen"]),
-                               common_fee_yen=int(c["common_fee_yen"]), parking_fee_yen=int(c["parking_fee_yen"]))
+    items = plan.total_items(rent_yen=int(c["rent_yen"]), management_fee_yen=int(c["management_fee_yen"]),
+                             common_fee_yen=int(c["common_fee_yen"]), parking_fee_yen=int(c["parking_fee_yen"]))
+    total = sum(items.values())
     rent_at_start = int(c["rent_yen"] + c["management_fee_yen"] + c["common_fee_yen"])
     entry_cost = {SUIT_COST: model.suit_cost_yen,
                   EXECUTION_COST: model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen}
@@ -195,8 +196,9 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
         recovered = model.recovery_after_exit(arrears, z)
         recovery_month, payout_month = month + model.recovery_delay_months, month + 1
         if c["insured"] and jhf.insured_event(subrogated_yen=arrears, contract_ended=True):
-            if payout_month <= T:
-                flows[line["jhf_payout"], payout_month] += jhf.payout(subrogated_rent=arrears,
+            if payout_month <= T:  # on the covered items of the months still owed (no parking)
+                owed = {item: months_subrogated * yen for item, yen in items.items()}
+                flows[line["jhf_payout"], payout_month] += jhf.payout(subrogated_rent=owed,
                                                                       rent_at_start=rent_at_start)
             if payout_month <= recovery_month <= T:
                 flows[line["jhf_remittance"], recovery_month] += jhf.remittance(recovered_after_payout=recovered)

@@ -57,6 +57,7 @@ class RentBook:
     jhf_rent: np.ndarray      # rent at start in the JHF sense, int64
     cap: np.ndarray           # coverage months, int64
     insured: np.ndarray       # bool
+    jhf_covered: np.ndarray   # the part of the monthly total JHF covers (no parking), int64
     group_start: np.ndarray   # offsets of the groups, one group per (grade, first month at risk)
     group_grade: np.ndarray   # grade index of each group
     group_offset: np.ndarray  # months before the first month at risk, max(start_month, 0)
@@ -98,6 +99,7 @@ def prepare_book(portfolio: pd.DataFrame, model: RentModel) -> RentBook:
     parking = portfolio["parking_fee_yen"].to_numpy(np.int64)
     plans = portfolio["plan"].to_numpy()
     total = np.empty(len(portfolio), dtype=np.int64)
+    covered = np.empty(len(portfolio), dtype=np.int64)
     cap = np.empty(len(portfolio), dtype=np.int64)
     grades = list(model.delinquency_hazard)
     gidx = pd.Index(grades).get_indexer(portfolio["grade"]).astype(np.int64)  # all known: validated
@@ -108,8 +110,10 @@ def prepare_book(portfolio: pd.DataFrame, model: RentModel) -> RentBook:
         sel = plans == name
         if not sel.any():
             continue
-        total[sel] = plan.monthly_total(rent_yen=rent[sel], management_fee_yen=mgmt[sel], common_fee_yen=common[sel],
-                                        parking_fee_yen=parking[sel])
+        items = plan.total_items(rent_yen=rent[sel], management_fee_yen=mgmt[sel], common_fee_yen=common[sel],
+                                 parking_fee_yen=parking[sel])
+        total[sel] = sum(items.values())
+        covered[sel] = model.jhf.covered_amount(items)
         cap[sel] = plan.coverage_months
         fees += plan_fee_line(plan, total[sel], start[sel], grade[sel], model, alive)
     insured = portfolio["insured"].to_numpy(bool)
@@ -123,38 +127,63 @@ def prepare_book(portfolio: pd.DataFrame, model: RentModel) -> RentBook:
     keys = np.stack([gidx[order], offset[order]], axis=1)
     new = np.concatenate([[True], np.any(keys[1:] != keys[:-1], axis=1)]) if len(order) else np.array([], bool)
     first = np.flatnonzero(new)
-    return RentBook(total[order], jhf_rent[order], cap[order], insured[order],
-                 np.append(first, len(order)).astype(np.int64),
-                 gidx[order][first].astype(np.int64), offset[order][first].astype(np.int64),
-                 np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium)
+    return RentBook(total[order], jhf_rent[order], cap[order], insured[order], covered[order],
+                    np.append(first, len(order)).astype(np.int64),
+                    gidx[order][first].astype(np.int64), offset[order][first].astype(np.int64),
+                    np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium)
+
+
+#: The JHF field of a contract record: the payout limit in the low :data:`LIMIT_BITS` bits,
+#: the covered monthly amount above them (:func:`contract_records`).
+LIMIT_BITS = 40
+LIMIT_MASK = (1 << LIMIT_BITS) - 1
+MAX_COVERED_YEN = (1 << (63 - LIMIT_BITS)) - 1
 
 
 def contract_records(total_yen: np.ndarray, cover_months: np.ndarray, insured: np.ndarray, jhf_rent_yen: np.ndarray,
-                     jhf: JHFTerms) -> np.ndarray:
+                     jhf: JHFTerms, jhf_covered_yen: np.ndarray | None = None) -> np.ndarray:
     """One ``int64`` record of 4 per contract, what the collection kernel reads of it: the
     monthly total in yen, the arrears covered in yen (the months covered times the total),
-    the JHF payout limit that does not depend on the claim (the smaller of
-    ``floor(coverage_ratio x cap_months x rent at start)`` and the yen cap, from
-    :meth:`JHFTerms.payout_limits`; -1 when not insured), and the monthly total again if at
-    least one month is covered, else 0 (what a month paid the next month adds to the
-    kernel's cured line). Side by side, and 32 bytes so that no record straddles a cache
-    line, they come into the cache together: a separate array for each was a cache miss at
-    each exit (5% of the kernel's time at the base params).
+    the JHF field (-1 when not insured), and the monthly total again if at least one month
+    is covered, else 0 (what a month paid the next month adds to the kernel's cured line).
 
-    >>> contract_records(np.array([80_000]), np.array([24]), np.array([True]), np.array([75_000]), JHFTerms())
-    array([[  80000, 1920000,  630000,   80000]])
+    The JHF field holds the payout limit that does not depend on the claim (the smaller of
+    ``floor(coverage_ratio x cap_months x rent at start)`` and the yen cap, from
+    :meth:`JHFTerms.payout_limits`) in its low :data:`LIMIT_BITS` bits, and the part of the
+    monthly total the insurance covers (``jhf_covered_yen``, the total when omitted: rent,
+    management and common-area fees, not parking) above them: the payout is figured on the
+    covered part of the arrears, ``arrears x covered / total`` (arrears are whole monthly
+    totals). Side by side, and 32 bytes so that no record straddles a cache line, they come
+    into the cache together: a separate array for each was a cache miss at each exit (5% of
+    the kernel's time at the base params).
+
+    >>> r = contract_records(np.array([80_000]), np.array([24]), np.array([True]), np.array([75_000]), JHFTerms())
+    >>> r
+    array([[          80000,         1920000, 87960930852720,           80000]])
+    >>> int(r[0, 2] & LIMIT_MASK), int(r[0, 2] >> LIMIT_BITS)  # the limit, the covered monthly amount
+    (630000, 80000)
     """
-    columns = {"total_yen": total_yen, "cover_months": cover_months, "insured": insured, "jhf_rent_yen": jhf_rent_yen}
+    covered = total_yen if jhf_covered_yen is None else jhf_covered_yen
+    columns = {"total_yen": total_yen, "cover_months": cover_months, "insured": insured, "jhf_rent_yen": jhf_rent_yen,
+               "jhf_covered_yen": covered}
     lengths = {name: np.shape(v) for name, v in columns.items()}
     if len(set(lengths.values())) != 1 or len(lengths["total_yen"]) != 1:
-        raise ValueError(f"contract_records needs four 1-d arrays of one length, got shapes {lengths}")
+        raise ValueError(f"contract_records needs 1-d arrays of one length, got shapes {lengths}")
+    covered = np.asarray(covered, dtype=np.int64)
+    insured = np.asarray(insured, dtype=bool)
     limits = jhf.payout_limits(subrogated_rent=0, rent_at_start=np.asarray(jhf_rent_yen, dtype=np.int64))
     limit = np.asarray(limits["months"], dtype=np.int64)
     if "yen" in limits:
         limit = np.minimum(limit, limits["yen"])
+    checks = (("the JHF payout limit", limit, LIMIT_MASK), ("jhf_covered_yen", covered, MAX_COVERED_YEN))
+    for name, values, top in checks:
+        bad = insured & ((values < 0) | (values > top))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{name} of insured contract {i} is {int(values[i]):,} yen, outside 0..{top:,}")
     records = np.zeros((len(total_yen), 4), dtype=np.int64)
     records[:, 0] = total_yen
     records[:, 1] = np.asarray(total_yen, dtype=np.int64) * np.asarray(cover_months, dtype=np.int64)
-    records[:, 2] = np.where(np.asarray(insured, dtype=bool), limit, -1)
+    records[:, 2] = np.where(insured, limit | (covered << LIMIT_BITS), -1)
     records[:, 3] = np.where(records[:, 1] > 0, records[:, 0], 0)
     return records

@@ -35,7 +35,12 @@ def kernel_inputs(book: RentBook, model: RentModel) -> tuple[ScenarioInputs, Boo
     inputs = ScenarioInputs(math.sqrt(model.rho), math.sqrt(1 - model.rho), norm.ppf(book.grade_hazard),
                             model.moveout_hazard, float(model.good_exit_sensitivity), model.months, model.chain.matrix,
                             scaled, codes.role == ROLE_PAYMENT_EXIT, dest, n_dest)
-    contract = contract_records(book.total, book.cap, book.insured, book.jhf_rent, jhf).reshape(-1)
+    contract = contract_records(book.total, book.cap, book.insured, book.jhf_rent, jhf, book.jhf_covered).reshape(-1)
+    largest = int((book.total * book.cap).max(initial=0)) * int(book.jhf_covered.max(initial=0)) * cov.numerator
+    if largest >= 2**63:  # the kernel's payout arithmetic, arrears x covered x numerator, in int64
+        raise ValueError(f"the book's largest arrears times its largest covered rent times the JHF coverage ratio's "
+                         f"numerator ({cov.numerator}) overflow 64-bit yen arithmetic; monthly totals this large are "
+                         f"outside what the engine supports")
     arrays = BookArrays(book.group_start, book.group_grade, book.group_offset, contract, book.fees, book.premium)
     rules = CollectionRules(model.months, dest, codes.role, codes.repays.astype(np.int64), model.entry_costs_yen(),
                             model.installment_repayment_months, float(model.recovery_rate),

@@ -19,6 +19,7 @@ from llvmlite import ir
 from numba.extending import intrinsic
 
 from ...collection import ROLE_PAYMENT_EXIT
+from .book import LIMIT_BITS, LIMIT_MASK
 from .stream import draw, load_stream, sfc64, store_stream
 from .tables import (
     MIXED,
@@ -422,8 +423,10 @@ def _collections(st, counts, listed, tables, book, rules, out):
                         rec = int(math.floor(arrears * rules.recovery_rate * m + 1e-9))
                         rec_month = tm + rules.recovery_delay_months
                         pay_month = tm + 1
-                        if contract[i + np.uint64(2)] >= 0 and arrears > 0:  # insured
-                            pay = min(arrears * rules.coverage_num // rules.coverage_den, contract[i + np.uint64(2)])
+                        jhf = contract[i + np.uint64(2)]
+                        if jhf >= 0 and arrears > 0:  # insured: the payout on the covered part of the arrears
+                            covered_num = (jhf >> LIMIT_BITS) * rules.coverage_num
+                            pay = min(arrears * covered_num // (tot * rules.coverage_den), jhf & LIMIT_MASK)
                             if pay_month <= T:
                                 out[np.uint64(pay_month * OUT_LINES + _PAYOUT)] += pay
                             if rec_month >= pay_month and rec_month <= T:
