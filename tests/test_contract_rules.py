@@ -115,3 +115,66 @@ def test_parking_book_grouped_oracle_equals_the_contract_by_contract_one(parking
     grouped = expected_cash_flows(parking_book, parking_model, nodes=6)
     readable = expected_cash_flows_by_contract(parking_book, parking_model, nodes=6)
     assert np.allclose(grouped.to_numpy(), readable.to_numpy(), rtol=1e-9, atol=1e-6)
+
+
+# -- JHF's exclusions (保険免責: false statements, unpaid premium, breach of the terms) -------------
+def test_a_refused_claim_pays_nothing_and_owes_no_remittance():
+    book = _certain_book(4, 100_000, 0)
+    model = dataclasses.replace(_certain_model(1_000_000), recovery_rate=0.5, recovery_delay_months=0)
+    for share, payout in ((0.0, 210_000), (1.0, 0)):
+        m = dataclasses.replace(model, jhf_refused_share=share)
+        for flows in (simulate(book, m, 3, seed=5).cash_flows, simulate_reference(book, m, 3, seed=5)):
+            assert np.array_equal(flows[:, LINES.index("jhf_payout"), 5], np.full(3, 4 * payout))
+        assert expected_cash_flows(book, m)["jhf_payout"].sum() == pytest.approx(4 * payout, rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def refusing_model(parking_model):
+    return dataclasses.replace(parking_model, jhf_refused_share=0.3, recovery_delay_months=2)
+
+
+def test_refusals_kernel_equals_the_reference(refusing_model, parking_book):
+    fast = simulate(parking_book, refusing_model, 400, seed=4).cash_flows
+    slow = simulate_reference(parking_book, refusing_model, 400, seed=4)
+    money = [LINES.index(x) for x in LINES if x != "fees"]
+    assert np.array_equal(fast[:, money, :], slow[:, money, :])
+    everything = simulate(parking_book, dataclasses.replace(refusing_model, jhf_refused_share=0.0), 400, seed=4)
+    paid = fast[:, LINES.index("jhf_payout"), :].sum()
+    assert 0 < paid < everything.cash_flows[:, LINES.index("jhf_payout"), :].sum()  # some refused, not all
+
+
+def test_refusals_monte_carlo_within_four_standard_errors_of_exact(refusing_model, parking_book):
+    result = simulate(parking_book, refusing_model, 20_000, seed=23)
+    exact = expected_cash_flows(parking_book, refusing_model).sum()
+    totals = result.cash_flows.sum(axis=2)
+    mean, se = totals.mean(axis=0), totals.std(axis=0, ddof=1) / np.sqrt(len(totals))
+    for j, line in enumerate(LINES):
+        assert abs(mean[j] - exact[line]) <= 4 * se[j] + 1e-6 * max(1.0, abs(exact[line])), line
+    full = expected_cash_flows(parking_book, dataclasses.replace(refusing_model, jhf_refused_share=0.0)).sum()
+    assert exact["jhf_payout"] == pytest.approx(0.7 * full["jhf_payout"], rel=1e-12)
+    assert exact["jhf_remittance"] == pytest.approx(0.7 * full["jhf_remittance"], rel=1e-12)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, "0.1", float("nan"), True])
+def test_refused_share_must_be_a_share(value):
+    with pytest.raises(ValueError, match="jhf_refused_share"):
+        dataclasses.replace(_certain_model(1_000_000), jhf_refused_share=value)
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "'x'", ".nan"])
+def test_refused_share_in_params_is_checked_naming_the_key(tmp_path, value):
+    from actuarial.params import ParamsError
+
+    f = tmp_path / "s.yaml"
+    f.write_text(f"extends: {ROOT / 'params' / 'base.yaml'}\nscenario: {{name: s}}\n"
+                 f"rent_model: {{jhf_refused_share: {value}}}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="rent_model.jhf_refused_share"):
+        load_params(f)
+
+
+def test_a_book_whose_payout_arithmetic_would_overflow_is_refused():
+    jhf = dataclasses.replace(BASE.jhf_terms(), coverage_ratio=0.712345, cap_yen=None)  # 142,469 / 200,000
+    model = dataclasses.replace(_certain_model(None), jhf=jhf)
+    book = _certain_book(1, 8_000_000, 0)
+    with pytest.raises(ValueError, match="overflow 64-bit yen arithmetic"):
+        simulate(book, model, 1, seed=1)

@@ -19,6 +19,7 @@ from actuarial.simulation import LINES, RentModel, distributed, rent, simulate
 from actuarial.simulation.exact import expected_cash_flows
 from actuarial.simulation.rent import kernel as rent_kernel
 from actuarial.simulation.rent import tables as rent_tables
+from actuarial.simulation.rent.book import LIMIT_BITS, LIMIT_MASK
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = load_params(ROOT / "params" / "base.yaml")
@@ -707,12 +708,18 @@ def test_contract_records_hold_the_claim_free_jhf_limit():
     assert got.dtype == np.int64 and got.shape == (5, 4)
     np.testing.assert_array_equal(got[:, 0], total)
     np.testing.assert_array_equal(got[:, 1], [1_920_000, 1_920_000, 2_160_000, 10_001, 0])  # cover in yen
+    # the JHF field: -1 when not insured, else the limit in the low bits and the covered amount above
+    limit = np.where(got[:, 2] >= 0, got[:, 2] & LIMIT_MASK, -1)
+    covered = np.where(got[:, 2] >= 0, got[:, 2] >> LIMIT_BITS, -1)
     # 630,000; 1,260,000 capped at 1,000,000; uninsured; floor(0.7 x 12 x 10,001) = floor(84,008.4)
-    np.testing.assert_array_equal(got[:, 2], [630_000, 1_000_000, -1, 84_008, -1])
+    np.testing.assert_array_equal(limit, [630_000, 1_000_000, -1, 84_008, -1])
+    np.testing.assert_array_equal(covered, [80_000, 160_000, -1, 10_001, -1])  # the total when not given
     # what a month paid the next month adds to the cured line: the total if a month is covered
     np.testing.assert_array_equal(got[:, 3], [80_000, 160_000, 90_000, 10_001, 0])
     no_yen_cap = rent.contract_records(total, cover, insured, jhf_rent, JHFTerms(cap_yen=None))
-    np.testing.assert_array_equal(no_yen_cap[:, 2], [630_000, 1_260_000, -1, 84_008, -1])
+    np.testing.assert_array_equal(no_yen_cap[:, 2] & LIMIT_MASK, [630_000, 1_260_000, LIMIT_MASK, 84_008, LIMIT_MASK])
+    parking = rent.contract_records(total, cover, insured, jhf_rent, JHFTerms(), jhf_covered_yen=jhf_rent)
+    np.testing.assert_array_equal(parking[:, 2] >> LIMIT_BITS, [75_000, 150_000, -1, 10_001, -1])
 
 
 def test_contract_records_refuse_bad_input():
@@ -725,6 +732,8 @@ def test_contract_records_refuse_bad_input():
         rent.contract_records(np.int64(80_000), np.int64(24), np.bool_(True), np.int64(80_000), JHFTerms())
     with pytest.raises(ValueError, match="rent_at_start"):
         rent.contract_records(one, np.array([24]), np.array([True]), np.array([-1]), JHFTerms())
+    with pytest.raises(ValueError, match="jhf_covered_yen of insured contract 0 is 8,388,608 yen"):
+        rent.contract_records(one, np.array([24]), np.array([True]), one, JHFTerms(), np.array([2**23]))
 
 
 def test_threads_default_to_every_core_or_the_environment_and_never_change_a_result(model, book, monkeypatch):

@@ -157,6 +157,7 @@ class RentModelParams(_Model):
     recovery_rate: Probability
     recovery_delay_months: Months = 0
     installment_repayment_months: Months = 0
+    jhf_refused_share: Probability = 0.0
 
     @field_validator("delinquency_hazard")
     @classmethod

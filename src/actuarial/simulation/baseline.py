@@ -68,7 +68,8 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
             ended = idx[ending]
             rec = np.floor(arrears[ended] * model.recovery_rate * model.good_exit_multiplier(z) + 1e-9)
             f[li["recoveries"], e + model.recovery_delay_months] += rec.sum()
-            ins = book.insured[ended] & (arrears[ended] > 0)
+            refused = rng.random(len(ended)) < model.jhf_refused_share  # JHF's exclusions
+            ins = book.insured[ended] & (arrears[ended] > 0) & ~refused
             covered = months_sub[ended] * book.jhf_covered[ended]  # the months owed, without parking
             pay = np.minimum(np.minimum(np.floor(jhf.coverage_ratio * covered + 1e-9),
                                         np.floor(jhf.coverage_ratio * jhf.cap_months * book.jhf_rent[ended] + 1e-9)),

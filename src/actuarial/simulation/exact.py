@@ -101,6 +101,7 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
                 pay = np.minimum(pay, jhf.cap_yen)
             pay = np.where(arrears > 0, pay, 0).astype(float)
             rem = np.where(arrears > 0, rec.astype(np.int64) * share.numerator // share.denominator, 0).astype(float)
+            pay, rem = (1.0 - model.jhf_refused_share) * pay, (1.0 - model.jhf_refused_share) * rem
         else:
             pay = rem = np.zeros(len(arrears))
         return rec, pay, rem
@@ -214,7 +215,8 @@ def _exit_amounts(model: RentModel, z: float, owed_months: np.ndarray, totals: n
     monthly totals owed: the recovery after exit (:meth:`RentModel.recovery_after_exit`), the
     JHF payout (:meth:`JHFTerms.payout` on the covered part, ``owed_months x covered``, if
     insured and anything is owed) and the remittance (the recovery's ``recovery_share``,
-    truncated), yen, each ``len(totals) x len(owed_months)``."""
+    truncated), yen, each ``len(totals) x len(owed_months)``; the last two in expectation
+    over JHF's refusals, times ``1 - jhf_refused_share``."""
     share = rate_fraction(model.jhf.recovery_share)
     arrears = owed_months[None, :] * totals[:, None]
     rec = model.recovery_after_exit(arrears, z)
@@ -222,7 +224,8 @@ def _exit_amounts(model: RentModel, z: float, owed_months: np.ndarray, totals: n
     pay = np.where(claimed, model.jhf.payout(subrogated_rent=owed_months[None, :] * covered[:, None],
                                              rent_at_start=jhf_rents[:, None]), 0)
     rem = np.where(claimed, rec * share.numerator // share.denominator, 0)
-    return rec.astype(float), pay.astype(float), rem.astype(float)
+    paid = 1.0 - model.jhf_refused_share  # the claims JHF does not refuse
+    return rec.astype(float), paid * pay, paid * rem
 
 
 def _renewal_function(r: np.ndarray) -> np.ndarray:

@@ -195,7 +195,11 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
             raise ValueError(f"collection state {state!r} has role {rule.role!r}, which the reference does not handle")
         recovered = model.recovery_after_exit(arrears, z)
         recovery_month, payout_month = month + model.recovery_delay_months, month + 1
-        if c["insured"] and jhf.insured_event(subrogated_yen=arrears, contract_ended=True):
+        # JHF refuses the claim (its exclusions, 保険免責) when the exit's uniform, rescaled
+        # within the move's interval, falls below the refused share
+        lo = cumulative[i][r - 1] if r > 0 else 0.0
+        refused = (u - lo) / (cumulative[i][r] - lo) < model.jhf_refused_share
+        if c["insured"] and jhf.insured_event(subrogated_yen=arrears, contract_ended=True) and not refused:
             if payout_month <= T:  # on the covered items of the months still owed (no parking)
                 owed = {item: months_subrogated * yen for item, yen in items.items()}
                 flows[line["jhf_payout"], payout_month] += jhf.payout(subrogated_rent=owed,

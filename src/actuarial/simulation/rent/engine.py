@@ -45,7 +45,7 @@ def kernel_inputs(book: RentBook, model: RentModel) -> tuple[ScenarioInputs, Boo
     rules = CollectionRules(model.months, dest, codes.role, codes.repays.astype(np.int64), model.entry_costs_yen(),
                             model.installment_repayment_months, float(model.recovery_rate),
                             model.recovery_delay_months, cov.numerator, cov.denominator, share.numerator,
-                            share.denominator)
+                            share.denominator, float(model.jhf_refused_share))
     return inputs, arrays, rules
 
 

@@ -58,7 +58,8 @@ class CollectionRules(NamedTuple):
     (``entry_cost_yen``, :meth:`~.model.RentModel.entry_costs_yen`); a plan's month repays
     ``repay_months`` monthly totals; after a tenancy-ending exit ``floor(arrears x
     recovery_rate x m)`` is recovered ``recovery_delay_months`` later; the JHF coverage ratio
-    and recovery share as exact fractions ``num / den``."""
+    and recovery share as exact fractions ``num / den``, and the share of insured events JHF
+    refuses (``refused_share``)."""
 
     months: int
     dest: np.ndarray
@@ -72,6 +73,7 @@ class CollectionRules(NamedTuple):
     coverage_den: int
     share_num: int
     share_den: int
+    refused_share: float
 
 
 @intrinsic
@@ -424,14 +426,21 @@ def _collections(st, counts, listed, tables, book, rules, out):
                         rec_month = tm + rules.recovery_delay_months
                         pay_month = tm + 1
                         jhf = contract[i + np.uint64(2)]
-                        if jhf >= 0 and arrears > 0:  # insured: the payout on the covered part of the arrears
-                            covered_num = (jhf >> LIMIT_BITS) * rules.coverage_num
-                            pay = min(arrears * covered_num // (tot * rules.coverage_den), jhf & LIMIT_MASK)
-                            if pay_month <= T:
-                                out[np.uint64(pay_month * OUT_LINES + _PAYOUT)] += pay
-                            if rec_month >= pay_month and rec_month <= T:
-                                out[np.uint64(rec_month * OUT_LINES + _REMITTANCE)] += (rec * rules.share_num
-                                                                                         // rules.share_den)
+                        # insured, and JHF does not refuse the claim (the exit's uniform, rescaled
+                        # within its move, falls at or above the refused share): the payout on the
+                        # covered part of the arrears, and the remittance of later recoveries
+                        if jhf >= 0 and arrears > 0:
+                            r = rank_of[np.uint64(prev), np.uint64(state)]
+                            lo = edges[np.uint64(prev), np.uint64(r)]
+                            x = (bits * TO_UNIT - lo) / (edges[np.uint64(prev), np.uint64(r + 1)] - lo)
+                            if x >= rules.refused_share:
+                                covered_num = (jhf >> LIMIT_BITS) * rules.coverage_num
+                                pay = min(arrears * covered_num // (tot * rules.coverage_den), jhf & LIMIT_MASK)
+                                if pay_month <= T:
+                                    out[np.uint64(pay_month * OUT_LINES + _PAYOUT)] += pay
+                                if rec_month >= pay_month and rec_month <= T:
+                                    out[np.uint64(rec_month * OUT_LINES + _REMITTANCE)] += (rec * rules.share_num
+                                                                                             // rules.share_den)
                         if rec_month <= T:
                             out[np.uint64(rec_month * OUT_LINES + _RECOVERED)] += rec
                         tm = T + 1  # the tenancy ended

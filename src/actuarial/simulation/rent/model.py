@@ -37,9 +37,10 @@ class RentModel:
     restoration_cost_yen: int = 0
     jhf: JHFTerms = JHFTerms()
     months: int = 60
+    jhf_refused_share: float = 0.0  # share of insured events JHF refuses (保険免責)
 
     def __post_init__(self):
-        for name in ("moveout_hazard", "rho", "recovery_rate"):
+        for name in ("moveout_hazard", "rho", "recovery_rate", "jhf_refused_share"):
             check_rate(name, getattr(self, name))
         if not self.rho < 1:
             raise ValueError(f"rho must be below 1, got {self.rho!r}")
