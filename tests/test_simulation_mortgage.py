@@ -22,7 +22,7 @@ L = {name: i for i, name in enumerate(MORTGAGE_LINES)}
 @pytest.fixture(scope="module")
 def model():
     return dataclasses.replace(MortgageModel.from_params(BASE), months=120, transfer_fee_yen=660,
-                               annual_default_rate={"A": 0.004, "B": 0.02, "C": 0.05})
+                               annual_default_rate={"A": 0.004, "B": 0.02, "C": 0.05}, administration_fee_yen=33_000)
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +97,10 @@ def test_lump_sum_fee_and_refunds_match_the_fee_curve_and_refund_function(model)
     for s in range(300):
         months = np.flatnonzero(r.cash_flows[s, L["refunds"], :])
         assert len(months) <= 1
-        for t in months:  # prepaid in projection month t: months elapsed t + 1 in the disclosure's count
-            expected = refund(unearned_fee=curve.unearned_yen(int(t) + 1), months_elapsed=int(t) + 1, transfer_fee=660)
+        for t in months:  # paid 2 months after a prepayment in month t - 2: months elapsed t - 1 in the
+            event = int(t) - 2  # disclosure's count (the loan month is month 1)
+            assert event >= 1
+            expected = refund(unearned_fee=curve.unearned_yen(event + 1), months_elapsed=event + 1, transfer_fee=660)
             assert abs(r.cash_flows[s, L["refunds"], t] - expected) <= 1
             seen += 1
     assert seen > 100
@@ -189,9 +191,10 @@ def test_compare_with_exact_covers_every_mortgage_line(model, book, result):
     check = compare_with_exact(result.losses, expected_loss(book, model))
     assert set(check.index) == set(MORTGAGE_LINES) | {"fees", "net_loss"}
     assert check["difference_in_se"].abs().max() < 4
-    # the lump sums are all paid in month 0, the same in every scenario; every other line varies
-    assert check.loc["fee_lump_sum", "difference_in_se"] == 0.0
-    assert (check["standard_error"].drop("fee_lump_sum") > 0).all()
+    # the lump sums and administration fees are all paid in month 0, the same in every scenario;
+    # every other line varies
+    assert check.loc[["fee_lump_sum", "administration_fee"], "difference_in_se"].eq(0.0).all()
+    assert (check["standard_error"].drop(["fee_lump_sum", "administration_fee"]) > 0).all()
 
 
 def test_mortgage_progress_must_be_true_false_or_none(model, book, capsys):
@@ -199,3 +202,50 @@ def test_mortgage_progress_must_be_true_false_or_none(model, book, capsys):
         simulate(book, model, 5, seed=1, progress=1)
     simulate(book, model, 5, seed=1, progress=True)
     assert "5/5" in capsys.readouterr().err
+
+
+def test_refunds_are_paid_two_months_after_the_prepayment_and_the_horizon_cuts_them():
+    """The disclosure: a refund takes about two months (概ね2ヵ月程度). A loan of age 1 that
+    prepays in full in projection month t (months elapsed t + 2 in the disclosure's count) is
+    refunded in month t + lag; past the horizon the refund is not counted."""
+    base = dataclasses.replace(MortgageModel.from_params(BASE), annual_default_rate={"A": 0.0}, psj_plateau_cpr=0.99,
+                               psj_ramp_months=1, partial_prepayment_smm=0.0, months=8)
+    loan = _one_loan(age_months=1)
+    curve = FeeCurve(principal_yen=30_000_000, term_years=30, fee_annual_rate=base.fee_annual_rate,
+                     loan_annual_rate=base.schedule_loan_rate, discount_annual_rate=base.schedule_discount_rate)
+    for lag in (0, 2, 5):
+        m = dataclasses.replace(base, refund_lag_months=lag)
+        flows = simulate(loan, m, 200, seed=2).cash_flows[:, L["refunds"]]
+        seen = 0
+        for s, t in zip(*np.nonzero(flows), strict=True):
+            event = int(t) - lag
+            assert event >= 1  # nothing is paid before its prepayment plus the lag
+            expected = refund(unearned_fee=curve.unearned_yen(event + 2), months_elapsed=event + 2)
+            assert abs(flows[s, t] - expected) <= 1
+            seen += 1
+        assert seen > 100
+        exact = expected_mortgage_cash_flows(loan, m)["refunds"].to_numpy()
+        no_lag = expected_mortgage_cash_flows(loan, dataclasses.replace(m, refund_lag_months=0))["refunds"].to_numpy()
+        np.testing.assert_allclose(exact, np.concatenate([np.zeros(lag), no_lag[: len(no_lag) - lag]]), rtol=1e-12)
+    cut = dataclasses.replace(base, refund_lag_months=2, months=2)  # every refund falls after month 2
+    assert simulate(loan, cut, 50, seed=2).cash_flows[:, L["refunds"]].sum() == 0
+    assert expected_mortgage_cash_flows(loan, cut)["refunds"].sum() == 0
+
+
+def test_the_administration_fee_is_income_at_the_start_and_never_refunded(book, model):
+    r = simulate(book, model, 50, seed=4)
+    made_now = int((book["age_months"] == 0).sum())
+    assert made_now > 0
+    assert np.array_equal(r.cash_flows[:, L["administration_fee"], 0], np.full(50, 33_000 * made_now))
+    assert r.cash_flows[:, L["administration_fee"], 1:].sum() == 0
+    without = simulate(book, dataclasses.replace(model, administration_fee_yen=0), 50, seed=4)
+    assert np.array_equal(r.cash_flows[:, L["refunds"]], without.cash_flows[:, L["refunds"]])
+    assert np.allclose(r.losses["fees"] - without.losses["fees"], 33_000 * made_now)
+
+
+@pytest.mark.parametrize("name, value", [("refund_lag_months", -1), ("refund_lag_months", 1.5),
+                                         ("administration_fee_yen", -1), ("administration_fee_yen", "5")])
+def test_refund_lag_and_administration_fee_must_be_whole_and_not_negative(model, name, value):
+    with pytest.raises(ValueError, match=name):
+        dataclasses.replace(model, **{name: value})
+

@@ -116,6 +116,7 @@ class MortgageFeeParams(_Model):
     transfer_fee_yen: Yen = 0
     administration_fee_yen: Yen = 0
     installment_annual_rate: Probability = 0.002
+    refund_lag_months: Months = 2
 
     @field_validator("deduction_schedule")
     @classmethod

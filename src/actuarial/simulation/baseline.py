@@ -106,6 +106,7 @@ def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: i
         alive = np.ones(n, dtype=bool)
         f = out[s]
         f[0, 0] = book.lump_fee_month0
+        f[5, 0] = book.administration_fee_month0
         for t in range(1, T + 1):
             alive &= t <= book.life
             idx = np.flatnonzero(alive)
@@ -129,4 +130,5 @@ def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: i
             alive_principal = np.bincount(book.cohort[alive], weights=book.principal[alive], minlength=cohorts)
             f[1, t] += alive_principal @ book.inst_factor[:, t]
             f[2, t] += alive_principal @ book.part_factor[:, t]
+        f[2] = model.refunds_paid(f[2])  # by the month paid
     return out[:, :, : T + 1]

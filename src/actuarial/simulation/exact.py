@@ -460,6 +460,8 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int =
                 flows[4, 1 + delay:] += (wz * d * before * recovered[iz, g])[: T - delay]
             flows[2, 1:] += wz * (before * (1 - d) * refunded[g] + after * partial[g])
             flows[1, 1:] += wz * after * installments[g]
+    flows[2] = model.refunds_paid(flows[2])
+    flows[5, 0] = book.administration_fee_month0
     return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
 
 
@@ -497,6 +499,8 @@ def expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, node
             flows[2, tt] += wz * p_pre * refund_yen
             flows[1, tt] += wz * s_now * P * book.inst_factor[book.cohort[i], tt]
             flows[2, tt] += wz * s_now * P * book.part_factor[book.cohort[i], tt]
+    flows[2] = model.refunds_paid(flows[2])  # by the month paid, not the month of the prepayment
+    flows[5, 0] = book.administration_fee_month0
     return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
 
 
@@ -535,11 +539,11 @@ def compare_with_exact(losses: pd.DataFrame, exact: pd.Series) -> pd.DataFrame:
 def expected_loss(portfolio: pd.DataFrame, model) -> pd.Series:
     """Exact expected totals of every line plus ``fees`` and ``net_loss``, as in
     :attr:`SimulationResult.losses` (rent or mortgage model), without simulation."""
-    from .mortgage import MortgageModel
+    from .mortgage import MortgageModel, fee_income
 
     if isinstance(model, MortgageModel):
         s = expected_mortgage_cash_flows(portfolio, model).sum()
-        s["fees"] = s["fee_lump_sum"] + s["fee_installment"] - s["refunds"]
+        s["fees"] = fee_income(s)
         s["net_loss"] = s["subrogation"] - s["recoveries"]
         return s
     s = expected_cash_flows(portfolio, model).sum()

@@ -58,8 +58,8 @@ from ..products.mortgage_fee import (
 from .distributed import check_run_arguments, progress_bar, run_scenarios
 from .result import SimulationResult
 
-MORTGAGE_LINES = ("fee_lump_sum", "fee_installment", "refunds", "subrogation", "recoveries")
-SIGNS = np.array([1, 1, -1, -1, 1])
+MORTGAGE_LINES = ("fee_lump_sum", "fee_installment", "refunds", "subrogation", "recoveries", "administration_fee")
+SIGNS = np.array([1, 1, -1, -1, 1, 1])
 MORTGAGE_COLUMNS = ("principal_yen", "annual_interest_rate", "term_months", "age_months", "collateral_value_yen",
                     "grade", "fee_type")
 FEE_TYPES = ("lump_sum", "installment")
@@ -89,6 +89,8 @@ class MortgageModel:
     deduction_schedule: tuple = SEED_DEDUCTION_SCHEDULE
     transfer_fee_yen: int = 0
     months: int = 420
+    refund_lag_months: int = 2  # a refund is paid this many months after its event (概ね2ヵ月程度)
+    administration_fee_yen: int = 0  # 事務手数料: income when a loan is made, never refunded
 
     def __post_init__(self):
         if not self.annual_default_rate:
@@ -105,6 +107,8 @@ class MortgageModel:
         check_count("recovery_delay_months", self.recovery_delay_months)
         check_count("months", self.months, minimum=1)
         check_yen("transfer_fee_yen", self.transfer_fee_yen)
+        check_yen("administration_fee_yen", self.administration_fee_yen)
+        check_count("refund_lag_months", self.refund_lag_months)
         if not is_real(self.house_price_sensitivity) or self.house_price_sensitivity < 0:
             raise ValueError(f"house_price_sensitivity must be >= 0, got {self.house_price_sensitivity!r}")
         object.__setattr__(self, "deduction_schedule", validate_schedule(self.deduction_schedule))
@@ -116,7 +120,8 @@ class MortgageModel:
             raise ValueError(f"scenario {scenario.scenario.name!r} needs mortgage_model and mortgage_fee sections")
         fee = scenario.mortgage_fee
         return cls(deduction_schedule=fee.schedule(), transfer_fee_yen=fee.transfer_fee_yen,
-                   installment_annual_rate=fee.installment_annual_rate, **scenario.mortgage_model.model_dump())
+                   installment_annual_rate=fee.installment_annual_rate, refund_lag_months=fee.refund_lag_months,
+                   administration_fee_yen=fee.administration_fee_yen, **scenario.mortgage_model.model_dump())
 
     # -- pieces shared with the exact oracle --------------------------------------------------
     def monthly_default_hazard(self, annual_pd: float, z: float) -> float:
@@ -131,9 +136,31 @@ class MortgageModel:
         cpr = self.psj_plateau_cpr * np.minimum(np.asarray(ages, dtype=float) / self.psj_ramp_months, 1.0)
         return 1 - (1 - cpr) ** (1 / 12)
 
+    def refunds_paid(self, by_event_month: np.ndarray) -> np.ndarray:
+        """Refunds by the month they are paid, from refunds by the month of their event
+        (prepayment): ``refund_lag_months`` later (the disclosure's 概ね2ヵ月程度); what
+        falls after the horizon is not counted.
+
+        >>> MortgageModel(annual_default_rate={"A": 0.01}, refund_lag_months=2).refunds_paid(
+        ...     np.array([0.0, 5.0, 7.0, 9.0])).tolist()
+        [0.0, 0.0, 0.0, 5.0]
+        """
+        line = np.asarray(by_event_month)
+        out = np.zeros_like(line)
+        if self.refund_lag_months < line.shape[-1]:
+            out[..., self.refund_lag_months:] = line[..., : line.shape[-1] - self.refund_lag_months]
+        return out
+
     def sale_factor(self, z: float) -> float:
         """Collateral value realised in a forced sale: ``exp(-k max(-z, 0)) x (1 - discount)``."""
         return math.exp(-self.house_price_sensitivity * max(-z, 0.0)) * (1 - self.forced_sale_discount)
+
+
+def fee_income(lines) -> object:
+    """The fee income net of refunds from the lines (a mapping, DataFrame or Series by
+    :data:`MORTGAGE_LINES` name): lump-sum and installment fees, plus administration fees,
+    less refunds."""
+    return lines["fee_lump_sum"] + lines["fee_installment"] + lines["administration_fee"] - lines["refunds"]
 
 
 def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> None:
@@ -177,6 +204,7 @@ class MortgageBook:
     G: np.ndarray             # cumulative prepayment hazard by age, length max term + 1
     annual_pd: np.ndarray
     lump_fee_month0: float
+    administration_fee_month0: float  # the administration fees of the loans made in month 0
     inst_factor: np.ndarray   # C x (T + 1): installment fee per yen alive, by month
     part_factor: np.ndarray   # C x (T + 1): expected partial-prepayment refund per yen alive
     keep_num: np.ndarray
@@ -228,13 +256,15 @@ def prepare_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> Mort
         else:
             inst[c] = np.where(alive_sched, shapes[p, idx] * cf * model.installment_annual_rate / 12, 0.0)
     keeps = [1 - rate_fraction(r, "deduction rate") for _, r in model.deduction_schedule]
+    admin_fee = float(model.administration_fee_yen * np.count_nonzero(age == 0))  # loans made in month 0
     return MortgageBook(principal, age, term - age, portfolio["collateral_value_yen"].to_numpy(np.int64),
-                  pd.Index(list(model.annual_default_rate)).get_indexer(portfolio["grade"]).astype(np.int64),
-                  lump, product, cohort, shapes, unearned, G,
-                  np.array(list(model.annual_default_rate.values()), dtype=float), lump_fee, inst, part,
-                  np.array([k.numerator for k in keeps], dtype=np.int64),
-                  np.array([k.denominator for k in keeps], dtype=np.int64),
-                  np.array([b for b, _ in model.deduction_schedule[:-1]], dtype=np.int64))
+                        pd.Index(list(model.annual_default_rate)).get_indexer(portfolio["grade"]).astype(np.int64),
+                        lump, product, cohort, shapes, unearned, G,
+                        np.array(list(model.annual_default_rate.values()), dtype=float), lump_fee, admin_fee,
+                        inst, part,
+                        np.array([k.numerator for k in keeps], dtype=np.int64),
+                        np.array([k.denominator for k in keeps], dtype=np.int64),
+                        np.array([b for b, _ in model.deduction_schedule[:-1]], dtype=np.int64))
 
 
 def _deduction(model: MortgageModel, months: np.ndarray) -> np.ndarray:
@@ -389,10 +419,11 @@ def run_into(book: MortgageBook, model: MortgageModel, seed: int, jobs, outputs:
         alive_diff = np.zeros((n_cohorts, T + 2), dtype=np.int64)
         z[j] = _mortgage_scenario(rng, economy, loans, curves, ints, alive_diff)
         alive = np.cumsum(alive_diff, axis=1)[:, : T + 1].astype(float)
-        out[j, 2:] = ints[2:]
+        out[j, 3:5] = ints[3:5]
         out[j, 0, 0] = book.lump_fee_month0
+        out[j, 5, 0] = book.administration_fee_month0
         out[j, 1] = (alive * book.inst_factor).sum(axis=0)
-        out[j, 2] += (alive * book.part_factor).sum(axis=0)
+        out[j, 2] = model.refunds_paid(ints[2] + (alive * book.part_factor).sum(axis=0))
         if bar is not None:
             bar.update()
 
@@ -418,6 +449,6 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     totals = flows.sum(axis=2)
     losses = pd.DataFrame(totals, columns=list(MORTGAGE_LINES))
     losses.insert(0, "z", z)
-    losses["fees"] = losses["fee_lump_sum"] + losses["fee_installment"] - losses["refunds"]
+    losses["fees"] = fee_income(losses)
     losses["net_loss"] = losses["subrogation"] - losses["recoveries"]
     return SimulationResult(cash_flows=flows, losses=losses, seed=seed, lines=MORTGAGE_LINES, signs=SIGNS.copy())
