@@ -178,3 +178,74 @@ def test_a_book_whose_payout_arithmetic_would_overflow_is_refused():
     book = _certain_book(1, 8_000_000, 0)
     with pytest.raises(ValueError, match="overflow 64-bit yen arithmetic"):
         simulate(book, model, 1, seed=1)
+
+
+# -- costs that scale with the flat -----------------------------------------------------------------
+EXECUTED = CollectionChain.from_transitions({"dunning": {"forced_execution": 1.0}})
+SUED = CollectionChain.from_transitions({"dunning": {"suit": 1.0}, "suit": {"settlement": 1.0}})
+
+
+@pytest.mark.parametrize("chain, total, cost", [
+    # forced execution entered in month 2: 65,000 + 150,000 + floor((0 + 3.5 + 1.0) x total)
+    (EXECUTED, 30_000, 65_000 + 150_000 + 135_000),
+    (EXECUTED, 150_000, 65_000 + 150_000 + 675_000),
+    (EXECUTED, 33_333, 65_000 + 150_000 + 149_998),  # floor(4.5 x 33,333) = floor(149,998.5)
+    # the suit entered in month 2: 500,000 + floor(0.5 x total)
+    (SUED, 30_001, 500_000 + 15_000),
+])
+def test_costs_are_a_fixed_amount_plus_a_multiple_of_the_monthly_total(chain, total, cost):
+    model = dataclasses.replace(_certain_model(1_000_000), chain=chain, suit_cost_yen=500_000, suit_cost_months=0.5,
+                                execution_cost_yen=65_000, removal_cost_yen=150_000, removal_cost_months=3.5,
+                                restoration_cost_months=1.0)
+    book = _certain_book(3, total, 0, plan="with_parking")
+    for flows in (simulate(book, model, 2, seed=1).cash_flows, simulate_reference(book, model, 2, seed=1),
+                  simulate_month_stepping(book, model, 2, seed=1)):
+        assert np.array_equal(flows[:, LINES.index("costs"), 2], np.full(2, 3 * cost))
+        assert flows[:, LINES.index("costs"), :].sum() == 2 * 3 * cost
+    assert expected_cash_flows(book, model).loc[2, "costs"] == pytest.approx(3 * cost, rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def scaled_model(parking_model):
+    return dataclasses.replace(parking_model, suit_cost_months=0.5, execution_cost_yen=65_000,
+                               removal_cost_yen=150_000, removal_cost_months=3.5, restoration_cost_yen=0,
+                               restoration_cost_months=1.0)
+
+
+def test_scaled_costs_kernel_equals_the_reference(scaled_model, parking_book):
+    fast = simulate(parking_book, scaled_model, 400, seed=6).cash_flows
+    slow = simulate_reference(parking_book, scaled_model, 400, seed=6)
+    money = [LINES.index(x) for x in LINES if x != "fees"]
+    assert np.array_equal(fast[:, money, :], slow[:, money, :])
+    assert fast[:, LINES.index("costs"), :].sum() > 0
+
+
+def test_scaled_costs_monte_carlo_within_four_standard_errors_of_exact(scaled_model, parking_book):
+    from actuarial.simulation.exact import expected_cash_flows_by_contract
+
+    result = simulate(parking_book, scaled_model, 20_000, seed=29)
+    exact = expected_cash_flows(parking_book, scaled_model).sum()
+    totals = result.cash_flows.sum(axis=2)
+    mean, se = totals.mean(axis=0), totals.std(axis=0, ddof=1) / np.sqrt(len(totals))
+    j = LINES.index("costs")
+    assert abs(mean[j] - exact["costs"]) <= 4 * se[j] and exact["costs"] > 0
+    grouped = expected_cash_flows(parking_book, scaled_model, nodes=6)
+    readable = expected_cash_flows_by_contract(parking_book, scaled_model, nodes=6)
+    assert np.allclose(grouped.to_numpy(), readable.to_numpy(), rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("value", [-1.0, 121.0, float("nan"), "2", True])
+def test_cost_months_must_be_a_number_of_months(value):
+    with pytest.raises(ValueError, match="removal_cost_months"):
+        dataclasses.replace(_certain_model(1_000_000), removal_cost_months=value)
+
+
+@pytest.mark.parametrize("value", ["-1.0", "121.0", ".nan", "'x'"])
+def test_cost_months_in_params_are_checked_naming_the_key(tmp_path, value):
+    from actuarial.params import ParamsError
+
+    f = tmp_path / "s.yaml"
+    f.write_text(f"extends: {ROOT / 'params' / 'base.yaml'}\nscenario: {{name: s}}\n"
+                 f"collection: {{restoration_cost_months: {value}}}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="collection.restoration_cost_months"):
+        load_params(f)

@@ -226,7 +226,8 @@ def test_model_from_params_and_a_synthetic_book():
 
     m = RentModel.from_params(BASE)
     assert m.months == 60 and m.delinquency_hazard == {"A": 0.0646, "B": 0.1290, "C": 0.2582}
-    assert m.execution_cost_yen == 507_000 and m.jhf == BASE.jhf_terms()
+    assert (m.execution_cost_yen, m.removal_cost_yen, m.removal_cost_months) == (65_000, 150_000, 3.5)
+    assert m.jhf == BASE.jhf_terms()
     b = synthetic_rent_book(2_000, seed=3)
     assert b.equals(synthetic_rent_book(2_000, seed=3))
     r = simulate(b, m, 20, seed=1)

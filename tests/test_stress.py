@@ -16,16 +16,19 @@ BOOK = synthetic_rent_book(300, seed=8, insured_share=0.3)
 def test_amounts_that_do_not_touch_the_random_numbers_move_the_loss_one_way():
     # recoveries and costs change amounts only, never a draw: with common random numbers a
     # higher recovery rate lowers, and higher costs raise, the loss of every scenario
-    sens = {k: stress.RENT_SENSITIVITIES[k] for k in ("recovery rate", "suit and execution costs")}
+    sens = {k: stress.RENT_SENSITIVITIES[k] for k in ("recovery rate", "collection costs")}
     t = stress.tornado(BOOK, MODEL, change=0.25, metric="expected_loss", n_scenarios=40, seed=3,
                        sensitivities=sens).set_index("assumption")
     base = simulate(BOOK, MODEL, 40, seed=3).metrics()["expected_loss"]
     assert (t["base"] == base).all()
     assert t.loc["recovery rate", "high"] < base < t.loc["recovery rate", "low"]
-    assert t.loc["suit and execution costs", "low"] < base < t.loc["suit and execution costs", "high"]
-    costs = dataclasses.replace(MODEL, suit_cost_yen=round(MODEL.suit_cost_yen * 1.25),
-                                execution_cost_yen=round(MODEL.execution_cost_yen * 1.25))
-    assert t.loc["suit and execution costs", "high"] == simulate(BOOK, costs, 40, seed=3).metrics()["expected_loss"]
+    assert t.loc["collection costs", "low"] < base < t.loc["collection costs", "high"]
+    costs = dataclasses.replace(MODEL, **{f"{c}_cost_yen": round(getattr(MODEL, f"{c}_cost_yen") * 1.25)
+                                          for c in ("suit", "execution", "removal", "restoration")},
+                                **{f"{c}_cost_months": getattr(MODEL, f"{c}_cost_months") * 1.25
+                                   for c in ("suit", "execution", "removal", "restoration")})
+    assert costs.removal_cost_months == 4.375 and costs.restoration_cost_months == 1.25  # the base params scale
+    assert t.loc["collection costs", "high"] == simulate(BOOK, costs, 40, seed=3).metrics()["expected_loss"]
     assert (t["swing"] == (t["high"] - t["low"]).abs()).all()
     assert list(t["swing"]) == sorted(t["swing"], reverse=True)
 

@@ -401,8 +401,9 @@ def fit_hazard_scale(model, grade_shares: Mapping, target_two_plus: float = JPM_
 
 
 def long_arrears_loss_share(model, n_paths: int, seed: int, months_long: int = LONG_ARREARS_MONTHS) -> float:
-    """Share of the collection loss (arrears not recovered, plus suit and execution costs)
-    that comes from cases reaching ``months_long`` months of arrears, by simulation at z = 0."""
+    """Share of the collection loss (arrears not recovered, plus the suit and forced-execution
+    costs, for a flat let at 100,000 yen) that comes from cases reaching ``months_long`` months
+    of arrears, by simulation at z = 0."""
     paths = model.chain.sample_paths(n_paths, min(model.months, 120), np.random.default_rng(seed))
     k = len(TRANSIENT_STATES)
     codes = state_codes()
@@ -412,8 +413,9 @@ def long_arrears_loss_share(model, n_paths: int, seed: int, months_long: int = L
     final = paths[:, -1]
     ending = codes.role[final] == ROLE_TENANCY_ENDING_EXIT
     sued = np.isin(paths, [STATES.index(s) for s in SUIT_STATES]).any(axis=1)
-    entry_cost = model.entry_costs_yen()
-    cost = sued * model.suit_cost_yen + np.where(codes.role[final] != ROLE_TRANSIENT, entry_cost[final], 0)
+    entry_cost = model.entry_costs_yen(monthly_total_yen=100_000)  # the flat of the nominal 100,000 rent below
+    suit_cost = entry_cost[[STATES.index(s) for s in SUIT_STATES]].max(initial=0)
+    cost = sued * suit_cost + np.where(codes.role[final] != ROLE_TRANSIENT, entry_cost[final], 0)
     loss = np.where(ending, months * (1 - model.recovery_rate), 0.0) * 100_000 + cost
     total = loss.sum()
     return float(loss[months >= months_long].sum() / total) if total > 0 else float("nan")

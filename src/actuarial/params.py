@@ -38,6 +38,8 @@ class ParamsError(ValueError):
 Yen = Annotated[int, Field(ge=0, strict=True)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 Months = Annotated[int, Field(ge=0, strict=True)]
+#: A cost as months of a contract's monthly total (0 to 120).
+CostMonths = Annotated[float, Field(ge=0.0, le=120.0, allow_inf_nan=False)]
 LooseDate = Annotated[dt.date, Field(strict=False)]
 
 
@@ -136,6 +138,11 @@ class CollectionParams(_Model):
     execution_cost_yen: Yen = 0
     removal_cost_yen: Yen = 0
     restoration_cost_yen: Yen = 0
+    # what each cost adds for a larger flat: a multiple of the contract's monthly total
+    suit_cost_months: CostMonths = 0.0
+    execution_cost_months: CostMonths = 0.0
+    removal_cost_months: CostMonths = 0.0
+    restoration_cost_months: CostMonths = 0.0
 
     @field_validator("transitions")
     @classmethod

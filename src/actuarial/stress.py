@@ -19,9 +19,20 @@ RENT_SENSITIVITIES = {
     "recovery rate": lambda m, f: dataclasses.replace(m, recovery_rate=min(m.recovery_rate * (1 + f), 1.0)),
     "cure sensitivity to the economy": lambda m, f: dataclasses.replace(
         m, good_exit_sensitivity=m.good_exit_sensitivity * (1 + f)),
-    "suit and execution costs": lambda m, f: dataclasses.replace(
-        m, suit_cost_yen=round(m.suit_cost_yen * (1 + f)), execution_cost_yen=round(m.execution_cost_yen * (1 + f))),
+    "collection costs": lambda m, f: _scaled_costs(m, 1 + f),
 }
+
+#: The model's collection costs: each a fixed amount in yen and a multiple of the monthly total.
+_COSTS = ("suit", "execution", "removal", "restoration")
+
+
+def _scaled_costs(model: RentModel, factor: float) -> RentModel:
+    """Every collection cost, fixed and per month of the total, times ``factor`` (the fixed
+    parts rounded to the yen, the multiples to six decimals)."""
+    return dataclasses.replace(model, **{f"{c}_cost_yen": round(getattr(model, f"{c}_cost_yen") * factor)
+                                         for c in _COSTS},
+                               **{f"{c}_cost_months": round(getattr(model, f"{c}_cost_months") * factor, 6)
+                                  for c in _COSTS})
 
 
 def tornado(book: pd.DataFrame, model: RentModel, *, change: float = 0.2, metric: str = "var_99.5%",

@@ -26,7 +26,8 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
     n = len(book.total)
     grade_of, offset = book.grade_and_offset()
     cap_yen = np.inf if jhf.cap_yen is None else jhf.cap_yen
-    codes, entry_cost = state_codes(), model.entry_costs_yen()
+    codes = state_codes()
+    entry_cost = model.entry_costs_yen(monthly_total_yen=book.total)  # contracts x states
     out = np.zeros((n_scenarios, len(LINES), T + 1 + model.recovery_delay_months + 2))
     li = {name: i for i, name in enumerate(LINES)}
     for s in range(n_scenarios):
@@ -61,7 +62,7 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
             idx, nxt = idx[moved], nxt[moved]
             state[idx] = nxt
             e = t + 1
-            f[li["costs"], e] += entry_cost[nxt].sum()  # moved: each state entered costs its entry cost
+            f[li["costs"], e] += entry_cost[idx, nxt].sum()  # moved: each state entered costs its entry cost
             good = codes.role[nxt] == ROLE_PAYMENT_EXIT
             f[li["recoveries"], e] += arrears[idx[good]].sum()
             ending = codes.role[nxt] == ROLE_TENANCY_ENDING_EXIT

@@ -82,7 +82,7 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
     jhf = model.jhf
     cov = rate_fraction(jhf.coverage_ratio)
     share = rate_fraction(jhf.recovery_share)
-    codes, entry_cost = state_codes(), model.entry_costs_yen()
+    codes, entry_cost = state_codes(), model.entry_costs_yen(monthly_total_yen=total)
     delay = model.recovery_delay_months
     out = np.zeros((6, T + delay + 3))
     k = np.arange(cap + 1)
@@ -278,7 +278,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
                        "covered": book.jhf_covered, "grade": grades[grade], "offset": offset})
     types = df.value_counts().reset_index(name="n")
     groups = list(types.groupby(["cap", "grade", "offset"], sort=True))
-    cost_yen = model.entry_cost_yen_by_code()
+    cost_terms = model.entry_cost_terms()
     delay = model.recovery_delay_months
     flows = np.zeros((5, T + 1))
     t0 = np.arange(1, T + 1)
@@ -297,7 +297,9 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
             single = np.zeros((6, T + delay + 3))
             yen = float(n @ totals)  # the group's monthly totals, summed
             single[0, :T] = yen * ms["sub"]
-            single[1, 1:T + 1] = n.sum() * sum(cost_yen[code] * mass for code, mass in ms["entry"].items())
+            single[1, 1:T + 1] = sum((n @ (cost_terms[code][0] + totals * cost_terms[code][1].numerator
+                                          // cost_terms[code][1].denominator)) * mass
+                                     for code, mass in ms["entry"].items())
             single[2, :T] += yen * ms["repaid"]
             single[2, 1:T + 1] += yen * ms["cured"]
             single[5, 1:T + 1] = ms["cure"]  # per contract: the renewal's density

@@ -29,13 +29,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..collection import (
-    EXECUTION_COST,
     FIRST_STATE,
     PAYMENT_EXIT,
     REPAYS,
     STATE_RULES,
     STATES,
-    SUIT_COST,
     TENANCY_ENDING_EXIT,
     TRANSIENT,
     TRANSIENT_STATES,
@@ -155,8 +153,7 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
                              common_fee_yen=int(c["common_fee_yen"]), parking_fee_yen=int(c["parking_fee_yen"]))
     total = sum(items.values())
     rent_at_start = int(c["rent_yen"] + c["management_fee_yen"] + c["common_fee_yen"])
-    entry_cost = {SUIT_COST: model.suit_cost_yen,
-                  EXECUTION_COST: model.execution_cost_yen + model.removal_cost_yen + model.restoration_cost_yen}
+    entry_cost = model.entry_costs_yen(monthly_total_yen=total)  # by state, for this flat
     state, months_subrogated, arrears = FIRST_STATE, 0, 0
     while month <= T:
         rule = STATE_RULES[state]
@@ -180,7 +177,7 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
             continue
         state, rule = nxt, STATE_RULES[nxt]
         if rule.entry_cost is not None:  # entered this month
-            flows[line["costs"], month] += entry_cost[rule.entry_cost]
+            flows[line["costs"], month] += entry_cost[STATES.index(state)]
         if rule.role == TRANSIENT:
             continue
         if rule.role == PAYMENT_EXIT:

@@ -42,7 +42,7 @@ def kernel_inputs(book: RentBook, model: RentModel) -> tuple[ScenarioInputs, Boo
                          f"numerator ({cov.numerator}) overflow 64-bit yen arithmetic; monthly totals this large are "
                          f"outside what the engine supports")
     arrays = BookArrays(book.group_start, book.group_grade, book.group_offset, contract, book.fees, book.premium)
-    rules = CollectionRules(model.months, dest, codes.role, codes.repays.astype(np.int64), model.entry_costs_yen(),
+    rules = CollectionRules(model.months, dest, codes.role, codes.repays.astype(np.int64), *model.entry_cost_arrays(),
                             model.installment_repayment_months, float(model.recovery_rate),
                             model.recovery_delay_months, cov.numerator, cov.denominator, share.numerator,
                             share.denominator, float(model.jhf_refused_share))

@@ -55,7 +55,8 @@ class CollectionRules(NamedTuple):
     of each transient state's moves (``dest``, :func:`~.tables.transition_order`); by state
     (:func:`~actuarial.collection.state_codes`) its ``role`` code, whether a month there
     ``repays`` as a plan (int64 0 or 1), and the yen charged on entering it
-    (``entry_cost_yen``, :meth:`~.model.RentModel.entry_costs_yen`); a plan's month repays
+    (``entry_cost_yen`` plus ``floor(total x num / den)``, :meth:`~.model.RentModel.entry_cost_arrays`,
+    of the contract's monthly total); a plan's month repays
     ``repay_months`` monthly totals; after a tenancy-ending exit ``floor(arrears x
     recovery_rate x m)`` is recovered ``recovery_delay_months`` later; the JHF coverage ratio
     and recovery share as exact fractions ``num / den``, and the share of insured events JHF
@@ -66,6 +67,8 @@ class CollectionRules(NamedTuple):
     role: np.ndarray
     repays: np.ndarray
     entry_cost_yen: np.ndarray
+    entry_cost_num: np.ndarray
+    entry_cost_den: np.ndarray
     repay_months: int
     recovery_rate: float
     recovery_delay_months: int
@@ -265,8 +268,8 @@ def _collections(st, counts, listed, tables, book, rules, out):
     """
     m, thr, nexts, paid0, edges, rank_of = (tables.m, tables.thr, tables.nexts.reshape(-1), tables.paid0,
                                             tables.edges, tables.rank_of)
-    T, dest, contract, repays, role, entry_cost = (rules.months, rules.dest, book.contract, rules.repays, rules.role,
-                                                   rules.entry_cost_yen)
+    T, dest, contract, repays, role = rules.months, rules.dest, book.contract, rules.repays, rules.role
+    entry_cost, entry_num, entry_den = rules.entry_cost_yen, rules.entry_cost_num, rules.entry_cost_den
     K = dest.shape[0]
     stay = rank_of[0, 0]
     cured_loop = edges[0, stay + 1] - edges[0, stay] < CURED_LOOP_STAYS
@@ -396,9 +399,9 @@ def _collections(st, counts, listed, tables, book, rules, out):
                     out[np.uint64(tm * OUT_LINES + _SUBROGATED)] += sub
                     out[np.uint64(tm * OUT_LINES + _RECOVERED)] += rep
                     owed += sub - rep  # the arrears owed are always whole monthly totals
-                    cost = entry_cost[np.uint64(state)]
-                    if cost != 0 and state != prev:  # entered this month
-                        out[np.uint64(tm * OUT_LINES + _COSTS)] += cost
+                    cost, num = entry_cost[np.uint64(state)], entry_num[np.uint64(state)]
+                    if (cost != 0 or num != 0) and state != prev:  # entered this month
+                        out[np.uint64(tm * OUT_LINES + _COSTS)] += cost + tot * num // entry_den[np.uint64(state)]
                     bits, rs = draw(rs)
                     nxt = nexts[(np.uint64(state) << np.uint64(TOP_BITS)) | np.uint64(bits >> shift)]
                     if nxt == MIXED:
@@ -407,7 +410,8 @@ def _collections(st, counts, listed, tables, book, rules, out):
                     state = nxt
                     tm += 1
                 if tm <= T:  # the path left the process this month
-                    out[np.uint64(tm * OUT_LINES + _COSTS)] += entry_cost[np.uint64(state)]
+                    out[np.uint64(tm * OUT_LINES + _COSTS)] += (entry_cost[np.uint64(state)] + tot * entry_num[
+                        np.uint64(state)] // entry_den[np.uint64(state)])
                     if role[np.uint64(state)] == ROLE_PAYMENT_EXIT:  # performing again
                         out[np.uint64(tm * OUT_LINES + _RECOVERED)] += owed
                         # the month's uniform, rescaled within the chosen move's interval, is a

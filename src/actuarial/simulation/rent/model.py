@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from fractions import Fraction
 
 import numpy as np
 from scipy.stats import norm
 
 from ...collection import COST_EXECUTION, COST_SUIT, NO_COST, CollectionChain, state_codes
-from ...products.common import check_count, check_rate, check_yen
+from ...products.common import check_count, check_rate, check_yen, is_real, rate_fraction
 from ...products.jhf_insurance import JHFTerms
 from ...products.rent_guarantee import FeePlan
 from ..result import RENT_LINES, RENT_SIGNS
@@ -35,6 +36,11 @@ class RentModel:
     execution_cost_yen: int = 0
     removal_cost_yen: int = 0
     restoration_cost_yen: int = 0
+    # each cost also scales with the flat: a multiple of the contract's monthly total (months)
+    suit_cost_months: float = 0.0
+    execution_cost_months: float = 0.0
+    removal_cost_months: float = 0.0
+    restoration_cost_months: float = 0.0
     jhf: JHFTerms = JHFTerms()
     months: int = 60
     jhf_refused_share: float = 0.0  # share of insured events JHF refuses (保険免責)
@@ -54,6 +60,10 @@ class RentModel:
         check_count("installment_repayment_months", self.installment_repayment_months)
         for name in ("suit_cost_yen", "execution_cost_yen", "removal_cost_yen", "restoration_cost_yen"):
             check_yen(name, getattr(self, name))
+        for name in ("suit_cost_months", "execution_cost_months", "removal_cost_months", "restoration_cost_months"):
+            value = getattr(self, name)
+            if not is_real(value) or not 0 <= value <= 120:
+                raise ValueError(f"{name} must be a number of months in [0, 120], got {value!r}")
         if isinstance(self.good_exit_sensitivity, bool) or not isinstance(self.good_exit_sensitivity, (int, float)) \
                 or self.good_exit_sensitivity < 0:
             raise ValueError(f"good_exit_sensitivity must be >= 0, got {self.good_exit_sensitivity!r}")
@@ -70,6 +80,8 @@ class RentModel:
         return cls(chain=c.chain(), plans=scenario.fee_plans(), jhf=scenario.jhf_terms(),
                    suit_cost_yen=c.suit_cost_yen, execution_cost_yen=c.execution_cost_yen,
                    removal_cost_yen=c.removal_cost_yen, restoration_cost_yen=c.restoration_cost_yen,
+                   suit_cost_months=c.suit_cost_months, execution_cost_months=c.execution_cost_months,
+                   removal_cost_months=c.removal_cost_months, restoration_cost_months=c.restoration_cost_months,
                    **scenario.rent_model.model_dump())
 
     # -- scenario-dependent pieces (shared with the exact oracle) --------------------------------
@@ -87,24 +99,41 @@ class RentModel:
         rec = np.floor(np.asarray(arrears_yen) * self.recovery_rate * self.good_exit_multiplier(z) + 1e-9)
         return int(rec) if rec.ndim == 0 else rec.astype(np.int64)
 
-    def entry_costs_yen(self) -> np.ndarray:
+    def entry_cost_terms(self) -> dict:
+        """Each entry-cost code of :func:`~actuarial.collection.state_codes` as ``(fixed yen,
+        multiple of the monthly total)``, the multiple an exact fraction: ``NO_COST`` nothing,
+        ``COST_SUIT`` the suit cost, ``COST_EXECUTION`` the execution, removal and restoration
+        costs together (the restoration and removal of a larger flat cost more:
+        docs/domain.md §1.4)."""
+        months = sum(rate_fraction(getattr(self, f"{name}_cost_months"), f"{name}_cost_months")
+                     for name in ("execution", "removal", "restoration"))
+        return {NO_COST: (0, Fraction(0)),
+                COST_SUIT: (self.suit_cost_yen, rate_fraction(self.suit_cost_months, "suit_cost_months")),
+                COST_EXECUTION: (self.execution_cost_yen + self.removal_cost_yen + self.restoration_cost_yen, months)}
+
+    def entry_costs_yen(self, monthly_total_yen=0) -> np.ndarray:
         """The cost in yen charged in the month each state of :data:`~actuarial.collection.STATES`
-        is entered, by its rule's ``entry_cost``: the suit cost, or the execution, removal and
-        restoration costs together; 0 for the others.
+        is entered, by its rule's ``entry_cost``, for a contract of monthly total
+        ``monthly_total_yen``: ``fixed + floor(multiple x monthly total)`` (the multiple's part
+        truncated to the yen), :meth:`entry_cost_terms`; 0 for the states without a cost. An
+        array of totals gives one row a contract.
 
         >>> from actuarial.collection import STATES
         >>> chain = CollectionChain.from_transitions({"dunning": {"cure": 1.0}})
         >>> m = RentModel(chain=chain, plans={}, delinquency_hazard={"A": 0.1}, suit_cost_yen=5,
-        ...               execution_cost_yen=1, removal_cost_yen=2, restoration_cost_yen=3)
-        >>> {s: int(c) for s, c in zip(STATES, m.entry_costs_yen()) if c}
-        {'suit': 5, 'forced_execution': 6}
+        ...               execution_cost_yen=1, removal_cost_yen=2, restoration_cost_yen=3, restoration_cost_months=1.5)
+        >>> {s: int(c) for s, c in zip(STATES, m.entry_costs_yen(monthly_total_yen=71), strict=True) if c}
+        {'suit': 5, 'forced_execution': 112}
         """
-        yen = self.entry_cost_yen_by_code()
-        return np.array([yen[int(c)] for c in state_codes().entry_cost], dtype=np.int64)
+        fixed, num, den = self.entry_cost_arrays()
+        total = np.asarray(monthly_total_yen, dtype=np.int64)[..., None]
+        return fixed + total * num // den
 
-    def entry_cost_yen_by_code(self) -> dict:
-        """The yen of each entry-cost code of :func:`~actuarial.collection.state_codes`:
-        ``NO_COST`` 0, ``COST_SUIT`` the suit cost, ``COST_EXECUTION`` the execution, removal
-        and restoration costs together."""
-        return {NO_COST: 0, COST_SUIT: self.suit_cost_yen,
-                COST_EXECUTION: self.execution_cost_yen + self.removal_cost_yen + self.restoration_cost_yen}
+    def entry_cost_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`entry_cost_terms` by state: ``(fixed, num, den)``, int64 arrays over
+        :data:`~actuarial.collection.STATES` (what the kernel reads)."""
+        terms = self.entry_cost_terms()
+        codes = [int(c) for c in state_codes().entry_cost]
+        return (np.array([terms[c][0] for c in codes], dtype=np.int64),
+                np.array([terms[c][1].numerator for c in codes], dtype=np.int64),
+                np.array([terms[c][1].denominator for c in codes], dtype=np.int64))
