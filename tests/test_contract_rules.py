@@ -249,3 +249,41 @@ def test_cost_months_in_params_are_checked_naming_the_key(tmp_path, value):
                  f"collection: {{restoration_cost_months: {value}}}\n", encoding="utf-8")
     with pytest.raises(ParamsError, match="collection.restoration_cost_months"):
         load_params(f)
+
+
+# -- the insurance contract amount (保険契約額, JHF guide V-4) -----------------------------------------
+def _amount_model(amount, start="2026-01-01"):
+    import datetime as dt
+
+    jhf = dataclasses.replace(BASE.jhf_terms(), contract_amount_yen=amount)
+    return dataclasses.replace(_certain_model(1_000_000), jhf=jhf, months=8,
+                               projection_start=dt.date.fromisoformat(start) if start else None)
+
+
+def test_the_contract_amount_leaves_new_guarantees_uninsured_once_a_policy_year_is_full():
+    """Rent 100,000: each guarantee's claim-free limit is 840,000. With 2,000,000 a policy year
+    and the projection starting 1 January 2026: one guarantee in force since October 2025
+    (month -3, FY2025) uses 840,000; of the two new ones in January (month 0) one fits
+    (1,680,000) and one does not; the March one does not either; from April (month 3,
+    FY2026) the year starts afresh and two of the three fit."""
+    book = _certain_book(7, 100_000, 0).assign(start_month=[-3, 0, 0, 2, 3, 3, 3])
+    model = _amount_model(2_000_000)
+    result = simulate(book, model, 2, seed=3)
+    table = result.jhf_attachment
+    assert table.loc[2025].tolist() == [4, 2, 1_680_000, 2, 1_680_000]
+    assert table.loc[2026].tolist() == [3, 2, 1_680_000, 1, 840_000]
+    # the premium (25% of 100,000) only for the new guarantees attached: month 0 one, month 3 two
+    premium = result.cash_flows[0, LINES.index("jhf_premium")]
+    assert premium[0] == 25_000 and premium[2] == 0 and premium[3] == 50_000
+    slow = simulate_reference(book, model, 2, seed=3)
+    assert np.array_equal(result.cash_flows[:, 1:], slow[:, 1:])
+    # no contract amount: everyone insured, no table
+    free = simulate(book, _amount_model(None), 2, seed=3)
+    assert free.jhf_attachment is None and free.cash_flows[0, LINES.index("jhf_premium")].sum() == 6 * 25_000
+
+
+def test_the_contract_amount_needs_a_projection_start():
+    with pytest.raises(ValueError, match="rent_model.projection_start"):
+        simulate(_certain_book(2, 100_000, 0), _amount_model(2_000_000, start=None), 1, seed=1)
+    with pytest.raises(ValueError, match="projection_start must be a date"):
+        dataclasses.replace(_amount_model(None), projection_start="2026-01-01")

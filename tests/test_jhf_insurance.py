@@ -141,18 +141,28 @@ def test_policy_year_runs_april_to_march():
     assert years.tolist() == [2022, 2023, 2024]
 
 
-def test_contract_amount_caps_each_policy_year_and_reports_unpaid():
+def test_contract_amount_caps_the_insurance_attached_in_each_policy_year():
+    """JHF guide V-4: the usable amount is capped by the insurance contract amount. Each
+    guarantee uses its claim-free limit (rent 100,000: 840,000; rent 150,000: 1,000,000, the
+    yen cap; rent 50,000: 420,000). FY2024, 2,000,000: April 840,000 then June 1,000,000 (total
+    1,840,000); September 840,000 does not fit; the March one, 100,000 rent at 840,000, does
+    not either; a 15,000-rent one (126,000 of the 160,000 left) still fits; FY2025 starts afresh
+    on 1 April."""
     t = JHFTerms(contract_amount_yen=2_000_000)
-    claims = pd.DataFrame({
-        "claim_date": ["2024-06-01", "2024-04-10", "2024-09-01", "2025-03-31", "2025-04-01"],
-        "payout_yen": [840_000, 700_000, 840_000, 100_000, 500_000],
+    g = pd.DataFrame({
+        "attach_date": ["2024-06-01", "2024-04-10", "2024-09-01", "2025-03-31", "2025-03-31", "2025-04-01"],
+        "rent_at_start": [150_000, 100_000, 100_000, 100_000, 15_000, 100_000],
     })
-    out = t.allocate_contract_amount(claims)
-    # order by date in FY2024: 700,000 (Apr) + 840,000 (Jun) = 1,540,000; Sep claim gets 460,000; Mar claim nothing
-    assert out["paid_yen"].tolist() == [840_000, 700_000, 460_000, 0, 500_000]
-    assert out["unpaid_yen"].tolist() == [0, 0, 380_000, 100_000, 0]
-    assert out["policy_year"].tolist() == [2024, 2024, 2024, 2024, 2025]
-    assert T.allocate_contract_amount(claims)["unpaid_yen"].sum() == 0
+    out = t.attach_within_contract_amount(g)
+    assert out["limit_yen"].tolist() == [1_000_000, 840_000, 840_000, 840_000, 126_000, 840_000]
+    assert out["attached"].tolist() == [True, True, False, False, True, True]
+    assert out["policy_year"].tolist() == [2024, 2024, 2024, 2024, 2024, 2025]
+    assert T.attach_within_contract_amount(g)["attached"].all()  # no amount set: all attached
+    # guarantees insured already use the year's amount first, whatever their date
+    committed = g.assign(committed=[False, False, False, False, False, False])
+    committed.loc[2, "committed"] = True
+    again = t.attach_within_contract_amount(committed)
+    assert again["attached"].tolist() == [False, True, True, False, True, True]  # 840,000 + 840,000, then no room
 
 
 # -- eligibility ----------------------------------------------------------------------------------
@@ -255,8 +265,12 @@ def test_dates_and_claims_bad_input():
         T.policy_year("2023-02-30")
     with pytest.raises(ValueError, match="claim_date"):
         T.payment_date(20240101)
-    with pytest.raises(ValueError, match="missing column 'payout_yen'"):
-        T.allocate_contract_amount(pd.DataFrame({"claim_date": ["2024-04-01"]}))
+    with pytest.raises(ValueError, match="missing column 'rent_at_start'"):
+        T.attach_within_contract_amount(pd.DataFrame({"attach_date": ["2024-04-01"]}))
+    with pytest.raises(ValueError, match="rent_at_start"):
+        T.attach_within_contract_amount(pd.DataFrame({"attach_date": ["2024-04-01"], "rent_at_start": [-5]}))
+    with pytest.raises(ValueError, match="date"):
+        T.attach_within_contract_amount(pd.DataFrame({"attach_date": ["2024-02-30"], "rent_at_start": [5]}))
     with pytest.raises(ValueError, match="recovered_after_payout"):
         T.remittance(recovered_after_payout=-3)
 

@@ -166,6 +166,7 @@ class RentModelParams(_Model):
     recovery_delay_months: Months = 0
     installment_repayment_months: Months = 0
     jhf_refused_share: Probability = 0.0
+    projection_start: LooseDate | None = None
 
     @field_validator("delinquency_hazard")
     @classmethod

@@ -105,8 +105,9 @@ class JHFTerms:
         Subrogation items the insurance covers: unpaid rent including management and
         common-area fees. A 2025 variant adds ``"restoration"``.
     contract_amount_yen:
-        The guarantor's aggregate insurance contract amount (保険契約額) per policy year;
-        ``None`` for no aggregate limit.
+        The guarantor's aggregate insurance contract amount (保険契約額) per policy year: the
+        most insurance (the sum of the claim-free payout limits) it may attach in a year
+        (:meth:`attach_within_contract_amount`); ``None`` for no aggregate limit.
     name, effective_from:
         Label and the date the terms took effect.
     """
@@ -309,40 +310,55 @@ class JHFTerms:
         d = to_date("date", date)
         return d.year if d.month >= 4 else d.year - 1
 
-    def allocate_contract_amount(self, claims: pd.DataFrame) -> pd.DataFrame:
-        """Pay claims against the aggregate contract amount of each policy year.
+    def attach_within_contract_amount(self, guarantees: pd.DataFrame) -> pd.DataFrame:
+        """Attach the insurance to guarantees within each policy year's insurance contract
+        amount (ご利用可能額（保険契約額）, JHF guide V-4; docs/decisions.md says why the amount
+        caps the insurance attached, not the payouts claimed).
 
-        ``claims`` has columns ``claim_date`` and ``payout_yen``. Claims are paid in claim
-        date order (ties in row order) within the policy year of their claim date until
-        ``contract_amount_yen`` is used up; the claim that crosses it is paid in part and
-        the rest go unpaid. Returns the claims with ``policy_year``, ``paid_yen`` and
-        ``unpaid_yen`` added, in the input order. With no contract amount every claim is
-        paid in full.
+        ``guarantees`` has columns ``attach_date`` (the guarantee's start, when the insurance
+        attaches and its premium is paid) and ``rent_at_start`` (monthly rent with management
+        and common-area fees). Each guarantee uses its claim-free payout limit, the most JHF
+        can pay on it: ``min(floor(coverage_ratio x cap_months x rent_at_start), cap_yen)``.
+        In attach-date order (ties in row order) within the policy year of its date, a
+        guarantee is attached if its limit fits in what the year has left, else it goes
+        uninsured (no premium, no payout); a later, smaller one may still fit. An optional
+        boolean column ``committed`` marks guarantees insured already (the book in force):
+        they use the year's amount whatever is left. Returns the guarantees with
+        ``policy_year``, ``limit_yen`` and ``attached`` added, in the input order. With no
+        contract amount every guarantee is attached.
 
-        >>> t = JHFTerms(contract_amount_yen=1_000_000)
-        >>> c = pd.DataFrame({"claim_date": ["2024-05-01", "2024-06-01", "2025-04-02"],
-        ...                   "payout_yen": [700_000, 700_000, 700_000]})
-        >>> t.allocate_contract_amount(c)[["policy_year", "paid_yen", "unpaid_yen"]].values.tolist()
-        [[2024, 700000, 0], [2024, 300000, 400000], [2025, 700000, 0]]
+        >>> t = JHFTerms(contract_amount_yen=1_500_000)
+        >>> g = pd.DataFrame({"attach_date": ["2024-05-01", "2024-06-01", "2024-07-01", "2025-04-02"],
+        ...                   "rent_at_start": [100_000, 100_000, 50_000, 100_000]})
+        >>> t.attach_within_contract_amount(g)[["policy_year", "limit_yen", "attached"]].values.tolist()
+        [[2024, 840000, True], [2024, 840000, False], [2024, 420000, True], [2025, 840000, True]]
         """
-        require_frame(claims, ("claim_date", "payout_yen"), "claims")
-        payout = check_yen("claims['payout_yen']", claims["payout_yen"])
-        years = self.policy_year(claims["claim_date"])
-        out = claims.copy()
+        require_frame(guarantees, ("attach_date", "rent_at_start"), "guarantees")
+        rent = check_yen("guarantees['rent_at_start']", guarantees["rent_at_start"].to_numpy())
+        limits = self.payout_limits(subrogated_rent=0, rent_at_start=np.asarray(rent, dtype=np.int64))
+        limit = np.asarray(limits["months"], dtype=np.int64)
+        if "yen" in limits:
+            limit = np.minimum(limit, limits["yen"])
+        years = self.policy_year(guarantees["attach_date"])
+        committed = (guarantees["committed"].to_numpy(bool) if "committed" in guarantees.columns
+                     else np.zeros(len(guarantees), dtype=bool))
+        out = guarantees.copy()
         out["policy_year"] = years
-        if self.contract_amount_yen is None:
-            out["paid_yen"] = payout
-        else:
-            order = np.lexsort((np.arange(len(out)), pd.to_datetime(claims["claim_date"]).to_numpy()))
-            paid = np.zeros(len(out), dtype=np.int64)
+        out["limit_yen"] = limit
+        attached = np.ones(len(out), dtype=bool)
+        if self.contract_amount_yen is not None:
             used: dict[int, int] = {}
-            for i in order:
+            for i in np.flatnonzero(committed):  # insured already: they use the year's amount first
+                used[int(years[i])] = used.get(int(years[i]), 0) + int(limit[i])
+            dates = pd.to_datetime(guarantees["attach_date"]).to_numpy()
+            for i in np.lexsort((np.arange(len(out)), dates)):
+                if committed[i]:
+                    continue
                 y = int(years[i])
-                room = self.contract_amount_yen - used.get(y, 0)
-                paid[i] = min(int(payout[i]), max(room, 0))
-                used[y] = used.get(y, 0) + int(paid[i])
-            out["paid_yen"] = paid
-        out["unpaid_yen"] = payout - out["paid_yen"].to_numpy()
+                attached[i] = used.get(y, 0) + int(limit[i]) <= self.contract_amount_yen
+                if attached[i]:
+                    used[y] = used.get(y, 0) + int(limit[i])
+        out["attached"] = attached
         return out
 
     # -- eligibility ----------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from .rent import (
     conditional_hazard,
     fee_survival,
     gap_tables,
+    jhf_attachment,
     scenario_rng,
     start_months,
     transition_order,
@@ -96,6 +97,8 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
     line = {name: i for i, name in enumerate(LINES)}
     contracts = portfolio.reset_index(drop=True)
     start = start_months(contracts, T)
+    insured, _ = jhf_attachment(contracts, model, start)  # within the insurance contract amount
+    contracts = contracts.assign(insured=insured)
     offset = np.maximum(start, 0)
     alive = fee_survival(model)
     for s in range(n_scenarios):

@@ -22,13 +22,17 @@ class SimulationResult:
     the rent book) and month;
     ``losses`` one row per scenario: the factor ``z``, the number of contracts that became
     delinquent, each line's total and ``net_loss``; ``delinquencies_by_grade`` the counts by
-    grade; ``insurer_payouts`` the JHF payouts per scenario.
+    grade; ``insurer_payouts`` the JHF payouts per scenario; ``jhf_attachment`` (rent, when
+    the JHF insurance contract amount is set) the insurance attached and the guarantees left
+    uninsured by policy year, the same in every scenario
+    (:func:`~actuarial.simulation.rent.jhf_attachment`).
     """
 
     cash_flows: np.ndarray
     losses: pd.DataFrame
     seed: int
     delinquencies_by_grade: pd.DataFrame | None = None
+    jhf_attachment: pd.DataFrame | None = None
     lines: tuple = RENT_LINES
     signs: np.ndarray = dataclasses.field(default_factory=lambda: RENT_SIGNS.copy())
 

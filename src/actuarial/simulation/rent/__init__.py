@@ -58,7 +58,15 @@ the kernel is written as it is.
 """
 
 from ..result import SimulationResult
-from .book import PORTFOLIO_COLUMNS, RentBook, contract_records, prepare_book, start_months, validate_portfolio
+from .book import (
+    PORTFOLIO_COLUMNS,
+    RentBook,
+    contract_records,
+    jhf_attachment,
+    prepare_book,
+    start_months,
+    validate_portfolio,
+)
 from .engine import kernel_inputs, run_into, simulate_rent
 from .fees import (
     collection_survival,
@@ -83,7 +91,8 @@ from .tables import (
 __all__ = [
     "LINES", "PORTFOLIO_COLUMNS", "SIGNS", "RentBook", "RentModel", "SimulationResult", "chain_arrays",
     "collection_survival", "conditional_hazard", "contract_records", "dunning_outcome", "expected_fee_line",
-    "factor_nodes", "fee_survival", "gap", "gap_tables", "kernel_inputs", "plan_fee_line", "prepare_book",
+    "factor_nodes", "fee_survival", "gap", "gap_tables", "jhf_attachment", "kernel_inputs", "plan_fee_line",
+    "prepare_book",
     "renewal_density", "run_into", "scenario_rng", "simulate_rent", "start_months", "stream_state", "stream_words",
     "stressed_thresholds", "transition_order", "validate_portfolio",
 ]

@@ -64,6 +64,7 @@ class RentBook:
     grade_hazard: np.ndarray
     fees: np.ndarray          # expected fee line, T + 1, float
     premium: np.ndarray       # JHF premiums by month, T + 1, float
+    attachment: pd.DataFrame | None = None  # the JHF insurance attached by policy year (jhf_attachment)
 
     def grade_and_offset(self) -> tuple[np.ndarray, np.ndarray]:
         """Each position's grade index and first-month offset (the arrays are in group order)."""
@@ -84,6 +85,51 @@ def start_months(portfolio: pd.DataFrame, months: int) -> np.ndarray:
                          f"got {int(col.iloc[i])} in row {row!r}")
     return col.to_numpy(np.int64)
 
+
+
+def jhf_attachment(portfolio: pd.DataFrame, model: RentModel,
+                   start: np.ndarray) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Which contracts are insured, and the JHF insurance attached by policy year.
+
+    With no insurance contract amount (``model.jhf.contract_amount_yen`` None) the book's
+    ``insured`` column as it is, and no table. With one, each insured contract attaches its
+    insurance in its start month, ``model.projection_start`` plus ``start`` months, and
+    :meth:`~actuarial.products.jhf_insurance.JHFTerms.attach_within_contract_amount` keeps a
+    new one (``start >= 0``) insured only if its claim-free limit fits in what its policy
+    year has left; contracts already in force (``start < 0``) were insured before and use
+    their year's amount first. Those left out pay no premium and get no payout.
+
+    The table, one row a policy year: ``guarantees`` insured in the book, ``attached``, their
+    ``limit_attached_yen``, and the new ones ``left_uninsured`` with their ``limit_refused_yen``.
+    The same in every scenario: attachment comes with each guarantee's start and does not
+    depend on the economy.
+    """
+    insured = portfolio["insured"].to_numpy(bool).copy()
+    if model.jhf.contract_amount_yen is None:
+        return insured, None
+    if model.projection_start is None:
+        raise ValueError("jhf.contract_amount_yen caps the insurance attached in each policy year, so the model needs "
+                         "rent_model.projection_start (the date of projection month 0) to place contracts in policy "
+                         "years")
+    rows = np.flatnonzero(insured)
+    when = pd.Timestamp(model.projection_start)
+    guarantees = pd.DataFrame({
+        "attach_date": [when + pd.DateOffset(months=int(m)) for m in start[rows]],
+        "rent_at_start": (portfolio["rent_yen"].to_numpy(np.int64) + portfolio["management_fee_yen"].to_numpy(np.int64)
+                          + portfolio["common_fee_yen"].to_numpy(np.int64))[rows],
+        "committed": start[rows] < 0,
+    })
+    out = model.jhf.attach_within_contract_amount(guarantees)
+    insured[rows] = out["attached"].to_numpy(bool)
+    refused = ~out["attached"]
+    table = pd.DataFrame({
+        "guarantees": out.groupby("policy_year").size(),
+        "attached": out.groupby("policy_year")["attached"].sum(),
+        "limit_attached_yen": out["limit_yen"].where(out["attached"], 0).groupby(out["policy_year"]).sum(),
+        "left_uninsured": refused.groupby(out["policy_year"]).sum(),
+        "limit_refused_yen": out["limit_yen"].where(refused, 0).groupby(out["policy_year"]).sum(),
+    }).astype(np.int64)
+    return insured, table
 
 
 def prepare_book(portfolio: pd.DataFrame, model: RentModel) -> RentBook:
@@ -116,7 +162,7 @@ def prepare_book(portfolio: pd.DataFrame, model: RentModel) -> RentBook:
         covered[sel] = model.jhf.covered_amount(items)
         cap[sel] = plan.coverage_months
         fees += plan_fee_line(plan, total[sel], start[sel], grade[sel], model, alive)
-    insured = portfolio["insured"].to_numpy(bool)
+    insured, attachment = jhf_attachment(portfolio, model, start)
     jhf_rent = rent + mgmt + common
     premium = np.zeros(T + 1)
     attach = insured & (start >= 0)
@@ -130,7 +176,7 @@ def prepare_book(portfolio: pd.DataFrame, model: RentModel) -> RentBook:
     return RentBook(total[order], jhf_rent[order], cap[order], insured[order], covered[order],
                     np.append(first, len(order)).astype(np.int64),
                     gidx[order][first].astype(np.int64), offset[order][first].astype(np.int64),
-                    np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium)
+                    np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium, attachment)
 
 
 #: The JHF field of a contract record: the payout limit in the low :data:`LIMIT_BITS` bits,

@@ -109,4 +109,5 @@ def simulate_rent(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, s
     losses["net_loss"] = (losses["subrogation"] + losses["costs"] - losses["recoveries"] + losses["jhf_premium"]
                           - losses["jhf_payout"] + losses["jhf_remittance"])
     return SimulationResult(cash_flows=flows, losses=losses, seed=seed,
-                            delinquencies_by_grade=pd.DataFrame(counts, columns=list(model.delinquency_hazard)))
+                            delinquencies_by_grade=pd.DataFrame(counts, columns=list(model.delinquency_hazard)),
+                            jhf_attachment=book.attachment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from fractions import Fraction
 
@@ -44,6 +45,7 @@ class RentModel:
     jhf: JHFTerms = JHFTerms()
     months: int = 60
     jhf_refused_share: float = 0.0  # share of insured events JHF refuses (保険免責)
+    projection_start: dt.date | None = None  # the date of projection month 0 (policy years)
 
     def __post_init__(self):
         for name in ("moveout_hazard", "rho", "recovery_rate", "jhf_refused_share"):
@@ -67,6 +69,8 @@ class RentModel:
         if isinstance(self.good_exit_sensitivity, bool) or not isinstance(self.good_exit_sensitivity, (int, float)) \
                 or self.good_exit_sensitivity < 0:
             raise ValueError(f"good_exit_sensitivity must be >= 0, got {self.good_exit_sensitivity!r}")
+        if self.projection_start is not None and not isinstance(self.projection_start, dt.date):
+            raise ValueError(f"projection_start must be a date, got {self.projection_start!r}")
         for name, plan in self.plans.items():
             if not isinstance(plan, FeePlan):
                 raise ValueError(f"plans[{name!r}] must be a FeePlan, got {type(plan).__name__}")
