@@ -287,3 +287,82 @@ def test_the_contract_amount_needs_a_projection_start():
         simulate(_certain_book(2, 100_000, 0), _amount_model(2_000_000, start=None), 1, seed=1)
     with pytest.raises(ValueError, match="projection_start must be a date"):
         dataclasses.replace(_amount_model(None), projection_start="2026-01-01")
+
+
+# -- claim-level output ---------------------------------------------------------------------------
+def _reference_claims(book, model, n, seed):
+    from actuarial.simulation.rent.claims import CLAIM_COLUMNS
+
+    rows = []
+    simulate_reference(book, model, n, seed, claims=rows)
+    return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS[:-1]))
+
+
+@pytest.mark.parametrize("which", ["scaled", "refusing"])
+def test_claim_rows_equal_the_references(which, scaled_model, refusing_model, parking_book):
+    model = {"scaled": scaled_model, "refusing": refusing_model}[which]
+    book = parking_book.assign(start_month=[0, -5, 3, 0, -2, 0, 1, 0])
+    result = simulate(book, model, 30, seed=8, claims=12)
+    slow = _reference_claims(book, model, 12, seed=8)
+    fast = result.claims
+    assert len(fast) == len(slow) > 50
+    for column in slow.columns:
+        assert fast[column].astype(str).tolist() == slow[column].astype(str).tolist(), column
+    assert set(fast["scenario"]) <= set(range(12))
+    assert (fast["net_loss_yen"] == fast["subrogated_yen"] + fast["costs_yen"] - fast["recoveries_yen"]
+            - fast["jhf_payout_yen"] + fast["jhf_remittance_yen"]).all()
+    # the option never changes the cash flows
+    assert np.array_equal(result.cash_flows, simulate(book, model, 30, seed=8).cash_flows)
+
+
+def test_claim_rows_of_a_certain_three_month_claim():
+    book = _certain_book(4, 100_000, 20_000)
+    result = simulate(book, _certain_model(1_000_000), 2, seed=5, claims=2)
+    c = result.claims
+    assert len(c) == 8 and (c["exit"] == "skip").all() and (c["exit_month"] == 4).all()
+    assert (c["first_missed_month"] == 1).all() and (c["months_subrogated"] == 3).all()
+    assert (c["subrogated_yen"] == 360_000).all() and (c["jhf_payout_yen"] == 210_000).all()
+    assert sorted(c["contract"].tolist()) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert c["monthly_total_yen"].eq(120_000).all() and c["rent_at_start_yen"].eq(100_000).all()
+
+
+@pytest.mark.parametrize("value", [-1, 3, 1.5, True, "2"])
+def test_claims_must_be_a_count_of_scenarios(value):
+    with pytest.raises(ValueError, match="claims must be a whole number"):
+        simulate(_certain_book(1, 100_000, 0), _certain_model(1_000_000), 2, seed=1, claims=value)
+
+
+def test_mortgage_default_rows_reconcile_with_the_cash_flows():
+    from actuarial.portfolio import synthetic_mortgage_book
+    from actuarial.simulation import MORTGAGE_LINES, MortgageModel
+
+    model = dataclasses.replace(MortgageModel.from_params(BASE), months=120,
+                                annual_default_rate={"A": 0.02, "B": 0.05, "C": 0.1})
+    book = synthetic_mortgage_book(300, seed=2)
+    result = simulate(book, model, 40, seed=6, claims=25)
+    rows = result.claims
+    assert len(rows) > 100 and rows["scenario"].max() < 25
+    for s in range(25):
+        mine = rows[rows["scenario"] == s]
+        assert mine["subrogated_yen"].sum() == result.cash_flows[s, MORTGAGE_LINES.index("subrogation")].sum()
+        within = mine[mine["recovery_month"] <= model.months]
+        assert within["recovered_yen"].sum() == result.cash_flows[s, MORTGAGE_LINES.index("recoveries")].sum()
+        assert mine["loan"].is_unique
+    assert (rows["net_loss_yen"] == rows["subrogated_yen"] - rows["recovered_yen"]).all()
+    assert np.array_equal(result.cash_flows, simulate(book, model, 40, seed=6).cash_flows)
+
+
+def test_loss_per_claim_by_rent_band_and_bad_input():
+    from actuarial.tables import loss_per_claim
+
+    rows = pd.DataFrame({"exit": ["skip", "forced_execution", "cure", "settlement"],
+                         "monthly_total_yen": [40_000, 45_000, 60_000, 120_000],
+                         "net_loss_yen": [300_000, 700_000, 0, 900_000]})
+    t = loss_per_claim(rows, edges_yen=(0, 50_000, 100_000))
+    assert t["claims"].tolist() == [2, 0, 1]
+    assert t.loc["0-49,999", ["median_loss_yen", "mean_loss_yen", "max_loss_yen"]].tolist() == [500_000, 500_000,
+                                                                                                 700_000]
+    with pytest.raises(ValueError, match="edges_yen must increase"):
+        loss_per_claim(rows, edges_yen=(0, 50_000, 50_000))
+    with pytest.raises(ValueError, match="net_loss_yen"):
+        loss_per_claim(rows.drop(columns="net_loss_yen"))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
+from .products.common import require_frame
 from .products.jhf_insurance import JHFTerms
 from .products.mortgage_fee import FeeCurve, refund, refund_ratio_pct
 
@@ -92,3 +95,34 @@ def jhf_cap_summary(grid: pd.DataFrame, terms: JHFTerms) -> pd.DataFrame:
         last = g.sort_values("months_unpaid").iloc[-1]
         rows.append((int(rent), terms.premium(rent=int(rent)), top, int(first["months_unpaid"]), last["binding"]))
     return pd.DataFrame(rows, columns=["rent_yen", "premium_yen", "max_payout_yen", "months_to_max", "binding_limit"])
+
+
+#: The monthly-total bands of :func:`loss_per_claim`, yen: the lower edges.
+RENT_BAND_EDGES_YEN = (0, 50_000, 75_000, 100_000, 150_000)
+
+
+def loss_per_claim(claims: pd.DataFrame, edges_yen=RENT_BAND_EDGES_YEN) -> pd.DataFrame:
+    """The loss per claim by the flat's monthly total: of the collection episodes that ended
+    the tenancy (``SimulationResult.claims`` rows whose exit is tenancy-ending), the count and
+    the median, mean and largest net loss in yen, by band of ``monthly_total_yen`` (lower
+    edges ``edges_yen``, each band up to the next edge).
+
+    >>> rows = pd.DataFrame({"exit": ["skip", "cure", "skip", "settlement"], "monthly_total_yen": [40_000, 60_000,
+    ...                      60_000, 200_000], "net_loss_yen": [300_000, 0, 500_000, 900_000]})
+    >>> loss_per_claim(rows)["claims"].tolist()
+    [1, 1, 0, 0, 1]
+    """
+    from .collection import TENANCY_ENDING_EXITS
+
+    require_frame(claims, ("exit", "monthly_total_yen", "net_loss_yen"), "claims")
+    edges = [int(e) for e in edges_yen]
+    if len(edges) < 1 or any(b <= a for a, b in itertools.pairwise(edges)):
+        raise ValueError(f"edges_yen must increase, got {list(edges_yen)!r}")
+    ended = claims[claims["exit"].astype(str).isin(TENANCY_ENDING_EXITS)]
+    labels = [f"{a:,}-{b - 1:,}" for a, b in itertools.pairwise(edges)] + [f"{edges[-1]:,}+"]
+    band = pd.cut(ended["monthly_total_yen"], bins=[*edges, np.inf], right=False, labels=labels)
+    loss = ended["net_loss_yen"].astype(float).groupby(band, observed=False)
+    out = pd.DataFrame({"claims": loss.size(), "median_loss_yen": loss.median(), "mean_loss_yen": loss.mean(),
+                        "max_loss_yen": loss.max()})
+    out.index.name = "monthly total (yen)"
+    return out

@@ -13,7 +13,7 @@ from .result import SimulationResult
 
 def simulate(portfolio: pd.DataFrame, scenario: RentModel | MortgageModel, n_scenarios: int, seed: int, *,
              threads: int | None = None, progress: bool | None = None, backend: str = "local", client=None,
-             scheduler: str | None = None, chunk_scenarios: int | None = None) -> SimulationResult:
+             scheduler: str | None = None, chunk_scenarios: int | None = None, claims: int = 0) -> SimulationResult:
     """Simulate ``n_scenarios`` scenarios of a rent-guarantee book (``scenario`` a
     :class:`~.rent.RentModel`, :func:`~.rent.simulate_rent`) or a mortgage-guarantee book (a
     :class:`~.mortgage.MortgageModel`, :func:`~.mortgage.simulate_mortgage`).
@@ -28,8 +28,13 @@ def simulate(portfolio: pd.DataFrame, scenario: RentModel | MortgageModel, n_sce
     ``backend="dask"`` runs chunks of ``chunk_scenarios`` scenarios (by default 250 for rent,
     50 for mortgage) on a Dask distributed cluster: pass an existing ``client`` or a
     ``scheduler`` address (``pip install .[dask]``).
+
+    ``claims=K`` adds :attr:`SimulationResult.claims`: for the first ``K`` scenarios, one row
+    per rent collection episode (:mod:`.rent.claims`) or per mortgage default
+    (:func:`~.mortgage.default_claims`) within the horizon.
     """
-    options = dict(threads=threads, progress=progress, backend=backend, client=client, scheduler=scheduler)
+    options = dict(threads=threads, progress=progress, backend=backend, client=client, scheduler=scheduler,
+                   claims=claims)
     if chunk_scenarios is not None:
         options["chunk_scenarios"] = chunk_scenarios
     if isinstance(scenario, MortgageModel):

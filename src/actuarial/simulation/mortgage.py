@@ -338,11 +338,13 @@ class CurveArrays(NamedTuple):
 
 
 @numba.njit(nogil=True, cache=True)
-def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff):
+def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff, defaults):
     """One scenario drawn from ``rng``: fill ``out`` rows 2..4 (refunds, subrogation,
-    recoveries) and the cohorts' alive-principal difference arrays; returns z. ``economy``,
-    ``loans`` and ``curves`` are the run's :class:`MortgageEconomy`, :class:`LoanArrays` and
-    :class:`CurveArrays`."""
+    recoveries) and the cohorts' alive-principal difference arrays; returns ``(z, n)``.
+    ``economy``, ``loans`` and ``curves`` are the run's :class:`MortgageEconomy`,
+    :class:`LoanArrays` and :class:`CurveArrays`. Each default within the horizon is written
+    to the next row of ``defaults`` (loan, month, balance subrogated, collateral recovered),
+    ``n`` of them, while it has room (a run without claims passes an empty one)."""
     sqrt_rho, sqrt_1mrho, probit_d, house_k, sale_keep = (economy.sqrt_rho, economy.sqrt_1mrho, economy.probit_d,
                                                           economy.house_price_sensitivity, economy.sale_keep)
     T, cf_rate, delay, transfer = (economy.months, economy.partial_prepayment_smm, economy.recovery_delay_months,
@@ -355,6 +357,7 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff):
     d = _conditional_hazards(probit_d, z, sqrt_rho, sqrt_1mrho)
     sale = math.exp(-house_k * max(-z, 0.0)) * sale_keep
     log_cf = math.log(1.0 - cf_rate)
+    n_defaults = 0
     n_ages = G.shape[0]
     for i in range(principal.shape[0]):
         L = min(T, life[i])
@@ -388,6 +391,10 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff):
             rec = min(bal, int(math.floor(collateral[i] * sale + 1e-6)))
             if event + delay <= T:
                 out[4, event + delay] += rec
+            if n_defaults < defaults.shape[0]:
+                defaults[n_defaults, 0], defaults[n_defaults, 1] = i, event
+                defaults[n_defaults, 2], defaults[n_defaults, 3] = bal, rec
+            n_defaults += 1
         elif lump[i]:
             m = age[i] + event + 1
             fee = int(math.floor(principal[i] * unearned[product[i], min(m, unearned.shape[1] - 1)] * scale + 1e-6))
@@ -397,7 +404,50 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff):
             kept = fee * keep_num[b] // keep_den[b]
             if kept >= transfer:
                 out[2, event] += kept - transfer
-    return z
+    return z, n_defaults
+
+
+#: No room for default rows: a run without claims.
+_NO_ROWS = np.zeros((0, 4), dtype=np.int64)
+#: The columns of a mortgage run's :attr:`~actuarial.simulation.SimulationResult.claims`.
+DEFAULT_CLAIM_COLUMNS = ("scenario", "loan", "grade", "default_month", "subrogated_yen", "recovered_yen",
+                         "recovery_month", "net_loss_yen")
+
+
+def _kernel_inputs(book: MortgageBook, model: MortgageModel) -> tuple:
+    """The kernel's named bundles for a run: ``(economy, loans, curves)``."""
+    probit_d = norm.ppf(1 - (1 - book.annual_pd) ** (1 / 12))
+    economy = MortgageEconomy(math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_d,
+                              float(model.house_price_sensitivity), 1 - model.forced_sale_discount, model.months,
+                              model.partial_prepayment_smm, model.recovery_delay_months, model.transfer_fee_yen)
+    loans = LoanArrays(book.principal, book.age, book.life, book.collateral, book.grade, book.lump, book.product,
+                       book.cohort)
+    curves = CurveArrays(book.shapes, book.unearned, book.G, book.keep_num, book.keep_den, book.edges)
+    return economy, loans, curves
+
+
+def default_claims(book: MortgageBook, model: MortgageModel, seed: int, scenarios: int) -> pd.DataFrame:
+    """One row per default within the horizon in scenarios ``0..scenarios-1``
+    (:data:`DEFAULT_CLAIM_COLUMNS`): the loan's row position, grade, default month, the
+    balance subrogated, the collateral recovered (whenever it comes: ``recovery_month`` may
+    fall after the horizon) and the loss, balance less recovery. The kernel writes them as it
+    draws the scenario, from the same stream as the run."""
+    economy, loans, curves = _kernel_inputs(book, model)
+    T, frames = model.months, []
+    for s in range(scenarios):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
+        rows = np.zeros((len(book.principal), 4), dtype=np.int64)  # a loan defaults once at most
+        _, n = _mortgage_scenario(rng, economy, loans, curves, np.zeros((5, T + 1), dtype=np.int64),
+                                  np.zeros((book.inst_factor.shape[0], T + 2), dtype=np.int64), rows)
+        frames.append(np.column_stack([np.full(n, s), rows[:n]]))
+    raw = np.concatenate(frames) if frames else np.zeros((0, 5), dtype=np.int64)
+    grades = list(map(str, model.annual_default_rate))
+    return pd.DataFrame({
+        "scenario": raw[:, 0], "loan": raw[:, 1],
+        "grade": pd.Categorical.from_codes(book.grade[raw[:, 1]], categories=grades),
+        "default_month": raw[:, 2], "subrogated_yen": raw[:, 3], "recovered_yen": raw[:, 4],
+        "recovery_month": raw[:, 2] + model.recovery_delay_months, "net_loss_yen": raw[:, 3] - raw[:, 4],
+    }, columns=list(DEFAULT_CLAIM_COLUMNS))
 
 
 def run_into(book: MortgageBook, model: MortgageModel, seed: int, jobs, outputs: tuple, bar=None) -> None:
@@ -405,19 +455,13 @@ def run_into(book: MortgageBook, model: MortgageModel, seed: int, jobs, outputs:
     ``(flows, z)`` (:func:`~.distributed.run_scenarios`)."""
     out, z = outputs
     T = model.months
-    probit_d = norm.ppf(1 - (1 - book.annual_pd) ** (1 / 12))
-    economy = MortgageEconomy(math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_d,
-                              float(model.house_price_sensitivity), 1 - model.forced_sale_discount, T,
-                              model.partial_prepayment_smm, model.recovery_delay_months, model.transfer_fee_yen)
-    loans = LoanArrays(book.principal, book.age, book.life, book.collateral, book.grade, book.lump, book.product,
-                       book.cohort)
-    curves = CurveArrays(book.shapes, book.unearned, book.G, book.keep_num, book.keep_den, book.edges)
+    economy, loans, curves = _kernel_inputs(book, model)
     n_cohorts = book.inst_factor.shape[0]
     for j, s in jobs:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         ints = np.zeros((5, T + 1), dtype=np.int64)
         alive_diff = np.zeros((n_cohorts, T + 2), dtype=np.int64)
-        z[j] = _mortgage_scenario(rng, economy, loans, curves, ints, alive_diff)
+        z[j], _ = _mortgage_scenario(rng, economy, loans, curves, ints, alive_diff, _NO_ROWS)
         alive = np.cumsum(alive_diff, axis=1)[:, : T + 1].astype(float)
         out[j, 3:5] = ints[3:5]
         out[j, 0, 0] = book.lump_fee_month0
@@ -430,14 +474,18 @@ def run_into(book: MortgageBook, model: MortgageModel, seed: int, jobs, outputs:
 
 def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios: int, seed: int, *,
                       threads: int | None = None, progress: bool | None = None, backend: str = "local", client=None,
-                      scheduler: str | None = None, chunk_scenarios: int = 50) -> SimulationResult:
+                      scheduler: str | None = None, chunk_scenarios: int = 50, claims: int = 0) -> SimulationResult:
     """Simulate a mortgage-guarantee book; same contract as :func:`~actuarial.simulation.simulate`.
 
     Lines are :data:`MORTGAGE_LINES`; ``losses['net_loss']`` is subrogation - recoveries and
-    ``losses['fees']`` the fee income net of refunds.
+    ``losses['fees']`` the fee income net of refunds. ``claims=K``: the defaults of the first
+    ``K`` scenarios, one row each (:func:`default_claims`).
     """
     threads = check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads,
                                   chunk_scenarios=chunk_scenarios, backend=backend)
+    if isinstance(claims, bool) or not isinstance(claims, (int, np.integer)) or not 0 <= claims <= n_scenarios:
+        raise ValueError(f"claims must be a whole number of scenarios from 0 to n_scenarios ({n_scenarios}), "
+                         f"got {claims!r}")
     book = prepare_mortgage_book(portfolio, model)
     T = model.months
     bar = progress_bar(progress, n_scenarios, len(book.principal) * n_scenarios, 10**7)
@@ -451,4 +499,5 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     losses.insert(0, "z", z)
     losses["fees"] = fee_income(losses)
     losses["net_loss"] = losses["subrogation"] - losses["recoveries"]
-    return SimulationResult(cash_flows=flows, losses=losses, seed=seed, lines=MORTGAGE_LINES, signs=SIGNS.copy())
+    return SimulationResult(cash_flows=flows, losses=losses, seed=seed, lines=MORTGAGE_LINES, signs=SIGNS.copy(),
+                            claims=default_claims(book, model, seed, int(claims)) if claims else None)

@@ -88,8 +88,13 @@ def stressed_cumulative(model: RentModel, m: float) -> tuple[list[list[int]], li
     return moves, cumulative
 
 
-def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, seed: int) -> np.ndarray:
-    """Cash flows ``S x L x (T+1)`` in yen, as :attr:`SimulationResult.cash_flows`."""
+def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, seed: int, *,
+                       claims: list | None = None) -> np.ndarray:
+    """Cash flows ``S x L x (T+1)`` in yen, as :attr:`SimulationResult.cash_flows`.
+
+    ``claims``, a list, gets one tuple a collection episode that ended within the horizon, in
+    the order of :data:`~actuarial.simulation.rent.claims.CLAIM_COLUMNS` without the net loss
+    (grade and exit by name), as ``simulate(..., claims=)`` gives them."""
     validate_portfolio(portfolio, model)
     check_state_rules()
     T, jhf = model.months, model.jhf
@@ -135,8 +140,10 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
         # ... then the collection months of those that miss one within the horizon, one by one
         for i, month in zip(order, first_month, strict=True):
             if month <= T:
-                _one_contract(contracts.iloc[i], model, moves, cumulative, uniforms, *tables[contracts["grade"][i]],
-                              m, z, month, flows, line)
+                episodes = _one_contract(contracts.iloc[i], model, moves, cumulative, uniforms,
+                                         *tables[contracts["grade"][i]], m, z, month, flows, line)
+                if claims is not None:
+                    claims += [(s, i, contracts["grade"][i], *e) for e in episodes]
     return out
 
 
@@ -149,7 +156,10 @@ def _gap(u: float, inv_a: float, cdf: np.ndarray) -> int:
 def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, inv_a: float, cdf: np.ndarray, m: float,
                   z: float, month: int, flows: np.ndarray, line: dict) -> None:
     """Follow one contract from its first missed rent, in ``month``, to its exit or the
-    horizon, through any later missed rents after a cure."""
+    horizon, through any later missed rents after a cure. Returns its episodes that ended
+    within the horizon: (monthly total, rent at start, first missed month, exit, exit month,
+    months subrogated, then yen: subrogated, costs, recoveries, JHF payout, remittance),
+    the amounts the episode's own whenever they are paid."""
     T, jhf = model.months, model.jhf
     plan = model.plans[c["plan"]]
     items = plan.total_items(rent_yen=int(c["rent_yen"]), management_fee_yen=int(c["management_fee_yen"]),
@@ -158,38 +168,46 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
     rent_at_start = int(c["rent_yen"] + c["management_fee_yen"] + c["common_fee_yen"])
     entry_cost = model.entry_costs_yen(monthly_total_yen=total)  # by state, for this flat
     state, months_subrogated, arrears = FIRST_STATE, 0, 0
+    episodes, episode = [], _Episode(month)
     while month <= T:
         rule = STATE_RULES[state]
         if rule.month != REPAYS and months_subrogated < plan.coverage_months:
             flows[line["subrogation"], month] += total
             arrears += total
             months_subrogated += 1
+            episode.months += 1
+            episode.subrogated += total
         if rule.month == REPAYS:  # the plan repays whole monthly totals, freeing cover
             repaid = min(months_subrogated, model.installment_repayment_months)
             flows[line["recoveries"], month] += repaid * total
             arrears -= repaid * total
             months_subrogated -= repaid
+            episode.recovered += repaid * total
         u = uniforms.next()
         i = STATES.index(state)
         r = next(k for k, cum in enumerate(cumulative[i]) if u < cum)
         nxt = STATES[moves[i][r]]
         month += 1
         if month > T:
-            return
+            return episodes
         if nxt == state:
             continue
         state, rule = nxt, STATE_RULES[nxt]
         if rule.entry_cost is not None:  # entered this month
             flows[line["costs"], month] += entry_cost[STATES.index(state)]
+            episode.costs += int(entry_cost[STATES.index(state)])
         if rule.role == TRANSIENT:
             continue
         if rule.role == PAYMENT_EXIT:
             flows[line["recoveries"], month] += arrears
+            episode.recovered += arrears
+            episodes.append(episode.row(total, rent_at_start, state, month))
             # performing again: the month's uniform, rescaled within the move's interval, is a
             # fresh uniform that decides a missed rent (before a move-out) and when
             lo = cumulative[i][r - 1] if r > 0 else 0.0
             month += _gap((u - lo) / (cumulative[i][r] - lo), inv_a, cdf)
             state, months_subrogated, arrears = FIRST_STATE, 0, 0
+            episode = _Episode(month)
             continue
         if rule.role != TENANCY_ENDING_EXIT:
             raise ValueError(f"collection state {state!r} has role {rule.role!r}, which the reference does not handle")
@@ -199,13 +217,31 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
         # within the move's interval, falls below the refused share
         lo = cumulative[i][r - 1] if r > 0 else 0.0
         refused = (u - lo) / (cumulative[i][r] - lo) < model.jhf_refused_share
+        episode.recovered += recovered
         if c["insured"] and jhf.insured_event(subrogated_yen=arrears, contract_ended=True) and not refused:
-            if payout_month <= T:  # on the covered items of the months still owed (no parking)
-                owed = {item: months_subrogated * yen for item, yen in items.items()}
-                flows[line["jhf_payout"], payout_month] += jhf.payout(subrogated_rent=owed,
-                                                                      rent_at_start=rent_at_start)
-            if payout_month <= recovery_month <= T:
-                flows[line["jhf_remittance"], recovery_month] += jhf.remittance(recovered_after_payout=recovered)
+            # on the covered items of the months still owed (no parking)
+            owed = {item: months_subrogated * yen for item, yen in items.items()}
+            episode.payout = jhf.payout(subrogated_rent=owed, rent_at_start=rent_at_start)
+            if payout_month <= T:
+                flows[line["jhf_payout"], payout_month] += episode.payout
+            if payout_month <= recovery_month:
+                episode.remittance = jhf.remittance(recovered_after_payout=recovered)
+                if recovery_month <= T:
+                    flows[line["jhf_remittance"], recovery_month] += episode.remittance
         if recovery_month <= T:
             flows[line["recoveries"], recovery_month] += recovered
-        return
+        episodes.append(episode.row(total, rent_at_start, state, month))
+        return episodes
+    return episodes
+
+
+class _Episode:
+    """What one collection episode has cost and brought so far, for its claim row."""
+
+    def __init__(self, first_missed_month: int):
+        self.first_missed_month = first_missed_month
+        self.months = self.subrogated = self.costs = self.recovered = self.payout = self.remittance = 0
+
+    def row(self, total: int, rent_at_start: int, exit_state: str, exit_month: int) -> tuple:
+        return (total, rent_at_start, self.first_missed_month, exit_state, exit_month, self.months, self.subrogated,
+                self.costs, self.recovered, self.payout, self.remittance)

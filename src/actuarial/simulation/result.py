@@ -25,7 +25,8 @@ class SimulationResult:
     grade; ``insurer_payouts`` the JHF payouts per scenario; ``jhf_attachment`` (rent, when
     the JHF insurance contract amount is set) the insurance attached and the guarantees left
     uninsured by policy year, the same in every scenario
-    (:func:`~actuarial.simulation.rent.jhf_attachment`).
+    (:func:`~actuarial.simulation.rent.jhf_attachment`); ``claims`` (with ``simulate(...,
+    claims=K)``) one row per collection episode of the first ``K`` scenarios.
     """
 
     cash_flows: np.ndarray
@@ -33,6 +34,7 @@ class SimulationResult:
     seed: int
     delinquencies_by_grade: pd.DataFrame | None = None
     jhf_attachment: pd.DataFrame | None = None
+    claims: pd.DataFrame | None = None
     lines: tuple = RENT_LINES
     signs: np.ndarray = dataclasses.field(default_factory=lambda: RENT_SIGNS.copy())
 

@@ -65,6 +65,7 @@ class RentBook:
     fees: np.ndarray          # expected fee line, T + 1, float
     premium: np.ndarray       # JHF premiums by month, T + 1, float
     attachment: pd.DataFrame | None = None  # the JHF insurance attached by policy year (jhf_attachment)
+    position: np.ndarray | None = None  # each contract's row position in the portfolio
 
     def grade_and_offset(self) -> tuple[np.ndarray, np.ndarray]:
         """Each position's grade index and first-month offset (the arrays are in group order)."""
@@ -176,7 +177,8 @@ def prepare_book(portfolio: pd.DataFrame, model: RentModel) -> RentBook:
     return RentBook(total[order], jhf_rent[order], cap[order], insured[order], covered[order],
                     np.append(first, len(order)).astype(np.int64),
                     gidx[order][first].astype(np.int64), offset[order][first].astype(np.int64),
-                    np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium, attachment)
+                    np.array([model.delinquency_hazard[g] for g in grades], float), fees, premium, attachment,
+                    order)
 
 
 #: The JHF field of a contract record: the payout limit in the low :data:`LIMIT_BITS` bits,

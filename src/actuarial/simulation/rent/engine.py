@@ -16,6 +16,7 @@ from ...products.common import rate_fraction
 from ..distributed import check_run_arguments, progress_bar, run_scenarios
 from ..result import SimulationResult
 from .book import RentBook, contract_records, prepare_book
+from .claims import walk_claims
 from .kernel import OUT_LINES, BookArrays, CollectionRules, scenario
 from .model import LINES, RentModel
 from .stream import scenario_rng, stream_state
@@ -80,7 +81,7 @@ def run_into(book: RentBook, model: RentModel, seed: int, jobs, outputs: tuple, 
 
 def simulate_rent(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, seed: int, *,
                   threads: int | None = None, progress: bool | None = None, backend: str = "local", client=None,
-                  scheduler: str | None = None, chunk_scenarios: int = 250) -> SimulationResult:
+                  scheduler: str | None = None, chunk_scenarios: int = 250, claims: int = 0) -> SimulationResult:
     """Simulate ``n_scenarios`` scenarios of a rent-guarantee book; the arguments as
     :func:`actuarial.simulation.simulate`, which calls it for a :class:`RentModel`.
 
@@ -88,9 +89,16 @@ def simulate_rent(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, s
     ``SeedSequence(seed, spawn_key=(s,))``), so the result for a seed is the same for any
     ``threads``, any ``chunk_scenarios`` and either backend. Memory is bounded by the
     outputs: the book once, plus the ``S x 7 x (T+1)`` cash flows.
+
+    ``claims=K`` also returns, for the first ``K`` scenarios, one row per collection episode
+    that ended within the horizon (:attr:`SimulationResult.claims`,
+    :data:`~.claims.CLAIM_COLUMNS`), from the same streams (:func:`~.claims.walk_claims`).
     """
     threads = check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads,
                                   chunk_scenarios=chunk_scenarios, backend=backend)
+    if isinstance(claims, bool) or not isinstance(claims, (int, np.integer)) or not 0 <= claims <= n_scenarios:
+        raise ValueError(f"claims must be a whole number of scenarios from 0 to n_scenarios ({n_scenarios}), "
+                         f"got {claims!r}")
     book = prepare_book(portfolio, model)
     T = model.months
     bar = progress_bar(progress, n_scenarios, len(book.total) * n_scenarios, 10**8)
@@ -108,6 +116,12 @@ def simulate_rent(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, s
     losses.insert(1, "delinquencies", counts.sum(axis=1))
     losses["net_loss"] = (losses["subrogation"] + losses["costs"] - losses["recoveries"] + losses["jhf_premium"]
                           - losses["jhf_payout"] + losses["jhf_remittance"])
+    claim_rows = None
+    if claims:
+        inputs, arrays, rules = kernel_inputs(book, model)
+        grade_of, _ = book.grade_and_offset()
+        claim_rows = walk_claims(seed, int(claims), inputs, arrays, rules, grade_of, book.position, book.jhf_rent,
+                                 list(model.delinquency_hazard))
     return SimulationResult(cash_flows=flows, losses=losses, seed=seed,
                             delinquencies_by_grade=pd.DataFrame(counts, columns=list(model.delinquency_hazard)),
-                            jhf_attachment=book.attachment)
+                            jhf_attachment=book.attachment, claims=claim_rows)
