@@ -23,6 +23,7 @@ import pandas as pd
 
 from ...collection import ROLE_PAYMENT_EXIT, STATES
 from .book import LIMIT_BITS, LIMIT_MASK
+from .kernel import S_COST, S_COST_DEN, S_COST_NUM, S_REPAYS, S_ROLE
 from .stream import draw, load_stream, store_stream
 from .tables import TO_UNIT, gap, rank
 
@@ -42,7 +43,7 @@ def _walk(z, st, tables, book, rules, grade_of, position, jhf_rent, scenario, ro
     remittance). Returns how many, or -1 when ``rows`` is too small. Draws the stream ``st``
     as the kernel and the reference do."""
     T = rules.months
-    dest, thr, m = rules.dest, tables.thr, tables.m
+    dest, thr, m, states = rules.dest, tables.thr, tables.m, rules.states
     contract = book.contract
     rs = load_stream(st)
     n = position.shape[0]
@@ -61,7 +62,7 @@ def _walk(z, st, tables, book, rules, grade_of, position, jhf_rent, scenario, ro
         tot, cover, jhf = contract[4 * i], contract[4 * i + 1], contract[4 * i + 2]
         state, owed, start, months, sub, costs, recovered = 0, 0, month, 0, 0, 0, 0
         while month <= T:
-            if rules.repays[state]:  # a plan's month repays whole totals
+            if states[state, S_REPAYS]:  # a plan's month repays whole totals
                 repaid = min(owed, rules.repay_months * tot)
                 owed -= repaid
                 recovered += repaid
@@ -77,14 +78,14 @@ def _walk(z, st, tables, book, rules, grade_of, position, jhf_rent, scenario, ro
             if month > T or nxt == state:
                 continue
             prev, state = state, nxt
-            if rules.entry_cost_yen[state] != 0 or rules.entry_cost_num[state] != 0:  # entered this month
-                costs += rules.entry_cost_yen[state] + tot * rules.entry_cost_num[state] // rules.entry_cost_den[state]
+            if states[state, S_COST] != 0:  # entered this month (a costly state: fixed + 1)
+                costs += states[state, S_COST] - 1 + tot * states[state, S_COST_NUM] // states[state, S_COST_DEN]
             if state < dest.shape[0]:
                 continue
             lo = thr[prev, r - 1] if r > 0 else 0.0
             x = (u - lo) / (thr[prev, r] - lo)  # the move's uniform rescaled: a fresh one
             pay = rem = 0
-            if rules.role[state] == ROLE_PAYMENT_EXIT:
+            if states[state, S_ROLE] == ROLE_PAYMENT_EXIT:
                 recovered += owed
             else:  # a tenancy-ending exit
                 rec = int(math.floor(owed * rules.recovery_rate * m + 1e-9))
@@ -102,7 +103,7 @@ def _walk(z, st, tables, book, rules, grade_of, position, jhf_rent, scenario, ro
             row[6], row[7], row[8], row[9], row[10], row[11] = state, month, months, sub, costs, recovered
             row[12], row[13] = pay, rem
             count += 1
-            if rules.role[state] != ROLE_PAYMENT_EXIT:
+            if states[state, S_ROLE] != ROLE_PAYMENT_EXIT:
                 break  # the tenancy ended
             # performing again: the next missed rent from the rescaled uniform
             month += gap(x * tables.inv_a[k], tables.cdfs[k], tables.guides[k])

@@ -43,7 +43,10 @@ def kernel_inputs(book: RentBook, model: RentModel) -> tuple[ScenarioInputs, Boo
                          f"numerator ({cov.numerator}) overflow 64-bit yen arithmetic; monthly totals this large are "
                          f"outside what the engine supports")
     arrays = BookArrays(book.group_start, book.group_grade, book.group_offset, contract, book.fees, book.premium)
-    rules = CollectionRules(model.months, dest, codes.role, codes.repays.astype(np.int64), *model.entry_cost_arrays(),
+    fixed, num, den = model.entry_cost_arrays()
+    costly = (fixed != 0) | (num != 0)  # stored as fixed + 1, so the kernel tests one number
+    states = np.column_stack([codes.role, codes.repays, np.where(costly, fixed + 1, 0), num, den]).astype(np.int64)
+    rules = CollectionRules(model.months, dest, states,
                             model.installment_repayment_months, float(model.recovery_rate),
                             model.recovery_delay_months, cov.numerator, cov.denominator, share.numerator,
                             share.denominator, float(model.jhf_refused_share))

@@ -50,13 +50,19 @@ class BookArrays(NamedTuple):
     premium: np.ndarray
 
 
+#: The columns of :attr:`CollectionRules.states`.
+S_ROLE, S_REPAYS, S_COST, S_COST_NUM, S_COST_DEN = range(5)
+
+
 class CollectionRules(NamedTuple):
     """What the collection months do, fixed for a run: the horizon ``months``; the draw order
     of each transient state's moves (``dest``, :func:`~.tables.transition_order`); by state
-    (:func:`~actuarial.collection.state_codes`) its ``role`` code, whether a month there
-    ``repays`` as a plan (int64 0 or 1), and the yen charged on entering it
-    (``entry_cost_yen`` plus ``floor(total x num / den)``, :meth:`~.model.RentModel.entry_cost_arrays`,
-    of the contract's monthly total); a plan's month repays
+    (:func:`~actuarial.collection.state_codes`), one row a state in ``states`` (one array, so
+    the loop keeps one base pointer for them all): its role code (``S_ROLE``), 1 if a month
+    there repays as a plan (``S_REPAYS``), and what entering it costs, ``fixed + floor(total x
+    num / den)`` of the contract's monthly total (:meth:`~.model.RentModel.entry_cost_arrays`),
+    as ``S_COST`` = ``fixed + 1`` for a state with a cost and 0 for one without (so that one
+    number tells), ``S_COST_NUM`` and ``S_COST_DEN``; a plan's month repays
     ``repay_months`` monthly totals; after a tenancy-ending exit ``floor(arrears x
     recovery_rate x m)`` is recovered ``recovery_delay_months`` later; the JHF coverage ratio
     and recovery share as exact fractions ``num / den``, and the share of insured events JHF
@@ -64,11 +70,7 @@ class CollectionRules(NamedTuple):
 
     months: int
     dest: np.ndarray
-    role: np.ndarray
-    repays: np.ndarray
-    entry_cost_yen: np.ndarray
-    entry_cost_num: np.ndarray
-    entry_cost_den: np.ndarray
+    states: np.ndarray
     repay_months: int
     recovery_rate: float
     recovery_delay_months: int
@@ -268,8 +270,7 @@ def _collections(st, counts, listed, tables, book, rules, out):
     """
     m, thr, nexts, paid0, edges, rank_of = (tables.m, tables.thr, tables.nexts.reshape(-1), tables.paid0,
                                             tables.edges, tables.rank_of)
-    T, dest, contract, repays, role = rules.months, rules.dest, book.contract, rules.repays, rules.role
-    entry_cost, entry_num, entry_den = rules.entry_cost_yen, rules.entry_cost_num, rules.entry_cost_den
+    T, dest, contract, states = rules.months, rules.dest, book.contract, rules.states
     K = dest.shape[0]
     stay = rank_of[0, 0]
     cured_loop = edges[0, stay + 1] - edges[0, stay] < CURED_LOOP_STAYS
@@ -393,15 +394,16 @@ def _collections(st, counts, listed, tables, book, rules, out):
                 while tm <= T and state < K:
                     # a month in a state of the process, written without a branch on whether it is
                     # subrogated (not in a plan, and still covered)
-                    plan = np.int64(repays[np.uint64(state)])
+                    plan = states[np.uint64(state), S_REPAYS]
                     sub = (1 - plan) * np.int64(owed < cover) * tot
                     rep = plan * min(owed, repay_yen)  # a plan's month repays
                     out[np.uint64(tm * OUT_LINES + _SUBROGATED)] += sub
                     out[np.uint64(tm * OUT_LINES + _RECOVERED)] += rep
                     owed += sub - rep  # the arrears owed are always whole monthly totals
-                    cost, num = entry_cost[np.uint64(state)], entry_num[np.uint64(state)]
-                    if (cost != 0 or num != 0) and state != prev:  # entered this month
-                        out[np.uint64(tm * OUT_LINES + _COSTS)] += cost + tot * num // entry_den[np.uint64(state)]
+                    cost = states[np.uint64(state), S_COST]
+                    if cost != 0 and state != prev:  # entered this month (a costly state: fixed + 1)
+                        out[np.uint64(tm * OUT_LINES + _COSTS)] += cost - 1 + tot * states[
+                            np.uint64(state), S_COST_NUM] // states[np.uint64(state), S_COST_DEN]
                     bits, rs = draw(rs)
                     nxt = nexts[(np.uint64(state) << np.uint64(TOP_BITS)) | np.uint64(bits >> shift)]
                     if nxt == MIXED:
@@ -410,9 +412,11 @@ def _collections(st, counts, listed, tables, book, rules, out):
                     state = nxt
                     tm += 1
                 if tm <= T:  # the path left the process this month
-                    out[np.uint64(tm * OUT_LINES + _COSTS)] += (entry_cost[np.uint64(state)] + tot * entry_num[
-                        np.uint64(state)] // entry_den[np.uint64(state)])
-                    if role[np.uint64(state)] == ROLE_PAYMENT_EXIT:  # performing again
+                    cost = states[np.uint64(state), S_COST]
+                    if cost != 0:  # an exit with a cost (a division only then)
+                        out[np.uint64(tm * OUT_LINES + _COSTS)] += cost - 1 + tot * states[
+                            np.uint64(state), S_COST_NUM] // states[np.uint64(state), S_COST_DEN]
+                    if states[np.uint64(state), S_ROLE] == ROLE_PAYMENT_EXIT:  # performing again
                         out[np.uint64(tm * OUT_LINES + _RECOVERED)] += owed
                         # the month's uniform, rescaled within the chosen move's interval, is a
                         # fresh uniform: it decides a missed rent before a move-out, and when
