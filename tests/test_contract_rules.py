@@ -119,13 +119,20 @@ def test_parking_book_grouped_oracle_equals_the_contract_by_contract_one(parking
 
 # -- JHF's exclusions (保険免責: false statements, unpaid premium, breach of the terms) -------------
 def test_a_refused_claim_pays_nothing_and_owes_no_remittance():
+    # the skip in month 4 recovers floor(0.5 x 300,000) = 150,000 in month 5 (delay 1), after
+    # the payout's month: 70% of it, 105,000, is remitted unless the claim was refused
     book = _certain_book(4, 100_000, 0)
-    model = dataclasses.replace(_certain_model(1_000_000), recovery_rate=0.5, recovery_delay_months=0)
-    for share, payout in ((0.0, 210_000), (1.0, 0)):
+    model = dataclasses.replace(_certain_model(1_000_000), recovery_rate=0.5, recovery_delay_months=1,
+                                good_exit_sensitivity=0.0)  # the recovery the same in every economy
+    for share, payout, remitted in ((0.0, 210_000, 105_000), (1.0, 0, 0)):
         m = dataclasses.replace(model, jhf_refused_share=share)
         for flows in (simulate(book, m, 3, seed=5).cash_flows, simulate_reference(book, m, 3, seed=5)):
             assert np.array_equal(flows[:, LINES.index("jhf_payout"), 5], np.full(3, 4 * payout))
-        assert expected_cash_flows(book, m)["jhf_payout"].sum() == pytest.approx(4 * payout, rel=1e-6)
+            assert np.array_equal(flows[:, LINES.index("jhf_remittance"), 5], np.full(3, 4 * remitted))
+            assert np.array_equal(flows[:, LINES.index("recoveries"), 5], np.full(3, 4 * 150_000))
+        exact = expected_cash_flows(book, m).sum()
+        assert exact["jhf_payout"] == pytest.approx(4 * payout, rel=1e-6)
+        assert exact["jhf_remittance"] == pytest.approx(4 * remitted, rel=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -362,7 +369,48 @@ def test_loss_per_claim_by_rent_band_and_bad_input():
     assert t["claims"].tolist() == [2, 0, 1]
     assert t.loc["0-49,999", ["median_loss_yen", "mean_loss_yen", "max_loss_yen"]].tolist() == [500_000, 500_000,
                                                                                                  700_000]
-    with pytest.raises(ValueError, match="edges_yen must increase"):
+    with pytest.raises(ValueError, match="edges_yen must be whole yen"):
         loss_per_claim(rows, edges_yen=(0, 50_000, 50_000))
     with pytest.raises(ValueError, match="net_loss_yen"):
         loss_per_claim(rows.drop(columns="net_loss_yen"))
+
+
+def test_a_contract_amount_without_a_projection_start_is_refused_by_the_params(tmp_path):
+    from actuarial.params import ParamsError
+
+    f = tmp_path / "s.yaml"
+    f.write_text(f"extends: {ROOT / 'params' / 'base.yaml'}\nscenario: {{name: s}}\n"
+                 f"jhf: {{contract_amount_yen: 50000000}}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="rent_model.projection_start"):
+        load_params(f)
+
+
+def test_cost_months_with_more_than_six_decimals_are_refused_up_front(tmp_path):
+    from actuarial.params import ParamsError
+
+    with pytest.raises(ValueError, match="restoration_cost_months"):
+        dataclasses.replace(_certain_model(1_000_000), restoration_cost_months=0.3333333)
+    f = tmp_path / "s.yaml"
+    f.write_text(f"extends: {ROOT / 'params' / 'base.yaml'}\nscenario: {{name: s}}\n"
+                 f"collection: {{removal_cost_months: 0.3333333}}\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="collection.removal_cost_months"):
+        load_params(f)
+
+
+def test_attachment_bad_input_names_the_column():
+    from actuarial.products.jhf_insurance import JHFTerms
+
+    t = JHFTerms(contract_amount_yen=1_000_000)
+    with pytest.raises(ValueError, match="'committed' must be True/False"):
+        t.attach_within_contract_amount(pd.DataFrame({"attach_date": ["2024-05-01"], "rent_at_start": [1],
+                                                      "committed": ["no"]}))
+    with pytest.raises(ValueError, match="column 'attach_date'"):
+        t.attach_within_contract_amount(pd.DataFrame({"attach_date": ["2024-02-30"], "rent_at_start": [1]}))
+
+
+def test_mortgage_refund_lag_given_as_a_whole_float_is_kept_whole():
+    from actuarial.simulation import MortgageModel
+
+    m = dataclasses.replace(MortgageModel.from_params(BASE), refund_lag_months=2.0)
+    assert m.refund_lag_months == 2 and isinstance(m.refund_lag_months, int)
+    assert m.refunds_paid(np.array([1.0, 2.0, 3.0])).tolist() == [0.0, 0.0, 1.0]

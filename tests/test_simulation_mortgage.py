@@ -248,4 +248,3 @@ def test_the_administration_fee_is_income_at_the_start_and_never_refunded(book, 
 def test_refund_lag_and_administration_fee_must_be_whole_and_not_negative(model, name, value):
     with pytest.raises(ValueError, match=name):
         dataclasses.replace(model, **{name: value})
-

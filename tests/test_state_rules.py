@@ -10,6 +10,7 @@ from actuarial import calibration, collection
 from actuarial.collection import (
     ABSORBING_STATES,
     ECONOMY_SCALED_MOVES,
+    EXECUTION_STATES,
     FIRST_STATE,
     PAYMENT_EXITS,
     PLAN_STATES,
@@ -54,7 +55,7 @@ def test_payment_and_tenancy_ending_exits_partition_the_exits():
 
 def test_the_named_sets_of_the_cash_flow_rules():
     assert PLAN_STATES == ("installment",) and set(PLAN_STATES) <= set(TRANSIENT_STATES)
-    assert SUIT_STATES == ("suit",)
+    assert SUIT_STATES == ("suit",) and EXECUTION_STATES == ("forced_execution",)
     assert ECONOMY_SCALED_MOVES == ("installment", "cure", "installment_paid")
 
 

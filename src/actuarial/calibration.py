@@ -29,9 +29,7 @@ from .collection import (
     MLIT_FUNNEL,
     PAYMENT_EXITS,
     ROLE_TENANCY_ENDING_EXIT,
-    ROLE_TRANSIENT,
     STATES,
-    SUIT_STATES,
     TRANSIENT_STATES,
     CollectionChain,
     state_codes,
@@ -313,7 +311,7 @@ def late_by_month(model, measure: str = "months_owed") -> tuple[np.ndarray, np.n
       and one that has repaid everything is not late.
     - ``in_process``: 1 month late at the end of month 0, 2+ months late at every later
       month-end while in the process: months since the missed rent, whatever a plan repaid
-      (the fit's reading until session 6; it counts plan months as arrears).
+      (an earlier reading of the fit's; it counts plan months as arrears).
     """
     if measure not in ARREARS_MEASURES:
         raise ValueError(f"measure must be one of {', '.join(ARREARS_MEASURES)}, got {measure!r}")
@@ -412,10 +410,9 @@ def long_arrears_loss_share(model, n_paths: int, seed: int, months_long: int = L
     months = np.minimum(subrogating.sum(axis=1), 24)
     final = paths[:, -1]
     ending = codes.role[final] == ROLE_TENANCY_ENDING_EXIT
-    sued = np.isin(paths, [STATES.index(s) for s in SUIT_STATES]).any(axis=1)
     entry_cost = model.entry_costs_yen(monthly_total_yen=100_000)  # the flat of the nominal 100,000 rent below
-    suit_cost = entry_cost[[STATES.index(s) for s in SUIT_STATES]].max(initial=0)
-    cost = sued * suit_cost + np.where(codes.role[final] != ROLE_TRANSIENT, entry_cost[final], 0)
+    entered = paths[:, 1:] != paths[:, :-1]  # each state entered costs its entry cost, as in the engines
+    cost = np.where(entered, entry_cost[paths[:, 1:]], 0).sum(axis=1)
     loss = np.where(ending, months * (1 - model.recovery_rate), 0.0) * 100_000 + cost
     total = loss.sum()
     return float(loss[months >= months_long].sum() / total) if total > 0 else float("nan")

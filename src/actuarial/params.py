@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .collection import STATES, TRANSIENT_STATES, CollectionChain
-from .products.common import SUBROGATION_ITEMS
+from .products.common import SUBROGATION_ITEMS, rate_fraction
 from .products.jhf_insurance import JHFTerms
 from .products.mortgage_fee import validate_schedule
 from .products.rent_guarantee import PLAN_COSTS, FeePlan
@@ -144,6 +144,12 @@ class CollectionParams(_Model):
     removal_cost_months: CostMonths = 0.0
     restoration_cost_months: CostMonths = 0.0
 
+    @field_validator("suit_cost_months", "execution_cost_months", "removal_cost_months", "restoration_cost_months")
+    @classmethod
+    def _six_decimals(cls, months):
+        rate_fraction(months, "months")  # the engines take it as an exact fraction
+        return months
+
     @field_validator("transitions")
     @classmethod
     def _chain(cls, transitions):
@@ -223,6 +229,14 @@ class Scenario(_Model):
     rent_model: RentModelParams | None = None
     mortgage_model: MortgageModelParams | None = None
     portfolio: PortfolioParams = PortfolioParams()
+
+    @model_validator(mode="after")
+    def _contract_amount_needs_a_calendar(self):
+        if self.jhf.contract_amount_yen is not None and self.rent_model is not None \
+                and self.rent_model.projection_start is None:
+            raise ValueError("jhf.contract_amount_yen caps the insurance attached in each policy year (1 April - "
+                             "31 March), so rent_model.projection_start must give the date of projection month 0")
+        return self
 
     @model_validator(mode="after")
     def _rent_model_needs_collection(self):
@@ -362,5 +376,3 @@ __all__ = [
     "read_yaml",
     "resolve",
 ]
-
-

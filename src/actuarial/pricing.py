@@ -192,7 +192,8 @@ def lump_sum_installment_equivalence(model, *, principal_yen: int, annual_intere
         raise ValueError(f"discount_annual_rate must be in (-0.5, 1), got {discount_annual_rate!r}")
     loan = {"principal_yen": int(principal_yen), "annual_interest_rate": float(annual_interest_rate),
             "term_months": int(term_months), "age_months": 0, "collateral_value_yen": int(principal_yen), "grade": None}
-    m = dataclasses.replace(model, months=int(term_months))
+    # to the term, and the refund lag after it: a prepayment in the last months is refunded after the term
+    m = dataclasses.replace(model, months=int(term_months) + model.refund_lag_months)
     grade = next(iter(model.annual_default_rate))
     out = {}
     for fee_type in ("lump_sum", "installment"):

@@ -105,7 +105,8 @@ def loss_per_claim(claims: pd.DataFrame, edges_yen=RENT_BAND_EDGES_YEN) -> pd.Da
     """The loss per claim by the flat's monthly total: of the collection episodes that ended
     the tenancy (``SimulationResult.claims`` rows whose exit is tenancy-ending), the count and
     the median, mean and largest net loss in yen, by band of ``monthly_total_yen`` (lower
-    edges ``edges_yen``, each band up to the next edge).
+    edges ``edges_yen``, each band up to the next edge; totals below the first edge are left
+    out, so the default starts at 0).
 
     >>> rows = pd.DataFrame({"exit": ["skip", "cure", "skip", "settlement"], "monthly_total_yen": [40_000, 60_000,
     ...                      60_000, 200_000], "net_loss_yen": [300_000, 0, 500_000, 900_000]})
@@ -115,9 +116,11 @@ def loss_per_claim(claims: pd.DataFrame, edges_yen=RENT_BAND_EDGES_YEN) -> pd.Da
     from .collection import TENANCY_ENDING_EXITS
 
     require_frame(claims, ("exit", "monthly_total_yen", "net_loss_yen"), "claims")
-    edges = [int(e) for e in edges_yen]
-    if len(edges) < 1 or any(b <= a for a, b in itertools.pairwise(edges)):
-        raise ValueError(f"edges_yen must increase, got {list(edges_yen)!r}")
+    edges = list(edges_yen) if isinstance(edges_yen, (list, tuple, np.ndarray)) else None
+    if not edges or any(isinstance(e, (bool, np.bool_)) or not isinstance(e, (int, np.integer)) or e < 0
+                        for e in edges) or any(b <= a for a, b in itertools.pairwise(edges)):
+        raise ValueError(f"edges_yen must be whole yen >= 0 that increase, got {edges_yen!r}")
+    edges = [int(e) for e in edges]
     ended = claims[claims["exit"].astype(str).isin(TENANCY_ENDING_EXITS)]
     labels = [f"{a:,}-{b - 1:,}" for a, b in itertools.pairwise(edges)] + [f"{edges[-1]:,}+"]
     band = pd.cut(ended["monthly_total_yen"], bins=[*edges, np.inf], right=False, labels=labels)

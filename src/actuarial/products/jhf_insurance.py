@@ -310,6 +310,20 @@ class JHFTerms:
         d = to_date("date", date)
         return d.year if d.month >= 4 else d.year - 1
 
+    def claim_free_limit(self, *, rent_at_start):
+        """The most JHF can pay on a guarantee whatever is claimed: the smaller of the
+        months limit ``floor(coverage_ratio x cap_months x rent_at_start)`` and the yen cap
+        (:meth:`payout_limits`), in yen; an ``int64`` array for an array.
+
+        >>> JHFTerms().claim_free_limit(rent_at_start=100_000), JHFTerms().claim_free_limit(rent_at_start=150_000)
+        (840000, 1000000)
+        """
+        limits = self.payout_limits(subrogated_rent=0, rent_at_start=rent_at_start)
+        values = [limits["months"]] + ([limits["yen"]] if "yen" in limits else [])
+        if isinstance(values[0], np.ndarray):
+            return np.minimum.reduce([np.asarray(v, dtype=np.int64) for v in np.broadcast_arrays(*values)])
+        return int(min(values))
+
     def attach_within_contract_amount(self, guarantees: pd.DataFrame) -> pd.DataFrame:
         """Attach the insurance to guarantees within each policy year's insurance contract
         amount (ご利用可能額（保険契約額）, JHF guide V-4; docs/decisions.md says why the amount
@@ -335,11 +349,14 @@ class JHFTerms:
         """
         require_frame(guarantees, ("attach_date", "rent_at_start"), "guarantees")
         rent = check_yen("guarantees['rent_at_start']", guarantees["rent_at_start"].to_numpy())
-        limits = self.payout_limits(subrogated_rent=0, rent_at_start=np.asarray(rent, dtype=np.int64))
-        limit = np.asarray(limits["months"], dtype=np.int64)
-        if "yen" in limits:
-            limit = np.minimum(limit, limits["yen"])
-        years = self.policy_year(guarantees["attach_date"])
+        limit = self.claim_free_limit(rent_at_start=np.asarray(rent, dtype=np.int64))
+        try:
+            years = self.policy_year(guarantees["attach_date"])
+        except ValueError as exc:
+            raise ValueError(f"guarantees column 'attach_date': {exc}") from None
+        if "committed" in guarantees.columns and guarantees["committed"].dtype != bool:
+            raise ValueError(f"guarantees column 'committed' must be True/False, "
+                             f"got dtype {guarantees['committed'].dtype}")
         committed = (guarantees["committed"].to_numpy(bool) if "committed" in guarantees.columns
                      else np.zeros(len(guarantees), dtype=bool))
         out = guarantees.copy()

@@ -39,14 +39,18 @@ def default_threads() -> int:
     return int(value)
 
 
-def check_run_arguments(*, n_scenarios, seed, threads, chunk_scenarios, backend) -> int:
-    """``ValueError`` naming the argument for a bad count, seed, thread count or backend.
-    Returns the threads to run on: ``threads``, or :func:`default_threads` for None."""
+def check_run_arguments(*, n_scenarios, seed, threads, chunk_scenarios, backend, claims=0) -> int:
+    """``ValueError`` naming the argument for a bad count, seed, thread count, backend or
+    claim count (``claims``, 0 to ``n_scenarios``). Returns the threads to run on:
+    ``threads``, or :func:`default_threads` for None."""
     threads = default_threads() if threads is None else threads
     for name, v, lo in (("n_scenarios", n_scenarios, 1), ("seed", seed, 0), ("threads", threads, 1),
                         ("chunk_scenarios", chunk_scenarios, 1)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
+    if isinstance(claims, bool) or not isinstance(claims, (int, np.integer)) or not 0 <= claims <= n_scenarios:
+        raise ValueError(f"claims must be a whole number of scenarios from 0 to n_scenarios ({n_scenarios}), "
+                         f"got {claims!r}")
     if backend not in ("local", "dask"):
         raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
     return threads

@@ -80,7 +80,6 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
     """
     T = model.months
     jhf = model.jhf
-    cov = rate_fraction(jhf.coverage_ratio)
     share = rate_fraction(jhf.recovery_share)
     codes, entry_cost = state_codes(), model.entry_costs_yen(monthly_total_yen=total)
     delay = model.recovery_delay_months
@@ -95,10 +94,7 @@ def _path_flows(model: RentModel, z: float, total: int, cap: int, insured: bool,
         rec = np.array([model.recovery_after_exit(int(a), z) for a in arrears], dtype=float)
         if insured:  # on the covered part of the months owed: arrears / total months of ``covered``
             covered_owed = arrears // max(total, 1) * covered
-            pay = np.minimum(covered_owed * cov.numerator // cov.denominator,
-                             jhf_rent * jhf.cap_months * cov.numerator // cov.denominator)
-            if jhf.cap_yen is not None:
-                pay = np.minimum(pay, jhf.cap_yen)
+            pay = jhf.payout(subrogated_rent=covered_owed, rent_at_start=np.full(len(arrears), jhf_rent))
             pay = np.where(arrears > 0, pay, 0).astype(float)
             rem = np.where(arrears > 0, rec.astype(np.int64) * share.numerator // share.denominator, 0).astype(float)
             pay, rem = (1.0 - model.jhf_refused_share) * pay, (1.0 - model.jhf_refused_share) * rem

@@ -108,7 +108,7 @@ class MortgageModel:
         check_count("months", self.months, minimum=1)
         check_yen("transfer_fee_yen", self.transfer_fee_yen)
         check_yen("administration_fee_yen", self.administration_fee_yen)
-        check_count("refund_lag_months", self.refund_lag_months)
+        object.__setattr__(self, "refund_lag_months", int(check_count("refund_lag_months", self.refund_lag_months)))
         if not is_real(self.house_price_sensitivity) or self.house_price_sensitivity < 0:
             raise ValueError(f"house_price_sensitivity must be >= 0, got {self.house_price_sensitivity!r}")
         object.__setattr__(self, "deduction_schedule", validate_schedule(self.deduction_schedule))
@@ -482,10 +482,7 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     ``K`` scenarios, one row each (:func:`default_claims`).
     """
     threads = check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads,
-                                  chunk_scenarios=chunk_scenarios, backend=backend)
-    if isinstance(claims, bool) or not isinstance(claims, (int, np.integer)) or not 0 <= claims <= n_scenarios:
-        raise ValueError(f"claims must be a whole number of scenarios from 0 to n_scenarios ({n_scenarios}), "
-                         f"got {claims!r}")
+                                  chunk_scenarios=chunk_scenarios, backend=backend, claims=claims)
     book = prepare_mortgage_book(portfolio, model)
     T = model.months
     bar = progress_bar(progress, n_scenarios, len(book.principal) * n_scenarios, 10**7)

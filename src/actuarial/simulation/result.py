@@ -57,4 +57,3 @@ class SimulationResult:
         each (:func:`actuarial.risk.metric_errors`): how far the run's figures may be from
         those of unlimited scenarios. Needs at least 2 scenarios."""
         return metric_errors(self.losses["net_loss"].to_numpy(), self.losses["fees"].to_numpy(), levels, confidence)
-

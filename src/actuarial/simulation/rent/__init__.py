@@ -24,9 +24,13 @@ not depend on how scenarios are split over threads or chunks):
    recovers ``floor(recovery_rate x exp(beta min(z, 0)) x arrears)`` ``recovery_delay_months``
    later (bad economies recover less, by the same factor as the cures);
 4. an insured contract whose tenancy ends after subrogation has the JHF insured event: the
-   payout (the product calculator's formula on the subrogated rent) comes one month after
-   the exit (the 30-day lag), and ``recovery_share`` of any recovery from then on is
-   remitted.
+   payout (the product calculator's formula on the covered part of the months owed: rent,
+   management and common-area fees, never parking) comes one month after the exit (the
+   30-day lag), and ``recovery_share`` of any recovery from then on is remitted; JHF refuses
+   ``jhf_refused_share`` of the claims (its exclusions), and with an insurance contract
+   amount a new guarantee that does not fit its policy year is not insured
+   (:func:`~.book.jhf_attachment`). Costs on entering a state are a fixed amount plus
+   months of the monthly total (:meth:`RentModel.entry_cost_terms`).
 
 A contract's optional ``start_month`` (0 when absent) places it in the projection: negative
 for contracts already in force, positive for new business. It is at risk of a first missed
@@ -50,7 +54,9 @@ The package, one concern a module:
 - :mod:`.stream`: the SFC64 stream the kernel steps itself;
 - :mod:`.tables`: the per-scenario lookup tables;
 - :mod:`.kernel`: the collection kernel;
-- :mod:`.engine`: the scenario loop and :func:`simulate_rent`.
+- :mod:`.engine`: the scenario loop and :func:`simulate_rent`;
+- :mod:`.claims`: claim-level output, a walker that replays a scenario's stream and writes
+  one row per collection episode.
 
 :mod:`actuarial.simulation.reference` walks the same streams in plain Python, and tests hold
 the kernel equal to it to the yen. docs/model.md states the model; docs/performance.md why

@@ -87,7 +87,6 @@ def start_months(portfolio: pd.DataFrame, months: int) -> np.ndarray:
     return col.to_numpy(np.int64)
 
 
-
 def jhf_attachment(portfolio: pd.DataFrame, model: RentModel,
                    start: np.ndarray) -> tuple[np.ndarray, pd.DataFrame | None]:
     """Which contracts are insured, and the JHF insurance attached by policy year.
@@ -219,10 +218,7 @@ def contract_records(total_yen: np.ndarray, cover_months: np.ndarray, insured: n
         raise ValueError(f"contract_records needs 1-d arrays of one length, got shapes {lengths}")
     covered = np.asarray(covered, dtype=np.int64)
     insured = np.asarray(insured, dtype=bool)
-    limits = jhf.payout_limits(subrogated_rent=0, rent_at_start=np.asarray(jhf_rent_yen, dtype=np.int64))
-    limit = np.asarray(limits["months"], dtype=np.int64)
-    if "yen" in limits:
-        limit = np.minimum(limit, limits["yen"])
+    limit = jhf.claim_free_limit(rent_at_start=np.asarray(jhf_rent_yen, dtype=np.int64))
     checks = (("the JHF payout limit", limit, LIMIT_MASK), ("jhf_covered_yen", covered, MAX_COVERED_YEN))
     for name, values, top in checks:
         bad = insured & ((values < 0) | (values > top))

@@ -98,10 +98,7 @@ def simulate_rent(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, s
     :data:`~.claims.CLAIM_COLUMNS`), from the same streams (:func:`~.claims.walk_claims`).
     """
     threads = check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads,
-                                  chunk_scenarios=chunk_scenarios, backend=backend)
-    if isinstance(claims, bool) or not isinstance(claims, (int, np.integer)) or not 0 <= claims <= n_scenarios:
-        raise ValueError(f"claims must be a whole number of scenarios from 0 to n_scenarios ({n_scenarios}), "
-                         f"got {claims!r}")
+                                  chunk_scenarios=chunk_scenarios, backend=backend, claims=claims)
     book = prepare_book(portfolio, model)
     T = model.months
     bar = progress_bar(progress, n_scenarios, len(book.total) * n_scenarios, 10**8)

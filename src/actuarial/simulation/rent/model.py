@@ -66,6 +66,7 @@ class RentModel:
             value = getattr(self, name)
             if not is_real(value) or not 0 <= value <= 120:
                 raise ValueError(f"{name} must be a number of months in [0, 120], got {value!r}")
+            rate_fraction(value, name)  # taken as an exact fraction: at most six decimals
         if isinstance(self.good_exit_sensitivity, bool) or not isinstance(self.good_exit_sensitivity, (int, float)) \
                 or self.good_exit_sensitivity < 0:
             raise ValueError(f"good_exit_sensitivity must be >= 0, got {self.good_exit_sensitivity!r}")

@@ -140,7 +140,6 @@ class ScenarioTables(NamedTuple):
     dunning_splits: np.ndarray
 
 
-
 @numba.njit(nogil=True, cache=True, inline="always")
 def table_gap(x, first_table):
     """``gap(x inv_a)`` for ``x`` in ``[0, 1]`` (a uniform rescaled within its move's
