@@ -29,6 +29,13 @@ THREE_MONTHS = CollectionChain.from_transitions({"dunning": {"emergency_contact"
                                                   "final_notice": {"skip": 1.0}})
 
 
+def _scenario_file(tmp_path, overrides: str):
+    """A scenario file extending the base params with ``overrides`` (YAML lines)."""
+    f = tmp_path / "s.yaml"
+    f.write_text(f"extends: {ROOT / 'params' / 'base.yaml'}\nscenario: {{name: s}}\n{overrides}\n", encoding="utf-8")
+    return f
+
+
 def _certain_book(n, rent, parking, plan="with_parking"):
     return pd.DataFrame({"rent_yen": rent, "management_fee_yen": 0, "common_fee_yen": 0, "parking_fee_yen": parking,
                          "plan": plan, "grade": "A", "insured": True}, index=range(n))
@@ -172,9 +179,7 @@ def test_refused_share_must_be_a_share(value):
 def test_refused_share_in_params_is_checked_naming_the_key(tmp_path, value):
     from actuarial.params import ParamsError
 
-    f = tmp_path / "s.yaml"
-    f.write_text(f"extends: {ROOT / 'params' / 'base.yaml'}\nscenario: {{name: s}}\n"
-                 f"rent_model: {{jhf_refused_share: {value}}}\n", encoding="utf-8")
+    f = _scenario_file(tmp_path, f"rent_model: {{jhf_refused_share: {value}}}")
     with pytest.raises(ParamsError, match="rent_model.jhf_refused_share"):
         load_params(f)
 
@@ -251,9 +256,7 @@ def test_cost_months_must_be_a_number_of_months(value):
 def test_cost_months_in_params_are_checked_naming_the_key(tmp_path, value):
     from actuarial.params import ParamsError
 
-    f = tmp_path / "s.yaml"
-    f.write_text(f"extends: {ROOT / 'params' / 'base.yaml'}\nscenario: {{name: s}}\n"
-                 f"collection: {{restoration_cost_months: {value}}}\n", encoding="utf-8")
+    f = _scenario_file(tmp_path, f"collection: {{restoration_cost_months: {value}}}")
     with pytest.raises(ParamsError, match="collection.restoration_cost_months"):
         load_params(f)
 
@@ -378,9 +381,7 @@ def test_loss_per_claim_by_rent_band_and_bad_input():
 def test_a_contract_amount_without_a_projection_start_is_refused_by_the_params(tmp_path):
     from actuarial.params import ParamsError
 
-    f = tmp_path / "s.yaml"
-    f.write_text(f"extends: {ROOT / 'params' / 'base.yaml'}\nscenario: {{name: s}}\n"
-                 f"jhf: {{contract_amount_yen: 50000000}}\n", encoding="utf-8")
+    f = _scenario_file(tmp_path, "jhf: {contract_amount_yen: 50000000}")
     with pytest.raises(ParamsError, match="rent_model.projection_start"):
         load_params(f)
 
@@ -390,9 +391,7 @@ def test_cost_months_with_more_than_six_decimals_are_refused_up_front(tmp_path):
 
     with pytest.raises(ValueError, match="restoration_cost_months"):
         dataclasses.replace(_certain_model(1_000_000), restoration_cost_months=0.3333333)
-    f = tmp_path / "s.yaml"
-    f.write_text(f"extends: {ROOT / 'params' / 'base.yaml'}\nscenario: {{name: s}}\n"
-                 f"collection: {{removal_cost_months: 0.3333333}}\n", encoding="utf-8")
+    f = _scenario_file(tmp_path, "collection: {removal_cost_months: 0.3333333}")
     with pytest.raises(ParamsError, match="collection.removal_cost_months"):
         load_params(f)
 
