@@ -36,6 +36,25 @@ def _scenario_file(tmp_path, overrides: str):
     return f
 
 
+def _kernel_equals_reference(book, model, n_scenarios, seed):
+    """The kernel's cash flows, asserted equal to the reference's to the yen (fees, which are
+    floating-point expectations, aside)."""
+    fast = simulate(book, model, n_scenarios, seed=seed).cash_flows
+    slow = simulate_reference(book, model, n_scenarios, seed=seed)
+    money = [LINES.index(x) for x in LINES if x != "fees"]
+    assert np.array_equal(fast[:, money, :], slow[:, money, :])
+    return fast
+
+
+def _within_four_standard_errors(result, exact, lines=LINES):
+    """Each of ``lines``: the simulated mean total within 4 standard errors of ``exact``."""
+    totals = result.cash_flows.sum(axis=2)
+    mean, se = totals.mean(axis=0), totals.std(axis=0, ddof=1) / np.sqrt(len(totals))
+    for line in lines:
+        j = LINES.index(line)
+        assert abs(mean[j] - exact[line]) <= 4 * se[j] + 1e-6 * max(1.0, abs(exact[line])), line
+
+
 def _certain_book(n, rent, parking, plan="with_parking"):
     return pd.DataFrame({"rent_yen": rent, "management_fee_yen": 0, "common_fee_yen": 0, "parking_fee_yen": parking,
                          "plan": plan, "grade": "A", "insured": True}, index=range(n))
@@ -98,20 +117,14 @@ def parking_book():
 
 
 def test_parking_book_kernel_equals_the_reference(parking_model, parking_book):
-    fast = simulate(parking_book, parking_model, 400, seed=3).cash_flows
-    slow = simulate_reference(parking_book, parking_model, 400, seed=3)
-    money = [LINES.index(x) for x in LINES if x != "fees"]
-    assert np.array_equal(fast[:, money, :], slow[:, money, :])
+    fast = _kernel_equals_reference(parking_book, parking_model, 400, seed=3)
     assert fast[:, LINES.index("jhf_payout"), :].sum() > 0
 
 
 def test_parking_book_monte_carlo_within_four_standard_errors_of_exact(parking_model, parking_book):
     result = simulate(parking_book, parking_model, 20_000, seed=17)
     exact = expected_cash_flows(parking_book, parking_model).sum()
-    totals = result.cash_flows.sum(axis=2)
-    mean, se = totals.mean(axis=0), totals.std(axis=0, ddof=1) / np.sqrt(len(totals))
-    for j, line in enumerate(LINES):
-        assert abs(mean[j] - exact[line]) <= 4 * se[j] + 1e-6 * max(1.0, abs(exact[line])), line
+    _within_four_standard_errors(result, exact)
     # the cap (150,000) binds for some claims and not for others
     assert 0 < exact["jhf_payout"] < 0.7 * exact["subrogation"]
 
@@ -148,10 +161,7 @@ def refusing_model(parking_model):
 
 
 def test_refusals_kernel_equals_the_reference(refusing_model, parking_book):
-    fast = simulate(parking_book, refusing_model, 400, seed=4).cash_flows
-    slow = simulate_reference(parking_book, refusing_model, 400, seed=4)
-    money = [LINES.index(x) for x in LINES if x != "fees"]
-    assert np.array_equal(fast[:, money, :], slow[:, money, :])
+    fast = _kernel_equals_reference(parking_book, refusing_model, 400, seed=4)
     everything = simulate(parking_book, dataclasses.replace(refusing_model, jhf_refused_share=0.0), 400, seed=4)
     paid = fast[:, LINES.index("jhf_payout"), :].sum()
     assert 0 < paid < everything.cash_flows[:, LINES.index("jhf_payout"), :].sum()  # some refused, not all
@@ -160,10 +170,7 @@ def test_refusals_kernel_equals_the_reference(refusing_model, parking_book):
 def test_refusals_monte_carlo_within_four_standard_errors_of_exact(refusing_model, parking_book):
     result = simulate(parking_book, refusing_model, 20_000, seed=23)
     exact = expected_cash_flows(parking_book, refusing_model).sum()
-    totals = result.cash_flows.sum(axis=2)
-    mean, se = totals.mean(axis=0), totals.std(axis=0, ddof=1) / np.sqrt(len(totals))
-    for j, line in enumerate(LINES):
-        assert abs(mean[j] - exact[line]) <= 4 * se[j] + 1e-6 * max(1.0, abs(exact[line])), line
+    _within_four_standard_errors(result, exact)
     full = expected_cash_flows(parking_book, dataclasses.replace(refusing_model, jhf_refused_share=0.0)).sum()
     assert exact["jhf_payout"] == pytest.approx(0.7 * full["jhf_payout"], rel=1e-12)
     assert exact["jhf_remittance"] == pytest.approx(0.7 * full["jhf_remittance"], rel=1e-12)
@@ -225,10 +232,7 @@ def scaled_model(parking_model):
 
 
 def test_scaled_costs_kernel_equals_the_reference(scaled_model, parking_book):
-    fast = simulate(parking_book, scaled_model, 400, seed=6).cash_flows
-    slow = simulate_reference(parking_book, scaled_model, 400, seed=6)
-    money = [LINES.index(x) for x in LINES if x != "fees"]
-    assert np.array_equal(fast[:, money, :], slow[:, money, :])
+    fast = _kernel_equals_reference(parking_book, scaled_model, 400, seed=6)
     assert fast[:, LINES.index("costs"), :].sum() > 0
 
 
@@ -237,10 +241,8 @@ def test_scaled_costs_monte_carlo_within_four_standard_errors_of_exact(scaled_mo
 
     result = simulate(parking_book, scaled_model, 20_000, seed=29)
     exact = expected_cash_flows(parking_book, scaled_model).sum()
-    totals = result.cash_flows.sum(axis=2)
-    mean, se = totals.mean(axis=0), totals.std(axis=0, ddof=1) / np.sqrt(len(totals))
-    j = LINES.index("costs")
-    assert abs(mean[j] - exact["costs"]) <= 4 * se[j] and exact["costs"] > 0
+    _within_four_standard_errors(result, exact, lines=("costs",))
+    assert exact["costs"] > 0
     grouped = expected_cash_flows(parking_book, scaled_model, nodes=6)
     readable = expected_cash_flows_by_contract(parking_book, scaled_model, nodes=6)
     assert np.allclose(grouped.to_numpy(), readable.to_numpy(), rtol=1e-9, atol=1e-6)
