@@ -2,6 +2,7 @@
 product calculators, reproducibility, bad input."""
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -248,3 +249,135 @@ def test_the_administration_fee_is_income_at_the_start_and_never_refunded(book, 
 def test_refund_lag_and_administration_fee_must_be_whole_and_not_negative(model, name, value):
     with pytest.raises(ValueError, match=name):
         dataclasses.replace(model, **{name: value})
+
+
+# -- partial prepayments: random events, each refunded by the full-prepayment rule ------------------
+def _partial_model(transfer_fee_yen: int) -> MortgageModel:
+    """One month in two a loan prepays half its balance in part (q = 0.25 / 0.5); no defaults,
+    no full prepayments, refunds in the month of the event, three months."""
+    return dataclasses.replace(MortgageModel.from_params(BASE), annual_default_rate={"A": 0.0}, psj_plateau_cpr=0.0,
+                               partial_prepayment_smm=0.25, partial_prepayment_share=0.5, refund_lag_months=0,
+                               months=3, transfer_fee_yen=transfer_fee_yen)
+
+
+def _hand_partial_refund(m: MortgageModel, month: int, earlier: int) -> int:
+    """A new 30-year loan of 30,000,000 yen prepaying half its balance in projection month
+    ``month`` after ``earlier`` partial prepayments, from the wording of the fee disclosure: the
+    unearned fee the prepayment removes (half of what is unearned on the balance left by the
+    earlier ones), less the cancellation deduction of its band, truncated, less the transfer
+    fee; nothing when what is kept is below the transfer fee."""
+    curve = FeeCurve(principal_yen=30_000_000, term_years=30, fee_annual_rate=m.fee_annual_rate,
+                     loan_annual_rate=m.schedule_loan_rate, discount_annual_rate=m.schedule_discount_rate)
+    elapsed = month + 1  # the disclosure counts the loan month as month 1
+    removed = math.floor(curve.unearned(elapsed) * 0.5 ** earlier * 0.5 + 1e-6)
+    kept = math.floor(removed * (1 - 0.05) + 1e-6)  # within the first 12 months the deduction is 5%
+    return kept - m.transfer_fee_yen if kept >= m.transfer_fee_yen else 0
+
+
+def test_each_partial_prepayment_is_refunded_on_the_fee_it_removes():
+    m = _partial_model(transfer_fee_yen=660)
+    r = simulate(_one_loan(), m, 400, seed=6)
+    refunds = r.cash_flows[:, L["refunds"], 1:]
+    events = 0
+    for s in range(400):
+        earlier = 0
+        for t in range(1, 4):  # every event refunds something at this transfer fee, so it shows
+            if refunds[s, t - 1]:
+                assert abs(refunds[s, t - 1] - _hand_partial_refund(m, t, earlier)) <= 1
+                earlier += 1
+        events += earlier
+    assert abs(events / 1_200 - 0.5) <= 4 * math.sqrt(0.25 / 1_200)
+    # the balance falls by half at each event: an installment loan pays its fee on what is left
+    inst = simulate(_one_loan(fee_type="installment"), m, 50, seed=6).cash_flows[:, L["fee_installment"], 1:]
+    bal = level_payment_balances(principal_yen=30_000_000, annual_interest_rate=0.012, term_months=360)
+    ratios = inst / (bal[:3] * 0.002 / 12)
+    assert np.allclose(ratios[:, 0], 1.0) and set(np.round(ratios[:, 2], 12)) <= {1.0, 0.5, 0.25}
+    # the fee calculator's own partial prepayment removes the same fee, to the yen
+    curve = FeeCurve(principal_yen=30_000_000, term_years=30, fee_annual_rate=m.fee_annual_rate,
+                     loan_annual_rate=m.schedule_loan_rate, discount_annual_rate=m.schedule_discount_rate)
+    change = curve.partial_prepayment(months_elapsed=2, prepaid_yen=round(curve.balances()[1] / 2), transfer_fee=660)
+    assert abs(change.refund_yen - _hand_partial_refund(m, 1, 0)) <= 1
+
+
+def test_a_partial_prepayment_whose_kept_fee_is_below_the_transfer_fee_refunds_nothing():
+    """The transfer fee is three quarters of what the first event keeps: a first event refunds
+    the rest, a second one (half the fee) nothing."""
+    first = _hand_partial_refund(_partial_model(0), 1, 0)
+    m = _partial_model(transfer_fee_yen=first * 3 // 4)
+    assert _hand_partial_refund(m, 2, 1) == _hand_partial_refund(m, 3, 1) == _hand_partial_refund(m, 3, 2) == 0
+    assert min(_hand_partial_refund(m, t, 0) for t in (1, 2, 3)) > 0
+    r = simulate(_one_loan(), m, 400, seed=7)
+    refunds = r.cash_flows[:, L["refunds"], 1:]
+    assert ((refunds > 0).sum(axis=1) <= 1).all()  # only the first event of a loan refunds
+    for s, t in zip(*np.nonzero(refunds), strict=True):
+        assert abs(refunds[s, t] - _hand_partial_refund(m, int(t) + 1, 0)) <= 1
+    # the exact expectation by hand: month t refunds only if the event is the loan's first, chance 0.5^t
+    hand = [0.5 ** t * _hand_partial_refund(m, t, 0) for t in (1, 2, 3)]
+    exact = expected_mortgage_cash_flows(_one_loan(), m)["refunds"].to_numpy()[1:]
+    np.testing.assert_allclose(exact, hand, atol=1.0)
+    mean, se = refunds.mean(axis=0), refunds.std(axis=0, ddof=1) / np.sqrt(400)
+    assert np.all(np.abs(mean - exact) <= 4 * se)
+
+
+@pytest.fixture(scope="module")
+def partial_model(model):
+    """Frequent partial prepayments of a fifth of the balance, with a transfer fee that leaves
+    some of them nothing to refund."""
+    return dataclasses.replace(model, partial_prepayment_smm=0.01, partial_prepayment_share=0.2,
+                               transfer_fee_yen=30_000)
+
+
+def test_partial_prepayment_book_monte_carlo_within_four_standard_errors_of_exact(partial_model, book):
+    from actuarial.simulation.exact import compare_with_exact, expected_loss, expected_mortgage_cash_flows_by_loan
+
+    r = simulate(book, partial_model, 20_000, seed=8)
+    check = compare_with_exact(r.losses, expected_loss(book, partial_model))
+    assert check["difference_in_se"].abs().max() < 4, check
+    fast = expected_mortgage_cash_flows(book.head(12), partial_model, chunk_loans=5)
+    slow = expected_mortgage_cash_flows_by_loan(book.head(12), partial_model)
+    np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), rtol=1e-12, atol=1e-6)
+    # the transfer fee binds on some partial refunds: refunds fall by more than the fee a loan
+    without = expected_loss(book, dataclasses.replace(partial_model, transfer_fee_yen=0))
+    assert without["refunds"] > expected_loss(book, partial_model)["refunds"]
+
+
+def test_partial_prepayments_keep_the_expected_balance():
+    """E[(1 - s)^K] with K ~ Binomial(t - 1, smm / s) is (1 - smm)^(t - 1): the installment
+    fees of a loan that never defaults or prepays in full do not depend on the event size."""
+    base = dataclasses.replace(MortgageModel.from_params(BASE), annual_default_rate={"A": 0.0}, psj_plateau_cpr=0.0,
+                               partial_prepayment_smm=0.02, months=24)
+    loan = _one_loan(fee_type="installment")
+    fees = [expected_mortgage_cash_flows(loan, dataclasses.replace(base, partial_prepayment_share=s))["fee_installment"]
+            for s in (0.05, 0.5, 0.9)]
+    bal = level_payment_balances(principal_yen=30_000_000, annual_interest_rate=0.012, term_months=360)
+    hand = bal[:24] * 0.002 / 12 * 0.98 ** np.arange(24)
+    for f in fees:
+        np.testing.assert_allclose(f.to_numpy()[1:], hand, rtol=1e-12)
+
+
+@pytest.mark.parametrize("over, needle", [
+    ({"partial_prepayment_share": 0.0}, "partial_prepayment_share must be above 0 and below 1, got 0.0"),
+    ({"partial_prepayment_share": 1.0}, "partial_prepayment_share must be above 0 and below 1, got 1.0"),
+    ({"partial_prepayment_share": -0.1}, r"partial_prepayment_share must be a number in \[0, 1\], got -0.1"),
+    ({"partial_prepayment_share": float("nan")}, r"partial_prepayment_share must be a number in \[0, 1\], got nan"),
+    ({"partial_prepayment_share": "0.1"}, r"partial_prepayment_share must be a number in \[0, 1\], got '0.1'"),
+    ({"partial_prepayment_smm": 0.1, "partial_prepayment_share": 0.1}, r"partial_prepayment_smm \(0.1\) must be below"),
+])
+def test_partial_prepayment_share_must_be_a_share_above_the_monthly_rate(model, over, needle):
+    with pytest.raises(ValueError, match=needle):
+        dataclasses.replace(model, **over)
+
+
+@pytest.mark.parametrize("line, needle", [
+    ("  partial_prepayment_share: 0.0 ", r"mortgage_model\.partial_prepayment_share = 0\.0"),
+    ("  partial_prepayment_share: 1.2 ", r"mortgage_model\.partial_prepayment_share = 1\.2"),
+    ("  partial_prepayment_share: .nan ", r"mortgage_model\.partial_prepayment_share = nan"),
+    ("  partial_prepayment_share: 0.0005 ",
+     r"partial_prepayment_smm \(0\.001\) must be below partial_prepayment_share"),
+])
+def test_partial_prepayment_share_in_params_is_checked_naming_the_key(tmp_path, line, needle):
+    text = (ROOT / "params" / "base.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("  partial_prepayment_share: 0.1 ", line), encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"bad\.yaml: .*" + needle):
+        load_params(bad)

@@ -191,6 +191,7 @@ class MortgageModelParams(_Model):
     psj_plateau_cpr: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]
     psj_ramp_months: Annotated[int, Field(ge=1, strict=True)]
     partial_prepayment_smm: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)] = 0.0
+    partial_prepayment_share: Annotated[float, Field(gt=0.0, lt=1.0, strict=True)] = 0.1
     recovery_delay_months: Months = 12
     forced_sale_discount: Probability
     house_price_sensitivity: Annotated[float, Field(ge=0.0, strict=True)] = 0.0
@@ -204,6 +205,14 @@ class MortgageModelParams(_Model):
         if not rates:
             raise ValueError("needs at least one grade")
         return rates
+
+    @model_validator(mode="after")
+    def _partial_events_at_most_monthly(self):
+        if not self.partial_prepayment_smm < self.partial_prepayment_share:
+            raise ValueError(f"partial_prepayment_smm ({self.partial_prepayment_smm}) must be below "
+                             f"partial_prepayment_share ({self.partial_prepayment_share}): their ratio is the "
+                             "monthly chance of a partial prepayment")
+        return self
 
 
 class PortfolioParams(_Model):

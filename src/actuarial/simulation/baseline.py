@@ -88,14 +88,18 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
 
 
 def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: int) -> np.ndarray:
-    """The mortgage model month by month over every loan: ``S x L x (T+1)`` yen."""
+    """The mortgage model month by month over every loan: ``S x L x (T+1)`` yen. Each month
+    every loan alive draws whether it defaults, prepays in full, or (surviving the month)
+    prepays the share ``s`` of its balance in part; ``k`` counts its partial prepayments."""
+    from ..products.mortgage_fee import refund
     from .mortgage import MORTGAGE_LINES, prepare_mortgage_book
 
     book = prepare_mortgage_book(portfolio, model)
     T = model.months
     n = len(book.principal)
     d0 = 1 - (1 - book.annual_pd[book.grade]) ** (1 / 12)
-    keep = [1 - float(r) for _, r in model.deduction_schedule]
+    rule = {"transfer_fee": model.transfer_fee_yen, "schedule": model.deduction_schedule}
+    share, q = model.partial_prepayment_share, model.partial_prepayment_rate
     out = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1 + model.recovery_delay_months))
     cohorts = book.inst_factor.shape[0]
     for s in range(n_scenarios):
@@ -105,31 +109,32 @@ def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: i
             d = np.where(d0 > 0, norm.cdf((norm.ppf(d0) - math.sqrt(model.rho) * z) / math.sqrt(1 - model.rho)), 0.0)
         sale = model.sale_factor(z)
         alive = np.ones(n, dtype=bool)
+        k = np.zeros(n, dtype=np.int64)
         f = out[s]
         f[0, 0] = book.lump_fee_month0
         f[5, 0] = book.administration_fee_month0
         for t in range(1, T + 1):
             alive &= t <= book.life
             idx = np.flatnonzero(alive)
-            u, v = rng.random(len(idx)), rng.random(len(idx))
+            u, v, w = rng.random(len(idx)), rng.random(len(idx)), rng.random(len(idx))
             a = book.age[idx] + t
-            scale = (1 - model.partial_prepayment_smm) ** (t - 1)
             default = u < d[idx]
             prepay = ~default & (v < model.prepayment_hazard(a))
+            partial = ~default & ~prepay & (w < q)
             dd = idx[default]
-            bal = np.floor(book.principal[dd] * book.shapes[book.product[dd], book.age[dd] + t - 1] * scale + 1e-6)
+            bal = np.floor(book.principal[dd] * book.shapes[book.product[dd], book.age[dd] + t - 1]
+                           * (1 - share) ** k[dd] + 1e-6)
             f[3, t] += bal.sum()
             f[4, t + model.recovery_delay_months] += np.minimum(bal, np.floor(book.collateral[dd] * sale + 1e-6)).sum()
-            pp = idx[prepay & book.lump[idx]]
-            m = book.age[pp] + t + 1
-            fee = np.floor(book.principal[pp]
-                           * book.unearned[book.product[pp], np.minimum(m, book.unearned.shape[1] - 1)]
-                           * scale + 1e-6)
-            kept = np.floor(fee * np.array(keep)[np.searchsorted(book.edges, m, side="left")] + 1e-6)
-            f[2, t] += np.where(kept >= model.transfer_fee_yen, kept - model.transfer_fee_yen, 0).sum()
+            for chosen, removes in ((idx[prepay & book.lump[idx]], False), (idx[partial & book.lump[idx]], True)):
+                m = book.age[chosen] + t + 1
+                per_yen = book.principal[chosen] * book.unearned[book.product[chosen],
+                                                                 np.minimum(m, book.unearned.shape[1] - 1)]
+                fee = np.floor(per_yen * (1 - share) ** k[chosen] * (share if removes else 1) + 1e-6).astype(np.int64)
+                f[2, t] += refund(unearned_fee=fee, months_elapsed=m, **rule).sum()
             alive[idx[default | prepay]] = False
-            alive_principal = np.bincount(book.cohort[alive], weights=book.principal[alive], minlength=cohorts)
-            f[1, t] += alive_principal @ book.inst_factor[:, t]
-            f[2, t] += alive_principal @ book.part_factor[:, t]
+            weight = book.principal[alive] * (1 - share) ** k[alive]
+            f[1, t] += np.bincount(book.cohort[alive], weights=weight, minlength=cohorts) @ book.inst_factor[:, t]
+            k[idx[partial]] += 1
         f[2] = model.refunds_paid(f[2])  # by the month paid
     return out[:, :, : T + 1]

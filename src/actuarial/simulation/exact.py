@@ -19,8 +19,11 @@ from ..collection import (
     TRANSIENT_STATES,
     state_codes,
 )
-from ..products.common import check_count, is_real, rate_fraction, require_frame
-from ..products.mortgage_fee import refund
+from ..products.common import is_real, rate_fraction, require_frame
+from .exact_mortgage import (  # noqa: F401  (the mortgage oracle, re-exported where the rent one is)
+    expected_mortgage_cash_flows,
+    expected_mortgage_cash_flows_by_loan,
+)
 from .rent import LINES, RentModel, factor_nodes, prepare_book, renewal_density
 
 _K = len(TRANSIENT_STATES)
@@ -387,119 +390,6 @@ def vasicek_large_pool_quantile(pd_: float, rho: float, q: float) -> float:
     0.1103
     """
     return float(norm.cdf((norm.ppf(pd_) + np.sqrt(rho) * norm.ppf(q)) / np.sqrt(1 - rho)))
-
-
-def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model, *, nodes: int = 24,
-                                 chunk_loans: int = 1024) -> pd.DataFrame:
-    """Exact expected cash flow of the mortgage model by month and line, yen.
-
-    Given ``z``, with ``S(t) = prod_{j<=t} (1 - d(z))(1 - p(age + j))``: a default in month
-    ``t`` has probability ``S(t-1) d``, a full prepayment ``S(t-1)(1 - d) p(age + t)``, and
-    the loan is alive for fees in month ``t`` with probability ``S(t)``. Integrated over ``z``
-    by Gauss-Legendre on ``[-8, 0]`` and ``[0, 8]``.
-
-    ``S(t) = (1 - d)^t Q(t)`` with ``Q`` the survival from prepayment alone, and ``d`` depends
-    on ``z`` only through the grade. So the amounts (rounded as the engine rounds them) are
-    summed by grade once, times ``Q``, as loans x months arrays for ``chunk_loans`` loans at a
-    time (months past maturity masked); each economy then only scales those sums, except the
-    recovery ``min(balance, floor(collateral x sale factor(z)))``, summed again for each.
-    The tests hold it equal to :func:`expected_mortgage_cash_flows_by_loan`, the readable
-    loop over loans.
-    """
-    from .mortgage import MORTGAGE_LINES, prepare_mortgage_book
-
-    check_count("chunk_loans", chunk_loans, minimum=1)
-    book = prepare_mortgage_book(portfolio, model)
-    T = model.months
-    zs, ws = factor_nodes(nodes)
-    delay = model.recovery_delay_months
-    n_grades = len(book.annual_pd)
-    t = np.arange(1, T + 1)
-    cf = (1 - model.partial_prepayment_smm) ** (t - 1)
-    sale = np.array([model.sale_factor(float(z)) for z in zs])
-    # sums by grade and month, times the survival from prepayment before (Q_prev) or after (Q_now) the month
-    defaulted = np.zeros((n_grades, T))     # Q_prev x balance
-    refunded = np.zeros((n_grades, T))      # Q_prev x p x refund
-    installments = np.zeros((n_grades, T))  # Q_now x installment fee
-    partial = np.zeros((n_grades, T))       # Q_now x expected partial-prepayment refund
-    recovered = np.zeros((len(zs), n_grades, T))  # Q_prev x recovery, by economy
-    for lo in range(0, len(book.principal), chunk_loans):
-        i = np.arange(lo, min(lo + chunk_loans, len(book.principal)))
-        a, P, product = book.age[i][:, None], book.principal[i][:, None], book.product[i][:, None]
-        alive = t[None, :] <= np.minimum(T, book.life[i])[:, None]  # months up to maturity, within the horizon
-        by_grade = (book.grade[i][None, :] == np.arange(n_grades)[:, None]).astype(float)  # grades x loans
-        p = model.prepayment_hazard(a + t)
-        stay = np.where(alive, 1 - p, 1.0)
-        q_now = np.cumprod(stay, axis=1)
-        q_prev = np.where(alive, np.concatenate([np.ones((len(i), 1)), q_now[:, :-1]], axis=1), 0.0)
-        q_now = np.where(alive, q_now, 0.0)
-        bal = np.floor(P * book.shapes[product, np.minimum(a + t - 1, book.shapes.shape[1] - 1)] * cf + 1e-6)
-        m = a + t + 1
-        fee = np.floor(P * book.unearned[product, np.minimum(m, book.unearned.shape[1] - 1)] * cf + 1e-6)
-        refunds = np.where(book.lump[i][:, None], refund(unearned_fee=fee.astype(np.int64), months_elapsed=m,
-                                                        transfer_fee=model.transfer_fee_yen,
-                                                        schedule=model.deduction_schedule), 0)
-        defaulted += by_grade @ (q_prev * bal)
-        refunded += by_grade @ (q_prev * p * refunds)
-        installments += by_grade @ (q_now * P * book.inst_factor[book.cohort[i]][:, 1:])
-        partial += by_grade @ (q_now * P * book.part_factor[book.cohort[i]][:, 1:])
-        for iz in range(len(zs)):
-            sold = np.floor(book.collateral[i] * sale[iz] + 1e-6)
-            recovered[iz] += by_grade @ (q_prev * np.minimum(bal, sold[:, None]))
-    flows = np.zeros((len(MORTGAGE_LINES), T + 1))
-    flows[0, 0] = book.lump_fee_month0
-    for iz, (z, wz) in enumerate(zip(zs, ws, strict=True)):
-        for g, annual_pd in enumerate(book.annual_pd):
-            d = model.monthly_default_hazard(float(annual_pd), float(z))
-            before = (1 - d) ** (t - 1)  # survival from default before the month
-            after = before * (1 - d)
-            flows[3, 1:] += wz * d * before * defaulted[g]
-            if delay < T:
-                flows[4, 1 + delay:] += (wz * d * before * recovered[iz, g])[: T - delay]
-            flows[2, 1:] += wz * (before * (1 - d) * refunded[g] + after * partial[g])
-            flows[1, 1:] += wz * after * installments[g]
-    flows[2] = model.refunds_paid(flows[2])
-    flows[5, 0] = book.administration_fee_month0
-    return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
-
-
-def expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model, *, nodes: int = 24) -> pd.DataFrame:
-    """:func:`expected_mortgage_cash_flows` the readable way, one loan at a time (about 4 ms
-    a loan); the tests hold the grouped version equal to it."""
-    from .mortgage import MORTGAGE_LINES, prepare_mortgage_book
-
-    book = prepare_mortgage_book(portfolio, model)
-    T = model.months
-    zs, ws = factor_nodes(nodes)
-    flows = np.zeros((len(MORTGAGE_LINES), T + 1))
-    flows[0, 0] = book.lump_fee_month0
-    t = np.arange(1, T + 1)
-    cf = (1 - model.partial_prepayment_smm) ** (t - 1)
-    for i in range(len(book.principal)):
-        a, L, P = int(book.age[i]), int(min(T, book.life[i])), int(book.principal[i])
-        tt = t[:L]
-        p = model.prepayment_hazard(a + tt)
-        bal = np.floor(P * book.shapes[book.product[i], a + tt - 1] * cf[:L] + 1e-6)
-        m = a + tt + 1
-        fee = np.floor(P * book.unearned[book.product[i], np.minimum(m, book.unearned.shape[1] - 1)] * cf[:L] + 1e-6)
-        refund_yen = refund(unearned_fee=fee.astype(np.int64), months_elapsed=m, transfer_fee=model.transfer_fee_yen,
-                            schedule=model.deduction_schedule) if book.lump[i] else 0 * fee
-        for z, wz in zip(zs, ws, strict=True):
-            d = model.monthly_default_hazard(float(book.annual_pd[book.grade[i]]), float(z))
-            step = (1 - d) * (1 - p)
-            s_prev = np.concatenate([[1.0], np.cumprod(step)[:-1]])
-            s_now = s_prev * step
-            p_def, p_pre = s_prev * d, s_prev * (1 - d) * p
-            flows[3, tt] += wz * p_def * bal
-            rec = np.minimum(bal, np.floor(book.collateral[i] * model.sale_factor(float(z)) + 1e-6))
-            keep_t = tt + model.recovery_delay_months <= T
-            flows[4, tt[keep_t] + model.recovery_delay_months] += wz * (p_def * rec)[keep_t]
-            flows[2, tt] += wz * p_pre * refund_yen
-            flows[1, tt] += wz * s_now * P * book.inst_factor[book.cohort[i], tt]
-            flows[2, tt] += wz * s_now * P * book.part_factor[book.cohort[i], tt]
-    flows[2] = model.refunds_paid(flows[2])  # by the month paid, not the month of the prepayment
-    flows[5, 0] = book.administration_fee_month0
-    return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
 
 
 def compare_with_exact(losses: pd.DataFrame, exact: pd.Series) -> pd.DataFrame:

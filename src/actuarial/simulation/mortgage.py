@@ -20,9 +20,16 @@ Each loan amortises on a level-payment schedule. Per scenario ``s`` (its own str
    (:func:`~actuarial.products.mortgage_fee.refund`);
    the unearned fee comes from the guarantor's fee curve, scaled to the loan.
 
-Partial prepayment is a monthly curtailment rate ``partial_prepayment_smm`` of the balance
-(expected, not random): it lowers every later balance by ``(1 - c)`` a month and refunds the
-unearned fee it removes, after the deduction. Fees: a lump-sum loan made at the start
+Partial prepayment (一部繰上返済, the term kept) comes as random events: in each month a loan
+survives, with probability ``q = partial_prepayment_smm / partial_prepayment_share``, it
+prepays the share ``s = partial_prepayment_share`` of its balance. After ``k`` events every
+later balance and unearned fee is ``(1 - s)^k`` of the scheduled one, so the expected balance
+is the schedule times ``(1 - smm)^(t - 1)``, the expected curtailment. Each event refunds the
+unearned fee it removes, ``floor(fee x (1 - s)^k x s)`` (as
+:meth:`~actuarial.products.mortgage_fee.FeeCurve.partial_prepayment` computes it), by the
+same rule as a full prepayment: the deduction, truncated, less the transfer fee, nothing when
+that is below it. The events' months are drawn as geometric gaps after the default and
+prepayment draws. Fees: a lump-sum loan made at the start
 (``age_months == 0``) pays its fee in month 0; an installment loan pays ``balance x
 installment_annual_rate / 12`` in each month it is alive before its event.
 """
@@ -79,6 +86,7 @@ class MortgageModel:
     psj_plateau_cpr: float = 0.06
     psj_ramp_months: int = 60
     partial_prepayment_smm: float = 0.0
+    partial_prepayment_share: float = 0.1
     recovery_delay_months: int = 12
     forced_sale_discount: float = 0.3
     house_price_sensitivity: float = 0.1
@@ -103,6 +111,12 @@ class MortgageModel:
             check_rate(name, getattr(self, name))
         if not self.rho < 1 or not self.psj_plateau_cpr < 1 or not self.partial_prepayment_smm < 1:
             raise ValueError("rho, psj_plateau_cpr and partial_prepayment_smm must be below 1")
+        share = check_rate("partial_prepayment_share", self.partial_prepayment_share)
+        if not 0 < share < 1:
+            raise ValueError(f"partial_prepayment_share must be above 0 and below 1, got {share!r}")
+        if not self.partial_prepayment_smm < share:
+            raise ValueError(f"partial_prepayment_smm ({self.partial_prepayment_smm!r}) must be below "
+                             f"partial_prepayment_share ({share!r}): their ratio is the monthly chance of an event")
         check_count("psj_ramp_months", self.psj_ramp_months, minimum=1)
         check_count("recovery_delay_months", self.recovery_delay_months)
         check_count("months", self.months, minimum=1)
@@ -122,6 +136,12 @@ class MortgageModel:
         return cls(deduction_schedule=fee.schedule(), transfer_fee_yen=fee.transfer_fee_yen,
                    installment_annual_rate=fee.installment_annual_rate, refund_lag_months=fee.refund_lag_months,
                    administration_fee_yen=fee.administration_fee_yen, **scenario.mortgage_model.model_dump())
+
+    @property
+    def partial_prepayment_rate(self) -> float:
+        """The monthly chance that a loan alive through the month prepays in part, defined as
+        ``partial_prepayment_smm / partial_prepayment_share``."""
+        return self.partial_prepayment_smm / self.partial_prepayment_share
 
     # -- pieces shared with the exact oracle --------------------------------------------------
     def monthly_default_hazard(self, annual_pd: float, z: float) -> float:
@@ -205,8 +225,7 @@ class MortgageBook:
     annual_pd: np.ndarray
     lump_fee_month0: float
     administration_fee_month0: float  # the administration fees of the loans made in month 0
-    inst_factor: np.ndarray   # C x (T + 1): installment fee per yen alive, by month
-    part_factor: np.ndarray   # C x (T + 1): expected partial-prepayment refund per yen alive
+    inst_factor: np.ndarray   # C x (T + 1): installment fee per yen of principal still owed in full, by month
     keep_num: np.ndarray
     keep_den: np.ndarray
     edges: np.ndarray
@@ -215,7 +234,8 @@ class MortgageBook:
 def prepare_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> MortgageBook:
     """The book checked (:func:`validate_mortgage_book`) and laid out as the engine and the
     exact oracle read it: balances and unearned fees per yen by product, loans' cohorts and
-    the cohorts' installment-fee and partial-refund factors by month."""
+    the cohorts' installment-fee factors by month (per yen of a loan's principal times
+    ``(1 - s)^k`` after ``k`` partial prepayments)."""
     validate_mortgage_book(portfolio, model)
     T = model.months
     principal = portfolio["principal_yen"].to_numpy(np.int64)
@@ -242,35 +262,23 @@ def prepare_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> Mort
     cohorts, cohort = np.unique(np.stack([product, age, lump.astype(np.int64)], axis=1), axis=0, return_inverse=True)
     cohort = cohort.ravel().astype(np.int64)
     t = np.arange(T + 1)
-    cf = (1 - model.partial_prepayment_smm) ** np.maximum(t - 1, 0)
     inst = np.zeros((len(cohorts), T + 1))
-    part = np.zeros((len(cohorts), T + 1))
-    keep = 1 - _deduction(model, np.arange(max_term + 2 + T + 1))
     for c, (p, a, is_lump) in enumerate(cohorts):
         n = int(products[p][1])
         idx = np.clip(a + t - 1, 0, n)
         alive_sched = (t >= 1) & (a + t <= n)
-        if is_lump:
-            m = np.minimum(a + t + 1, n + 1)
-            part[c] = np.where(alive_sched, model.partial_prepayment_smm * cf * unearned[p, m] * keep[a + t + 1], 0.0)
-        else:
-            inst[c] = np.where(alive_sched, shapes[p, idx] * cf * model.installment_annual_rate / 12, 0.0)
+        if not is_lump:
+            inst[c] = np.where(alive_sched, shapes[p, idx] * model.installment_annual_rate / 12, 0.0)
     keeps = [1 - rate_fraction(r, "deduction rate") for _, r in model.deduction_schedule]
     admin_fee = float(model.administration_fee_yen * np.count_nonzero(age == 0))  # loans made in month 0
     return MortgageBook(principal, age, term - age, portfolio["collateral_value_yen"].to_numpy(np.int64),
                         pd.Index(list(model.annual_default_rate)).get_indexer(portfolio["grade"]).astype(np.int64),
                         lump, product, cohort, shapes, unearned, G,
                         np.array(list(model.annual_default_rate.values()), dtype=float), lump_fee, admin_fee,
-                        inst, part,
+                        inst,
                         np.array([k.numerator for k in keeps], dtype=np.int64),
                         np.array([k.denominator for k in keeps], dtype=np.int64),
                         np.array([b for b, _ in model.deduction_schedule[:-1]], dtype=np.int64))
-
-
-def _deduction(model: MortgageModel, months: np.ndarray) -> np.ndarray:
-    edges = np.array([b for b, _ in model.deduction_schedule[:-1]], dtype=np.int64)
-    rates = np.array([r for _, r in model.deduction_schedule])
-    return rates[np.searchsorted(edges, months, side="left")]
 
 
 @numba.njit(nogil=True, cache=True)
@@ -298,7 +306,8 @@ def _default_month(u, hazard, months_left):
 class MortgageEconomy(NamedTuple):
     """A run's constants: the Vasicek terms, each grade's ``probit_d = Phi^-1(monthly PD)``
     (``-inf`` for none), the house-price sensitivity and the share a forced sale keeps, the
-    horizon, the monthly partial-prepayment rate, the recovery delay and the transfer fee."""
+    horizon, the monthly chance of a partial prepayment and the share of the balance it
+    prepays, the recovery delay and the transfer fee."""
 
     sqrt_rho: float
     sqrt_1mrho: float
@@ -306,7 +315,8 @@ class MortgageEconomy(NamedTuple):
     house_price_sensitivity: float
     sale_keep: float
     months: int
-    partial_prepayment_smm: float
+    partial_prepayment_rate: float
+    partial_prepayment_share: float
     recovery_delay_months: int
     transfer_fee_yen: int
 
@@ -337,6 +347,42 @@ class CurveArrays(NamedTuple):
     edges: np.ndarray
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _refund_yen(fee, months_elapsed, curves, transfer):
+    """The refund of an unearned ``fee`` (yen) removed ``months_elapsed`` into the loan: the
+    deduction band's kept share as an exact fraction, truncated, less the transfer fee, or
+    nothing when that is below it (:func:`~actuarial.products.mortgage_fee.refund`)."""
+    b = 0
+    while b < curves.edges.shape[0] and months_elapsed > curves.edges[b]:
+        b += 1
+    kept = fee * curves.keep_num[b] // curves.keep_den[b]
+    return kept - transfer if kept >= transfer else 0
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _partial_prepayments(rng, i, last, log_stay, economy, loans, curves, out, alive_diff):
+    """Loan ``i``'s partial prepayments in months ``1..last`` (the months it is alive
+    through), drawn as geometric gaps, ``log_stay`` the log of the chance of none in a month:
+    each refunds the unearned fee it removes (lump-sum loans) and lowers the loan's weight in
+    its cohort's alive array from the next month. Returns how many there were."""
+    share = economy.partial_prepayment_share
+    log_keep = math.log(1.0 - share)
+    principal, age, product, cohort = loans.principal[i], loans.age[i], loans.product[i], loans.cohort[i]
+    k, t = 0, 0
+    while True:
+        t += max(int(math.ceil(math.log(1.0 - rng.random()) / log_stay)), 1)  # the gap to the next event
+        if t > last:
+            return k
+        prepaid = math.exp(log_keep * k) * share  # per yen of principal
+        alive_diff[cohort, t + 1] -= principal * prepaid
+        if loans.lump[i]:
+            m = age + t + 1
+            per_yen = curves.unearned[product, min(m, curves.unearned.shape[1] - 1)]
+            removed = int(math.floor(principal * per_yen * prepaid + 1e-6))
+            out[2, t] += _refund_yen(removed, m, curves, economy.transfer_fee_yen)
+        k += 1
+
+
 @numba.njit(nogil=True, cache=True)
 def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff, defaults):
     """One scenario drawn from ``rng``: fill ``out`` rows 2..4 (refunds, subrogation,
@@ -344,19 +390,18 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff, defaults):
     ``economy``, ``loans`` and ``curves`` are the run's :class:`MortgageEconomy`,
     :class:`LoanArrays` and :class:`CurveArrays`. Each default within the horizon is written
     to the next row of ``defaults`` (loan, month, balance subrogated, collateral recovered),
-    ``n`` of them, while it has room (a run without claims passes an empty one)."""
-    sqrt_rho, sqrt_1mrho, probit_d, house_k, sale_keep = (economy.sqrt_rho, economy.sqrt_1mrho, economy.probit_d,
-                                                          economy.house_price_sensitivity, economy.sale_keep)
-    T, cf_rate, delay, transfer = (economy.months, economy.partial_prepayment_smm, economy.recovery_delay_months,
-                                   economy.transfer_fee_yen)
+    ``n`` of them, while it has room (a run without claims passes an empty one).
+    A loan's draws, in order: its default month, its prepayment month, then (when the
+    partial-prepayment chance is above 0) the gaps between its partial prepayments."""
+    T, delay = economy.months, economy.recovery_delay_months
     principal, age, life, collateral = loans.principal, loans.age, loans.life, loans.collateral
     grade, lump, product, cohort = loans.grade, loans.lump, loans.product, loans.cohort
     shapes, unearned, G = curves.shapes, curves.unearned, curves.G
-    keep_num, keep_den, edges = curves.keep_num, curves.keep_den, curves.edges
     z = rng.standard_normal()
-    d = _conditional_hazards(probit_d, z, sqrt_rho, sqrt_1mrho)
-    sale = math.exp(-house_k * max(-z, 0.0)) * sale_keep
-    log_cf = math.log(1.0 - cf_rate)
+    d = _conditional_hazards(economy.probit_d, z, economy.sqrt_rho, economy.sqrt_1mrho)
+    sale = math.exp(-economy.house_price_sensitivity * max(-z, 0.0)) * economy.sale_keep
+    log_keep = math.log(1.0 - economy.partial_prepayment_share)
+    log_stay = math.log(1.0 - economy.partial_prepayment_rate)
     n_defaults = 0
     n_ages = G.shape[0]
     for i in range(principal.shape[0]):
@@ -380,11 +425,12 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff, defaults):
         else:
             event, kind = L + 1, 0
         alive_diff[cohort[i], 1] += principal[i]
+        k = 0
+        if economy.partial_prepayment_rate > 0.0:
+            k = _partial_prepayments(rng, i, event - 1, log_stay, economy, loans, curves, out, alive_diff)
+        scale = math.exp(log_keep * k)
         if event <= T:
-            alive_diff[cohort[i], event] -= principal[i]
-        if kind == 0:
-            continue
-        scale = math.exp(log_cf * (event - 1))
+            alive_diff[cohort[i], event] -= principal[i] * scale
         if kind == 1:
             bal = int(math.floor(principal[i] * shapes[product[i], age[i] + event - 1] * scale + 1e-6))
             out[3, event] += bal
@@ -395,15 +441,10 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff, defaults):
                 defaults[n_defaults, 0], defaults[n_defaults, 1] = i, event
                 defaults[n_defaults, 2], defaults[n_defaults, 3] = bal, rec
             n_defaults += 1
-        elif lump[i]:
+        elif kind == 2 and lump[i]:
             m = age[i] + event + 1
             fee = int(math.floor(principal[i] * unearned[product[i], min(m, unearned.shape[1] - 1)] * scale + 1e-6))
-            b = 0
-            while b < edges.shape[0] and m > edges[b]:
-                b += 1
-            kept = fee * keep_num[b] // keep_den[b]
-            if kept >= transfer:
-                out[2, event] += kept - transfer
+            out[2, event] += _refund_yen(fee, m, curves, economy.transfer_fee_yen)
     return z, n_defaults
 
 
@@ -419,7 +460,8 @@ def _kernel_inputs(book: MortgageBook, model: MortgageModel) -> tuple:
     probit_d = norm.ppf(1 - (1 - book.annual_pd) ** (1 / 12))
     economy = MortgageEconomy(math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_d,
                               float(model.house_price_sensitivity), 1 - model.forced_sale_discount, model.months,
-                              model.partial_prepayment_smm, model.recovery_delay_months, model.transfer_fee_yen)
+                              model.partial_prepayment_rate, model.partial_prepayment_share,
+                              model.recovery_delay_months, model.transfer_fee_yen)
     loans = LoanArrays(book.principal, book.age, book.life, book.collateral, book.grade, book.lump, book.product,
                        book.cohort)
     curves = CurveArrays(book.shapes, book.unearned, book.G, book.keep_num, book.keep_den, book.edges)
@@ -438,7 +480,7 @@ def default_claims(book: MortgageBook, model: MortgageModel, seed: int, scenario
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         rows = np.zeros((len(book.principal), 4), dtype=np.int64)  # a loan defaults once at most
         _, n = _mortgage_scenario(rng, economy, loans, curves, np.zeros((5, T + 1), dtype=np.int64),
-                                  np.zeros((book.inst_factor.shape[0], T + 2), dtype=np.int64), rows)
+                                  np.zeros((book.inst_factor.shape[0], T + 2)), rows)
         frames.append(np.column_stack([np.full(n, s), rows[:n]]))
     raw = np.concatenate(frames) if frames else np.zeros((0, 5), dtype=np.int64)
     grades = list(map(str, model.annual_default_rate))
@@ -460,14 +502,14 @@ def run_into(book: MortgageBook, model: MortgageModel, seed: int, jobs, outputs:
     for j, s in jobs:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         ints = np.zeros((5, T + 1), dtype=np.int64)
-        alive_diff = np.zeros((n_cohorts, T + 2), dtype=np.int64)
+        alive_diff = np.zeros((n_cohorts, T + 2))
         z[j], _ = _mortgage_scenario(rng, economy, loans, curves, ints, alive_diff, _NO_ROWS)
-        alive = np.cumsum(alive_diff, axis=1)[:, : T + 1].astype(float)
+        alive = np.cumsum(alive_diff, axis=1)[:, : T + 1]
         out[j, 3:5] = ints[3:5]
         out[j, 0, 0] = book.lump_fee_month0
         out[j, 5, 0] = book.administration_fee_month0
         out[j, 1] = (alive * book.inst_factor).sum(axis=0)
-        out[j, 2] = model.refunds_paid(ints[2] + (alive * book.part_factor).sum(axis=0))
+        out[j, 2] = model.refunds_paid(ints[2])
         if bar is not None:
             bar.update()
 

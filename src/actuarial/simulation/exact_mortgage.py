@@ -1,0 +1,176 @@
+"""Expected cash flows of the mortgage model without simulation: the Monte Carlo's oracle.
+
+Given the factor ``z`` a loan's default, full prepayment and partial prepayments are
+independent of one another, and the integral over ``z`` is Gauss-Legendre on ``[-8, 0]`` and
+``[0, 8]`` (:func:`~actuarial.simulation.rent.factor_nodes`). The number ``K`` of partial
+prepayments before month ``t`` of a loan alive then is binomial, ``Binomial(t - 1, q)``; the
+amounts that depend on it, rounded as the engine rounds them, are summed over its values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binom
+
+from ..products.common import check_count
+from ..products.mortgage_fee import refund
+from .mortgage import MORTGAGE_LINES, MortgageBook, MortgageModel, prepare_mortgage_book
+from .rent import factor_nodes
+
+#: The binomial tail of partial-prepayment counts left out of the sums: below this chance.
+PARTIAL_COUNT_TAIL = 1e-15
+
+
+def partial_count_probabilities(model: MortgageModel) -> np.ndarray:
+    """``T x (K + 1)``: row ``t - 1`` is the chance of ``k`` partial prepayments in months
+    ``1..t - 1`` for a loan alive in month ``t``, defined as ``Binomial(t - 1, q).pmf(k)``
+    with ``q`` :attr:`~.mortgage.MortgageModel.partial_prepayment_rate`. ``K`` is the least
+    count whose tail in month ``T`` is below :data:`PARTIAL_COUNT_TAIL` (a later month's
+    tail is no larger).
+
+    >>> import dataclasses
+    >>> m = MortgageModel(annual_default_rate={"A": 0.0}, partial_prepayment_smm=0.05, partial_prepayment_share=0.1,
+    ...                   months=3)
+    >>> partial_count_probabilities(m).round(4).tolist()  # q = 0.5
+    [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.25, 0.5, 0.25]]
+    """
+    T, q = model.months, model.partial_prepayment_rate
+    if q == 0:
+        return np.ones((T, 1))
+    k_max = int(min(T - 1, binom.isf(PARTIAL_COUNT_TAIL, T - 1, q) + 1))
+    return binom.pmf(np.arange(k_max + 1)[None, :], np.arange(T)[:, None], q)
+
+
+def _amounts(model: MortgageModel, book: MortgageBook, i: np.ndarray, t: np.ndarray, k: int) -> tuple:
+    """Loans ``i`` (as a column) in months ``t`` after ``k`` partial prepayments: the balance
+    at the start of the month, the refund of a full prepayment and the refund of a partial
+    one (lump-sum loans; 0 for installment loans), in yen, rounded as the engine rounds."""
+    share = model.partial_prepayment_share
+    before = (1 - share) ** k
+    P, product, a = book.principal[i], book.product[i], book.age[i]
+    bal = np.floor(P * book.shapes[product, np.minimum(a + t - 1, book.shapes.shape[1] - 1)] * before + 1e-6)
+    m = a + t + 1
+    per_yen = book.unearned[product, np.minimum(m, book.unearned.shape[1] - 1)]
+    fee = np.floor(P * per_yen * before + 1e-6).astype(np.int64)
+    removed = np.floor(P * per_yen * before * share + 1e-6).astype(np.int64)
+    rule = {"months_elapsed": m, "transfer_fee": model.transfer_fee_yen, "schedule": model.deduction_schedule}
+    lump = book.lump[i]
+    full = np.where(lump, refund(unearned_fee=fee, **rule), 0)
+    partial = np.where(lump, refund(unearned_fee=removed, **rule), 0)
+    return bal, full, partial
+
+
+def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model: MortgageModel, *, nodes: int = 24,
+                                 chunk_loans: int = 256) -> pd.DataFrame:
+    """Exact expected cash flow of the mortgage model by month and line, yen.
+
+    Given ``z``, with ``S(t) = prod_{j<=t} (1 - d(z))(1 - p(age + j))``: a default in month
+    ``t`` has probability ``S(t-1) d``, a full prepayment ``S(t-1)(1 - d) p(age + t)``, a
+    partial prepayment ``S(t) q``, and the loan pays installment fees in month ``t`` with
+    probability ``S(t)``. Each amount is weighted by the chance of ``k`` partial prepayments
+    before the month (:func:`partial_count_probabilities`); the installment fee is linear in
+    the balance, so its weight is ``E[(1 - s)^K] = (1 - smm)^(t - 1)``.
+
+    ``S(t) = (1 - d)^t Q(t)`` with ``Q`` the survival from prepayment alone, and ``d`` depends
+    on ``z`` only through the grade. So the amounts are summed by grade once, times ``Q``, as
+    loans x months arrays for ``chunk_loans`` loans at a time (months past maturity masked);
+    each economy then only scales those sums, except the recovery ``min(balance,
+    floor(collateral x sale factor(z)))``, summed again for each. The tests hold it equal to
+    :func:`expected_mortgage_cash_flows_by_loan`, the readable loop over loans.
+    """
+    check_count("chunk_loans", chunk_loans, minimum=1)
+    book = prepare_mortgage_book(portfolio, model)
+    T = model.months
+    zs, ws = factor_nodes(nodes)
+    delay, q = model.recovery_delay_months, model.partial_prepayment_rate
+    counts = partial_count_probabilities(model)
+    n_grades = len(book.annual_pd)
+    t = np.arange(1, T + 1)
+    cf = (1 - model.partial_prepayment_smm) ** (t - 1)
+    sale = np.array([model.sale_factor(float(z)) for z in zs])
+    # sums by grade and month, times the survival from prepayment before (Q_prev) or after (Q_now) the month
+    defaulted = np.zeros((n_grades, T))     # Q_prev x balance
+    refunded = np.zeros((n_grades, T))      # Q_prev x p x refund
+    installments = np.zeros((n_grades, T))  # Q_now x installment fee
+    partial = np.zeros((n_grades, T))       # Q_now x q x partial-prepayment refund
+    recovered = np.zeros((len(zs), n_grades, T))  # Q_prev x recovery, by economy
+    for lo in range(0, len(book.principal), chunk_loans):
+        i = np.arange(lo, min(lo + chunk_loans, len(book.principal)))
+        alive = t[None, :] <= np.minimum(T, book.life[i])[:, None]  # months up to maturity, within the horizon
+        by_grade = (book.grade[i][None, :] == np.arange(n_grades)[:, None]).astype(float)  # grades x loans
+        p = model.prepayment_hazard(book.age[i][:, None] + t)
+        stay = np.where(alive, 1 - p, 1.0)
+        q_now = np.cumprod(stay, axis=1)
+        q_prev = np.where(alive, np.concatenate([np.ones((len(i), 1)), q_now[:, :-1]], axis=1), 0.0)
+        q_now = np.where(alive, q_now, 0.0)
+        installments += by_grade @ (q_now * book.principal[i][:, None] * book.inst_factor[book.cohort[i]][:, 1:] * cf)
+        balances = np.empty((len(i), T, counts.shape[1]))  # by count of partial prepayments, non-increasing in it
+        for k in range(counts.shape[1]):
+            balances[:, :, k], full, part = _amounts(model, book, i[:, None], t, k)
+            w_prev, w_now = q_prev * counts[:, k], q_now * counts[:, k]
+            defaulted += by_grade @ (w_prev * balances[:, :, k])
+            refunded += by_grade @ (w_prev * p * full)
+            partial += by_grade @ (w_now * q * part)
+        # E[min(balance_K, sold)] = sold x P(K < k*) + sum_{k >= k*} P(K = k) balance_k, with k* the
+        # number of counts whose balance exceeds what the collateral sold for
+        chance_below = np.concatenate([np.zeros((T, 1)), np.cumsum(counts, axis=1)], axis=1)
+        owed_below = np.concatenate([np.zeros((len(i), T, 1)), np.cumsum(balances * counts, axis=2)], axis=2)
+        rows, months = np.arange(len(i))[:, None], np.arange(T)[None, :]
+        for iz in range(len(zs)):
+            sold = np.floor(book.collateral[i] * sale[iz] + 1e-6)[:, None]
+            k_star = (balances > sold[:, :, None]).sum(axis=2)
+            expected = sold * chance_below[months, k_star] + owed_below[:, :, -1] - owed_below[rows, months, k_star]
+            recovered[iz] += by_grade @ (q_prev * expected)
+    flows = np.zeros((len(MORTGAGE_LINES), T + 1))
+    flows[0, 0] = book.lump_fee_month0
+    for iz, (z, wz) in enumerate(zip(zs, ws, strict=True)):
+        for g, annual_pd in enumerate(book.annual_pd):
+            d = model.monthly_default_hazard(float(annual_pd), float(z))
+            before = (1 - d) ** (t - 1)  # survival from default before the month
+            after = before * (1 - d)
+            flows[3, 1:] += wz * d * before * defaulted[g]
+            if delay < T:
+                flows[4, 1 + delay:] += (wz * d * before * recovered[iz, g])[: T - delay]
+            flows[2, 1:] += wz * (before * (1 - d) * refunded[g] + after * partial[g])
+            flows[1, 1:] += wz * after * installments[g]
+    flows[2] = model.refunds_paid(flows[2])
+    flows[5, 0] = book.administration_fee_month0
+    return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
+
+
+def expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model: MortgageModel, *,
+                                         nodes: int = 24) -> pd.DataFrame:
+    """:func:`expected_mortgage_cash_flows` the readable way, one loan, one economy and one
+    count of partial prepayments at a time; the tests hold the grouped version equal to it."""
+    book = prepare_mortgage_book(portfolio, model)
+    T = model.months
+    zs, ws = factor_nodes(nodes)
+    counts = partial_count_probabilities(model)
+    q, delay = model.partial_prepayment_rate, model.recovery_delay_months
+    flows = np.zeros((len(MORTGAGE_LINES), T + 1))
+    flows[0, 0] = book.lump_fee_month0
+    t = np.arange(1, T + 1)
+    for i in range(len(book.principal)):
+        L = int(min(T, book.life[i]))
+        tt = t[:L]
+        p = model.prepayment_hazard(book.age[i] + tt)
+        installment = book.principal[i] * book.inst_factor[book.cohort[i], tt]
+        amounts = [[x[0] for x in _amounts(model, book, np.array([[i]]), tt, k)] for k in range(counts.shape[1])]
+        for z, wz in zip(zs, ws, strict=True):
+            d = model.monthly_default_hazard(float(book.annual_pd[book.grade[i]]), float(z))
+            step = (1 - d) * (1 - p)
+            s_prev = np.concatenate([[1.0], np.cumprod(step)[:-1]])  # alive at the start of the month
+            s_now = s_prev * step                                      # alive through the month
+            sold = np.floor(book.collateral[i] * model.sale_factor(float(z)) + 1e-6)
+            for k, (bal, full, part) in enumerate(amounts):
+                w = wz * counts[:L, k]  # chance of k partial prepayments before the month
+                flows[3, tt] += w * s_prev * d * bal
+                paid = tt + delay <= T
+                flows[4, tt[paid] + delay] += (w * s_prev * d * np.minimum(bal, sold))[paid]
+                flows[2, tt] += w * s_prev * (1 - d) * p * full
+                flows[2, tt] += w * s_now * q * part
+                flows[1, tt] += w * s_now * installment * (1 - model.partial_prepayment_share) ** k
+    flows[2] = model.refunds_paid(flows[2])  # by the month paid, not the month of the prepayment
+    flows[5, 0] = book.administration_fee_month0
+    return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
