@@ -47,19 +47,20 @@ def owed_after_month(w: np.ndarray, subrogates: bool, repaid_to: np.ndarray) -> 
     return after
 
 
-def _chain_months(model: RentModel, z: float, cap: int):
+def _chain_months(model: RentModel, z: float, cap: int, start: tuple[int, int] = (0, 0), subrogate: bool = True):
     """The collection chain given the factor, propagated forward on (state, months owed ``k``)
-    from dunning with nothing owed: yields ``(tau, s, w, moves)`` for each transient state
-    ``s`` with mass in relative month ``tau = 0..T-1``, ``w`` its distribution over ``k``
-    before the month and ``moves`` its row of the stressed monthly matrix. A subrogating month
-    adds one to ``k`` (up to the cover ``cap``), a month of a plan repays
-    ``min(k, installment_repayment_months)`` (:func:`owed_after_month`)."""
+    from ``start`` (dunning with nothing owed, or a contract's state and months owed on the
+    valuation date): yields ``(tau, s, w, moves)`` for each transient state ``s`` with mass in
+    relative month ``tau = 0..T-1``, ``w`` its distribution over ``k`` before the month and
+    ``moves`` its row of the stressed monthly matrix. A subrogating month adds one to ``k``
+    (up to the cover ``cap``; nothing when not ``subrogate``: a receivable's run-off), a month
+    of a plan repays ``min(k, installment_repayment_months)`` (:func:`owed_after_month`)."""
     p = model.chain.stressed(model.good_exit_multiplier(z)).matrix
     k = np.arange(cap + 1)
     repaid_to = k - np.minimum(k, model.installment_repayment_months)
     repays = state_codes().repays
     dist = np.zeros((_K, cap + 1))
-    dist[0, 0] = 1.0
+    dist[start] = 1.0
     for tau in range(model.months):
         new = np.zeros_like(dist)
         for s in range(_K):
@@ -67,7 +68,7 @@ def _chain_months(model: RentModel, z: float, cap: int):
             if not w.any():
                 continue
             yield tau, s, w, p[s]
-            w_after = owed_after_month(w, not repays[s], repaid_to)
+            w_after = owed_after_month(w, not repays[s], repaid_to) if subrogate or repays[s] else w
             for s2 in np.flatnonzero(p[s, :_K]):
                 new[s2] += p[s, s2] * w_after
         dist = new
@@ -152,7 +153,8 @@ def _renewed(single: np.ndarray, h: float, q: float, T: int) -> np.ndarray:
     return R
 
 
-def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
+def _chain_masses(model: RentModel, z: float, cap: int, start: tuple[int, int] = (0, 0),
+                  subrogate: bool = True) -> dict:
     """One forward propagation of the collection chain on (state, months owed ``k``) for
     contracts with ``cap`` months of cover, given the factor: the probability masses by
     relative month that every such contract's expected flows are linear in. :func:`_path_flows`
@@ -171,23 +173,30 @@ def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
       tenancy-ending exit in ``tau + 1`` by ``k`` before the month, from a subrogating state
       and from a plan's month;
     - ``owed_pays``, ``owed_stays``: by ``k``, the monthly totals then owed at such an exit
-      (``min(k + 1, cap)`` and ``k - repaid``).
+      (``min(k + 1, cap)`` and ``k - repaid``; ``k`` and ``k - repaid`` without ``subrogate``);
+    - ``plan_k``, ``cure_pays``, ``cure_stays``: ``T x (cap + 1)``, by ``k`` before the month,
+      the mass in a plan's month, and the mass leaving for a payment exit from a subrogating
+      state and from a plan's month (what a receivable's run-off reads).
+
+    ``start`` and ``subrogate`` as :func:`_chain_months`.
     """
     T = model.months
     k = np.arange(cap + 1)
     repaid = np.minimum(k, model.installment_repayment_months)
-    owed_pays, owed_stays = np.minimum(k + 1, cap), k - repaid
+    owed_pays, owed_stays = (np.minimum(k + 1, cap) if subrogate else k), k - repaid
     codes = state_codes()
     out = {name: np.zeros(T) for name in ("sub", "repaid", "cured", "cure")}
     out["entry"] = {code: np.zeros(T) for code in np.unique(codes.entry_cost[codes.entry_cost != NO_COST])}
-    out["ending_pays"], out["ending_stays"] = np.zeros((T, cap + 1)), np.zeros((T, cap + 1))
+    for name in ("ending_pays", "ending_stays", "plan_k", "cure_pays", "cure_stays"):
+        out[name] = np.zeros((T, cap + 1))
     out["owed_pays"], out["owed_stays"] = owed_pays, owed_stays
-    for tau, s, w, moves in _chain_months(model, z, cap):
+    for tau, s, w, moves in _chain_months(model, z, cap, start, subrogate):
         pays = not codes.repays[s]
         if pays:
-            out["sub"][tau] += w[:cap].sum()
+            out["sub"][tau] += w[:cap].sum() if subrogate else 0.0
         else:
             out["repaid"][tau] += (w * repaid).sum()
+            out["plan_k"][tau] += w
         for s2 in np.flatnonzero(moves):
             prob = moves[s2]
             cost = codes.entry_cost[s2]
@@ -201,6 +210,7 @@ def _chain_masses(model: RentModel, z: float, cap: int) -> dict:
             if codes.role[s2] == ROLE_PAYMENT_EXIT:
                 out["cured"][tau] += mass @ (owed_pays if pays else owed_stays)
                 out["cure"][tau] += mass.sum()
+                out["cure_pays" if pays else "cure_stays"][tau] += mass
             elif codes.role[s2] == ROLE_TENANCY_ENDING_EXIT:
                 out["ending_pays" if pays else "ending_stays"][tau] += mass
             else:
@@ -225,6 +235,37 @@ def _exit_amounts(model: RentModel, z: float, owed_months: np.ndarray, totals: n
     rem = np.where(claimed, rec * share.numerator // share.denominator, 0)
     paid = 1.0 - model.jhf_refused_share  # the claims JHF does not refuse
     return rec.astype(float), paid * pay, paid * rem
+
+
+def _group_episode(model: RentModel, z: float, ms: dict, g: pd.DataFrame) -> np.ndarray:
+    """The expected flows of one collection episode (subrogation, costs, recoveries, payout,
+    remittance; row 5 the chance of a cure, per contract) by relative month, summed over the
+    contracts of ``g`` (columns ``n``, ``total``, ``insured``, ``jhf_rent``, ``covered``),
+    from the chain's masses ``ms`` (:func:`_chain_masses`): linear in them with each
+    contract's monthly total, its rounded exit amounts and its entry costs."""
+    T, delay = model.months, model.recovery_delay_months
+    cost_terms = model.entry_cost_terms()
+    n = g["n"].to_numpy(float)
+    totals = g["total"].to_numpy(np.int64)
+    insured = g["insured"].to_numpy(bool)
+    jhf_rents = g["jhf_rent"].to_numpy(np.int64)
+    covered = g["covered"].to_numpy(np.int64)
+    single = np.zeros((6, T + delay + 3))
+    yen = float(n @ totals)  # the group's monthly totals, summed
+    single[0, :T] = yen * ms["sub"]
+    single[1, 1:T + 1] = sum((n @ (cost_terms[code][0] + totals * cost_terms[code][1].numerator
+                                  // cost_terms[code][1].denominator)) * mass
+                             for code, mass in ms["entry"].items())
+    single[2, :T] += yen * ms["repaid"]
+    single[2, 1:T + 1] += yen * ms["cured"]
+    single[5, 1:T + 1] = ms["cure"]  # per contract: the renewal's density
+    for owed, ending in ((ms["owed_pays"], ms["ending_pays"]), (ms["owed_stays"], ms["ending_stays"])):
+        rec, pay, rem = (n @ a for a in _exit_amounts(model, z, owed, totals, insured, jhf_rents, covered))
+        single[2, 1 + delay:T + 1 + delay] += ending @ rec
+        single[3, 2:T + 2] += ending @ pay
+        if delay >= 1:
+            single[4, 1 + delay:T + 1 + delay] += ending @ rem
+    return single
 
 
 def _renewal_function(r: np.ndarray) -> np.ndarray:
@@ -277,8 +318,6 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
                        "covered": book.jhf_covered, "grade": grades[grade], "offset": offset})
     types = df.value_counts().reset_index(name="n")
     groups = list(types.groupby(["cap", "grade", "offset"], sort=True))
-    cost_terms = model.entry_cost_terms()
-    delay = model.recovery_delay_months
     flows = np.zeros((5, T + 1))
     t0 = np.arange(1, T + 1)
     for z, wz in zip(zs, ws, strict=True):
@@ -288,27 +327,7 @@ def expected_cash_flows(portfolio: pd.DataFrame, model: RentModel, *, nodes: int
             if cap not in masses:
                 masses[cap] = _chain_masses(model, float(z), cap)
             ms = masses[cap]
-            n = g["n"].to_numpy(float)
-            totals = g["total"].to_numpy(np.int64)
-            insured = g["insured"].to_numpy(bool)
-            jhf_rents = g["jhf_rent"].to_numpy(np.int64)
-            covered = g["covered"].to_numpy(np.int64)
-            single = np.zeros((6, T + delay + 3))
-            yen = float(n @ totals)  # the group's monthly totals, summed
-            single[0, :T] = yen * ms["sub"]
-            single[1, 1:T + 1] = sum((n @ (cost_terms[code][0] + totals * cost_terms[code][1].numerator
-                                          // cost_terms[code][1].denominator)) * mass
-                                     for code, mass in ms["entry"].items())
-            single[2, :T] += yen * ms["repaid"]
-            single[2, 1:T + 1] += yen * ms["cured"]
-            single[5, 1:T + 1] = ms["cure"]  # per contract: the renewal's density
-            for owed, ending in ((ms["owed_pays"], ms["ending_pays"]), (ms["owed_stays"], ms["ending_stays"])):
-                rec, pay, rem = (n @ a for a in _exit_amounts(model, float(z), owed, totals, insured, jhf_rents,
-                                                                     covered))
-                single[2, 1 + delay:T + 1 + delay] += ending @ rec
-                single[3, 2:T + 2] += ending @ pay
-                if delay >= 1:
-                    single[4, 1 + delay:T + 1 + delay] += ending @ rem
+            single = _group_episode(model, float(z), ms, g)
             h = model.hazard(model.delinquency_hazard[grade_name], float(z))
             q = (1 - h) * (1 - model.moveout_hazard)
             if (cap, grade_name) not in renewal:

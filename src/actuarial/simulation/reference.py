@@ -154,20 +154,25 @@ def _gap(u: float, inv_a: float, cdf: np.ndarray) -> int:
 
 
 def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, inv_a: float, cdf: np.ndarray, m: float,
-                  z: float, month: int, flows: np.ndarray, line: dict) -> None:
+                  z: float, month: int, flows: np.ndarray, line: dict, state: str = FIRST_STATE,
+                  months_owed: int = 0, runoff: _Runoff | None = None) -> None:
     """Follow one contract from its first missed rent, in ``month``, to its exit or the
     horizon, through any later missed rents after a cure. Returns its episodes that ended
     within the horizon: (monthly total, rent at start, first missed month, exit, exit month,
     months subrogated, then yen: subrogated, costs, recoveries, JHF payout, remittance),
-    the amounts the episode's own whenever they are paid."""
-    T, jhf = model.months, model.jhf
+    the amounts the episode's own whenever they are paid.
+
+    A contract already in collection on the valuation date starts in ``state`` with
+    ``months_owed`` months subrogated and owed, and ``runoff`` (:class:`_Runoff`) follows
+    its receivable until the first exit."""
+    T = model.months
     plan = model.plans[c["plan"]]
     items = plan.total_items(rent_yen=int(c["rent_yen"]), management_fee_yen=int(c["management_fee_yen"]),
                              common_fee_yen=int(c["common_fee_yen"]), parking_fee_yen=int(c["parking_fee_yen"]))
     total = sum(items.values())
     rent_at_start = int(c["rent_yen"] + c["management_fee_yen"] + c["common_fee_yen"])
     entry_cost = model.entry_costs_yen(monthly_total_yen=total)  # by state, for this flat
-    state, months_subrogated, arrears = FIRST_STATE, 0, 0
+    months_subrogated, arrears = months_owed, months_owed * total
     episodes, episode = [], _Episode(month)
     while month <= T:
         rule = STATE_RULES[state]
@@ -183,6 +188,8 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
             arrears -= repaid * total
             months_subrogated -= repaid
             episode.recovered += repaid * total
+            if runoff is not None:
+                runoff.repay(month, model.installment_repayment_months)
         u = uniforms.next()
         i = STATES.index(state)
         r = next(k for k, cum in enumerate(cumulative[i]) if u < cum)
@@ -201,6 +208,9 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
         if rule.role == PAYMENT_EXIT:
             flows[line["recoveries"], month] += arrears
             episode.recovered += arrears
+            if runoff is not None:
+                runoff.add(0, month, runoff.left())
+                runoff = None
             episodes.append(episode.row(total, rent_at_start, state, month))
             # performing again: the month's uniform, rescaled within the move's interval, is a
             # fresh uniform that decides a missed rent (before a move-out) and when
@@ -218,21 +228,60 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
         lo = cumulative[i][r - 1] if r > 0 else 0.0
         refused = (u - lo) / (cumulative[i][r] - lo) < model.jhf_refused_share
         episode.recovered += recovered
-        if c["insured"] and jhf.insured_event(subrogated_yen=arrears, contract_ended=True) and not refused:
-            # on the covered items of the months still owed (no parking)
-            owed = {item: months_subrogated * yen for item, yen in items.items()}
-            episode.payout = jhf.payout(subrogated_rent=owed, rent_at_start=rent_at_start)
-            if payout_month <= T:
-                flows[line["jhf_payout"], payout_month] += episode.payout
-            if payout_month <= recovery_month:
-                episode.remittance = jhf.remittance(recovered_after_payout=recovered)
-                if recovery_month <= T:
-                    flows[line["jhf_remittance"], recovery_month] += episode.remittance
+        episode.payout, episode.remittance = _jhf_claim(c, model, items, arrears, recovered, rent_at_start, refused)
+        if payout_month <= T:
+            flows[line["jhf_payout"], payout_month] += episode.payout
         if recovery_month <= T:
+            flows[line["jhf_remittance"], recovery_month] += episode.remittance
             flows[line["recoveries"], recovery_month] += recovered
+        if runoff is not None:  # the receivable's part, from what is left of it
+            left = runoff.left()
+            left_recovered = model.recovery_after_exit(left, z)
+            payout, remittance = _jhf_claim(c, model, items, left, left_recovered, rent_at_start, refused)
+            runoff.add(0, recovery_month, left_recovered)
+            runoff.add(1, payout_month, payout)
+            runoff.add(2, recovery_month, remittance)
         episodes.append(episode.row(total, rent_at_start, state, month))
         return episodes
     return episodes
+
+
+def _jhf_claim(c, model: RentModel, items: dict, owed_yen: int, recovered: int, rent_at_start: int,
+               refused: bool) -> tuple[int, int]:
+    """The JHF payout on a tenancy-ending exit with ``owed_yen`` owed (on its covered part,
+    ``floor(owed x covered / total)``: rent, management and common-area fees, no parking) and
+    the remittance on the recovery after it; nothing when not insured, nothing owed or
+    refused."""
+    jhf = model.jhf
+    if not (c["insured"] and jhf.insured_event(subrogated_yen=owed_yen, contract_ended=True) and not refused):
+        return 0, 0
+    covered = owed_yen * jhf.covered_amount(items) // sum(items.values())  # whole months: exactly their cover
+    payout = jhf.payout(subrogated_rent=covered, rent_at_start=rent_at_start)
+    remittance = jhf.remittance(recovered_after_payout=recovered) if model.recovery_delay_months >= 1 else 0
+    return payout, remittance
+
+
+class _Runoff:
+    """The receivable of a contract in collection on the valuation date (``arrears`` yen,
+    ``months_owed`` months subrogated): a plan's month repays its oldest months first, and
+    what is left is ``max(arrears - months repaid x total, 0)``. ``flows`` gets its
+    recoveries, JHF payout and remittance by month."""
+
+    def __init__(self, arrears: int, months_owed: int, total: int, flows: np.ndarray):
+        self.arrears, self.months_left, self.months_owed, self.total = arrears, months_owed, months_owed, total
+        self.flows = flows
+
+    def left(self) -> int:
+        return max(self.arrears - (self.months_owed - self.months_left) * self.total, 0)
+
+    def repay(self, month: int, repay_months: int) -> None:
+        before = self.left()
+        self.months_left -= min(self.months_left, repay_months)
+        self.add(0, month, before - self.left())
+
+    def add(self, line: int, month: int, yen: int) -> None:
+        if month < self.flows.shape[1]:
+            self.flows[line, month] += yen
 
 
 class _Episode:
@@ -245,3 +294,48 @@ class _Episode:
     def row(self, total: int, rent_at_start: int, exit_state: str, exit_month: int) -> tuple:
         return (total, rent_at_start, self.first_missed_month, exit_state, exit_month, self.months, self.subrogated,
                 self.costs, self.recovered, self.payout, self.remittance)
+
+
+def simulate_inforce_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int, seed: int, *,
+                               group_of=None, n_groups: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """A book in force on the valuation date the readable way, as
+    :func:`~actuarial.simulation.rent.inforce.simulate_inforce` runs it: ``(flows, walked)``,
+    the book's cash flows ``S x L x (T+1)`` and each group's walk lines by month ``S x G x 8 x
+    (T+1)`` (:data:`~actuarial.simulation.rent.inforce.WALK_LINES`; group 0 without the
+    performing contracts). The performing contracts as :func:`simulate_reference`; each
+    contract in collection, in book order, from its state with its months owed, on the
+    scenario's second stream (:func:`~actuarial.simulation.rent.inforce.inforce_rng`)."""
+    from .rent.inforce import PERFORMING, WALK_LINES, inforce_rng, prepare_inforce
+
+    prepare_inforce(portfolio, model, group_of=group_of, n_groups=n_groups)  # the same checks
+    T = model.months
+    book = portfolio.reset_index(drop=True)
+    collecting = (book["status"] != PERFORMING).to_numpy() if "status" in book.columns else np.zeros(len(book), bool)
+    group_of = np.zeros(len(book), dtype=np.int64) if group_of is None else np.asarray(group_of)
+    flows = np.zeros((n_scenarios, len(LINES), T + 1))
+    if (~collecting).any():
+        flows += simulate_reference(book[~collecting], model, n_scenarios, seed)
+    walked = np.zeros((n_scenarios, n_groups, len(WALK_LINES), T + 1))
+    start = start_months(book, T)
+    insured, _ = jhf_attachment(book, model, start)
+    book = book.assign(insured=insured)
+    line = {name: i for i, name in enumerate(WALK_LINES)}
+    for s in range(n_scenarios):
+        z = scenario_rng(seed, s).standard_normal()
+        uniforms = Uniforms(inforce_rng(seed, s))
+        m = model.good_exit_multiplier(z)
+        moves, cumulative = stressed_cumulative(model, m)
+        for i in np.flatnonzero(collecting):
+            c = book.iloc[i]
+            h = conditional_hazard(float(norm.ppf(model.delinquency_hazard[c["grade"]])), z,
+                                   math.sqrt(model.rho), math.sqrt(1 - model.rho))
+            inv_a, cdf = gap_tables(h, model.moveout_hazard, T)[:2]
+            own = walked[s, group_of[i]]
+            total = model.plans[c["plan"]].monthly_total(
+                rent_yen=c["rent_yen"], management_fee_yen=c["management_fee_yen"], common_fee_yen=c["common_fee_yen"],
+                parking_fee_yen=c["parking_fee_yen"])
+            runoff = _Runoff(int(c["arrears_yen"]), int(c["months_subrogated"]), int(total), own[5:])
+            _one_contract(c, model, moves, cumulative, uniforms, inv_a, cdf, m, z, 1, own, line, c["status"],
+                          int(c["months_subrogated"]), runoff)
+        flows[s, [LINES.index(n) for n in WALK_LINES[:5]]] += walked[s, :, :5].sum(axis=0)
+    return flows, walked
