@@ -95,7 +95,7 @@ def expected_inforce_flows(portfolio: pd.DataFrame, model: RentModel, *, group_o
     zs, ws = factor_nodes(nodes)
     for z, wz in zip(zs, ws, strict=True):
         z = float(z)
-        standard, renewal = {}, {}
+        standard, renewal, started = {}, {}, {}
         for (cap, grade, state, k0, out), g in types.groupby(["cap", "grade", "state", "k0", "out"], sort=True):
             cap, state, k0, out = int(cap), int(state), int(k0), int(out)
             if cap not in standard:
@@ -105,11 +105,14 @@ def expected_inforce_flows(portfolio: pd.DataFrame, model: RentModel, *, group_o
             if (cap, grade) not in renewal:
                 cure = np.concatenate([[0.0], standard[cap]["cure"]])  # a cure in relative month tau + 1
                 renewal[cap, grade] = _causal(_renewal_function(renewal_density(cure, h, q)))
-            own = _group_episode(model, z, _chain_masses(model, z, cap, (state, k0)), g)
+            for subrogate in (True, False):  # one propagation a start, whatever the grade or group
+                if (cap, state, k0, subrogate) not in started:
+                    started[cap, state, k0, subrogate] = _chain_masses(model, z, cap, (state, k0), subrogate)
+            own = _group_episode(model, z, started[cap, state, k0, True], g)
             later = _group_episode(model, z, standard[cap], g)[:5, :T + 1] @ renewal[cap, grade]
             episodes = own[:5, :T + 1] + later @ _causal(renewal_density(own[5, :T + 1], h, q))
             walked[out, :5, 1:] += wz * episodes[:, :T]
-            runoff = _runoff_flows(model, z, _chain_masses(model, z, cap, (state, k0), subrogate=False), g, k0)
+            runoff = _runoff_flows(model, z, started[cap, state, k0, False], g, k0)
             walked[out, 5:, 1:] += wz * runoff[:, :T]
     flows = flows.copy()
     for i, name in enumerate(WALK_LINES[:5]):
