@@ -50,6 +50,7 @@ NOTEBOOKS = {
     "04_mortgage_portfolio": ("scenario", ("mortgage_model",)),
     "05_stress_and_capital": ("run", ("rent_model",)),
     "07_calibration": ("scenario", ("collection",)),
+    "08_quarter_close": ("scenario", ("rent_model", "valuation")),
     "06_batch_summary": ("summary", ()),
 }
 #: folders of a run that are not a scenario's

@@ -41,6 +41,8 @@ Months = Annotated[int, Field(ge=0, strict=True)]
 #: A cost as months of a contract's monthly total (0 to 120).
 CostMonths = Annotated[float, Field(ge=0.0, le=120.0, allow_inf_nan=False)]
 LooseDate = Annotated[dt.date, Field(strict=False)]
+#: The default stage-3 states (kept in step with actuarial.valuation.settings, which tests check).
+STAGE_3_STATES = ("final_notice", "suit", "judgment", "execution", "broken_promise", "final_notice_after_break")
 
 
 class _Model(BaseModel):
@@ -227,6 +229,37 @@ class PortfolioParams(_Model):
     mortgage_book_csv: str | None = None
 
 
+class ValuationParams(_Model):
+    """The quarter close; see :class:`~actuarial.valuation.ValuationSettings`. The books in
+    force are CSV files relative to the scenario file, or, when not named, a book of
+    ``synthetic_contracts`` seasoned by the model (:func:`~actuarial.valuation.synthetic_inforce_book`)."""
+
+    valuation_date: LooseDate
+    fiscal_year_end_month: Annotated[int, Field(ge=1, le=12, strict=True)] = 3
+    ageing_edges_months: list[Annotated[int, Field(ge=1, le=600, strict=True)]] = [3, 12]
+    stage_2_months_owed: Annotated[int, Field(ge=1, le=600, strict=True)] = 1
+    stage_3_months_owed: Annotated[int, Field(ge=1, le=600, strict=True)] = 3
+    stage_3_states: list[str] = list(STAGE_3_STATES)
+    discount_annual_rate: Annotated[float, Field(ge=0.0, le=0.2, strict=True)] = 0.0
+    fee_earning_months: Annotated[int, Field(ge=1, le=600, strict=True)] = 12
+    rent_book_csv: str | None = None
+    receivables_csv: str | None = None
+    synthetic_contracts: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] = 2_000
+
+    @model_validator(mode="after")
+    def _settings(self):
+        self.settings()  # the bucket edges increase, the stage states exist
+        return self
+
+    def settings(self):
+        """The :class:`~actuarial.valuation.ValuationSettings` these params give."""
+        from .valuation import ValuationSettings
+
+        return ValuationSettings(self.valuation_date, self.fiscal_year_end_month, tuple(self.ageing_edges_months),
+                                 self.stage_2_months_owed, self.stage_3_months_owed, tuple(self.stage_3_states),
+                                 self.discount_annual_rate, self.fee_earning_months)
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -238,6 +271,7 @@ class Scenario(_Model):
     rent_model: RentModelParams | None = None
     mortgage_model: MortgageModelParams | None = None
     portfolio: PortfolioParams = PortfolioParams()
+    valuation: ValuationParams | None = None
 
     @model_validator(mode="after")
     def _contract_amount_needs_a_calendar(self):

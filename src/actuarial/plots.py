@@ -171,3 +171,30 @@ def hazard_fit(fit: pd.DataFrame, *, title: str):
     ax.set_xticks(x, labels, fontsize=7, rotation=45, ha="right")
     ax.set_yscale("log")
     return _finish(fig, ax, title, "grade, months since the start, event", "monthly hazard (log scale)")
+
+
+def allowance_ratios(allowance: pd.DataFrame, *, title: str):
+    """The allowance ratio of each ageing bucket (``allowance_yen / receivable_yen``), bars
+    labelled with the receivable balance in million yen."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    x = np.arange(len(allowance))
+    ax.bar(x, allowance["allowance_ratio"].to_numpy(dtype=float) * 100, color="tab:red", alpha=0.8)
+    for i, (ratio, balance) in enumerate(zip(allowance["allowance_ratio"], allowance["receivable_yen"], strict=True)):
+        ax.annotate(f"{balance / 1e6:,.1f}m yen", (i, ratio * 100), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, allowance.index)
+    ax.set_ylim(0, 110)
+    return _finish(fig, ax, title, "ageing bucket (months owed, from the oldest unpaid month)",
+                   "allowance, % of the receivable", legend=False)
+
+
+def quarterly_cash_flows(cash: pd.DataFrame, *, title: str, quarters: int = 12):
+    """The expected net cash flow of each fiscal quarter (bars, million yen) with the
+    Monte Carlo's 0.5%-99.5% range, for the first ``quarters`` quarters."""
+    shown = cash.iloc[:quarters]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = np.arange(len(shown))
+    ax.bar(x, shown["expected_yen"] / 1e6, color="tab:blue", alpha=0.8, label="expected")
+    ax.vlines(x, shown["q0.5_yen"] / 1e6, shown["q99.5_yen"] / 1e6, color="black", label="0.5%-99.5% of scenarios")
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xticks(x, shown.index, rotation=30, ha="right", fontsize=8)
+    return _finish(fig, ax, title, "fiscal quarter", "net cash flow, million yen")

@@ -122,7 +122,7 @@ def books_from_params(scenario, params_path) -> tuple[pd.DataFrame | None, pd.Da
 
 
 def read_book_csv(path, kind: str) -> pd.DataFrame:
-    """Read a ``kind`` (``"rent"`` or ``"mortgage"``) book from CSV with the column types
+    """Read a ``kind`` (``"rent"``, ``"mortgage"`` or ``"receivables"``) book from CSV with the column types
     the engines check; errors name the file, the column, the first bad value and its row.
     Rows are numbered as a spreadsheet shows the file, the header being row 1: the book's
     index starts at 2, so the engine's checks name the same rows.
@@ -138,10 +138,11 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
     from .simulation.mortgage import MORTGAGE_COLUMNS
     from .simulation.rent import PORTFOLIO_COLUMNS
 
-    whole = {"rent": (*PORTFOLIO_COLUMNS[:4], "start_month"),
-             "mortgage": tuple(c for c in MORTGAGE_COLUMNS if c.endswith(("_yen", "_months")))}
+    whole = {"rent": (*PORTFOLIO_COLUMNS[:4], "start_month", "arrears_yen", "months_subrogated"),
+             "mortgage": tuple(c for c in MORTGAGE_COLUMNS if c.endswith(("_yen", "_months"))),
+             "receivables": ("balance_yen", "months_since_exit", "jhf_payout_received_yen")}
     if kind not in whole:
-        raise ValueError(f"kind must be 'rent' or 'mortgage', got {kind!r}")
+        raise ValueError(f"kind must be 'rent', 'mortgage' or 'receivables', got {kind!r}")
     path = Path(path)
     try:
         book = pd.read_csv(path)
@@ -168,7 +169,7 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
             if not ok.all():
                 fail(c, "whole numbers", ~ok)
             book[c] = values.astype(np.int64)
-    if kind == "rent" and "insured" in book and book["insured"].dtype != bool:
+    if kind in ("rent", "receivables") and "insured" in book and book["insured"].dtype != bool:
         words = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
         flags = book["insured"].map(lambda v: words.get(str(v).strip().lower()))
         bad = flags.isna().to_numpy()

@@ -47,14 +47,18 @@ def owed_after_month(w: np.ndarray, subrogates: bool, repaid_to: np.ndarray) -> 
     return after
 
 
-def _chain_months(model: RentModel, z: float, cap: int, start: tuple[int, int] = (0, 0), subrogate: bool = True):
+def _chain_months(model: RentModel, z: float, cap: int, start: tuple[int, int] = (0, 0), subrogate: bool = True,
+                  ruled_first: bool = True):
     """The collection chain given the factor, propagated forward on (state, months owed ``k``)
     from ``start`` (dunning with nothing owed, or a contract's state and months owed on the
     valuation date): yields ``(tau, s, w, moves)`` for each transient state ``s`` with mass in
     relative month ``tau = 0..T-1``, ``w`` its distribution over ``k`` before the month and
     ``moves`` its row of the stressed monthly matrix. A subrogating month adds one to ``k``
     (up to the cover ``cap``; nothing when not ``subrogate``: a receivable's run-off), a month
-    of a plan repays ``min(k, installment_repayment_months)`` (:func:`owed_after_month`)."""
+    of a plan repays ``min(k, installment_repayment_months)`` (:func:`owed_after_month`).
+    Without ``ruled_first`` relative month 0 applies no month rule: a contract in force on
+    the valuation date is in its state that month with its months owed already counted, and
+    only moves (relative month 0 is the valuation month)."""
     p = model.chain.stressed(model.good_exit_multiplier(z)).matrix
     k = np.arange(cap + 1)
     repaid_to = k - np.minimum(k, model.installment_repayment_months)
@@ -68,7 +72,8 @@ def _chain_months(model: RentModel, z: float, cap: int, start: tuple[int, int] =
             if not w.any():
                 continue
             yield tau, s, w, p[s]
-            w_after = owed_after_month(w, not repays[s], repaid_to) if subrogate or repays[s] else w
+            ruled = (subrogate or repays[s]) and (tau > 0 or ruled_first)
+            w_after = owed_after_month(w, not repays[s], repaid_to) if ruled else w
             for s2 in np.flatnonzero(p[s, :_K]):
                 new[s2] += p[s, s2] * w_after
         dist = new
@@ -154,7 +159,7 @@ def _renewed(single: np.ndarray, h: float, q: float, T: int) -> np.ndarray:
 
 
 def _chain_masses(model: RentModel, z: float, cap: int, start: tuple[int, int] = (0, 0),
-                  subrogate: bool = True) -> dict:
+                  subrogate: bool = True, ruled_first: bool = True) -> dict:
     """One forward propagation of the collection chain on (state, months owed ``k``) for
     contracts with ``cap`` months of cover, given the factor: the probability masses by
     relative month that every such contract's expected flows are linear in. :func:`_path_flows`
@@ -176,9 +181,11 @@ def _chain_masses(model: RentModel, z: float, cap: int, start: tuple[int, int] =
       (``min(k + 1, cap)`` and ``k - repaid``; ``k`` and ``k - repaid`` without ``subrogate``);
     - ``plan_k``, ``cure_pays``, ``cure_stays``: ``T x (cap + 1)``, by ``k`` before the month,
       the mass in a plan's month, and the mass leaving for a payment exit from a subrogating
-      state and from a plan's month (what a receivable's run-off reads).
+      state and from a plan's month (what a receivable's run-off reads);
+    - ``ending_none``, ``cure_none`` and ``owed_none`` (``k``): the same for a month without
+      a month rule (relative month 0 without ``ruled_first``).
 
-    ``start`` and ``subrogate`` as :func:`_chain_months`.
+    ``start``, ``subrogate`` and ``ruled_first`` as :func:`_chain_months`.
     """
     T = model.months
     k = np.arange(cap + 1)
@@ -187,14 +194,15 @@ def _chain_masses(model: RentModel, z: float, cap: int, start: tuple[int, int] =
     codes = state_codes()
     out = {name: np.zeros(T) for name in ("sub", "repaid", "cured", "cure")}
     out["entry"] = {code: np.zeros(T) for code in np.unique(codes.entry_cost[codes.entry_cost != NO_COST])}
-    for name in ("ending_pays", "ending_stays", "plan_k", "cure_pays", "cure_stays"):
+    for name in ("ending_pays", "ending_stays", "ending_none", "plan_k", "cure_pays", "cure_stays", "cure_none"):
         out[name] = np.zeros((T, cap + 1))
-    out["owed_pays"], out["owed_stays"] = owed_pays, owed_stays
-    for tau, s, w, moves in _chain_months(model, z, cap, start, subrogate):
+    out["owed_pays"], out["owed_stays"], out["owed_none"] = owed_pays, owed_stays, k
+    for tau, s, w, moves in _chain_months(model, z, cap, start, subrogate, ruled_first):
         pays = not codes.repays[s]
-        if pays:
+        kind = "none" if tau == 0 and not ruled_first else "pays" if pays else "stays"
+        if kind == "pays":
             out["sub"][tau] += w[:cap].sum() if subrogate else 0.0
-        else:
+        elif kind == "stays":
             out["repaid"][tau] += (w * repaid).sum()
             out["plan_k"][tau] += w
         for s2 in np.flatnonzero(moves):
@@ -208,11 +216,11 @@ def _chain_masses(model: RentModel, z: float, cap: int, start: tuple[int, int] =
             if cost:
                 out["entry"][cost][tau] += mass.sum()
             if codes.role[s2] == ROLE_PAYMENT_EXIT:
-                out["cured"][tau] += mass @ (owed_pays if pays else owed_stays)
+                out["cured"][tau] += mass @ out[f"owed_{kind}"]
                 out["cure"][tau] += mass.sum()
-                out["cure_pays" if pays else "cure_stays"][tau] += mass
+                out[f"cure_{kind}"][tau] += mass
             elif codes.role[s2] == ROLE_TENANCY_ENDING_EXIT:
-                out["ending_pays" if pays else "ending_stays"][tau] += mass
+                out[f"ending_{kind}"][tau] += mass
             else:
                 raise ValueError(f"state {s2} has role code {codes.role[s2]}, which the exact oracle does not handle")
     return out
@@ -259,7 +267,10 @@ def _group_episode(model: RentModel, z: float, ms: dict, g: pd.DataFrame) -> np.
     single[2, :T] += yen * ms["repaid"]
     single[2, 1:T + 1] += yen * ms["cured"]
     single[5, 1:T + 1] = ms["cure"]  # per contract: the renewal's density
-    for owed, ending in ((ms["owed_pays"], ms["ending_pays"]), (ms["owed_stays"], ms["ending_stays"])):
+    for kind in ("pays", "stays", "none"):
+        owed, ending = ms[f"owed_{kind}"], ms[f"ending_{kind}"]
+        if not ending.any():
+            continue
         rec, pay, rem = (n @ a for a in _exit_amounts(model, z, owed, totals, insured, jhf_rents, covered))
         single[2, 1 + delay:T + 1 + delay] += ending @ rec
         single[3, 2:T + 2] += ending @ pay

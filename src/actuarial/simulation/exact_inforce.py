@@ -2,8 +2,9 @@
 :func:`~actuarial.simulation.rent.inforce.simulate_inforce`.
 
 Performing contracts are :func:`~actuarial.simulation.exact.expected_cash_flows`. A contract
-in collection starts the chain at its state and months owed in relative month 0 (projection
-month 1): its own episode's flows come from one propagation from there
+in collection starts the chain at its state and months owed in relative month 0, the
+valuation month, whose month rule is already in its arrears, so it only moves then
+(``ruled_first=False``): its own episode's flows come from one propagation from there
 (:func:`~actuarial.simulation.exact._chain_masses` with ``start``), and after a cure every
 later episode is an ordinary one, so its flows are the ordinary episode's with its renewals
 (``single @ G``, :func:`~actuarial.simulation.exact._renewal_function`) started at the density
@@ -52,8 +53,8 @@ def _runoff_flows(model: RentModel, z: float, ms: dict, g: pd.DataFrame, k0: int
 
     out = np.zeros((3, T + delay + 3))
     out[0, :T] += ms["plan_k"] @ (n @ (left - left_after_plan))
-    out[0, 1:T + 1] += ms["cure_pays"] @ (n @ left) + ms["cure_stays"] @ (n @ left_after_plan)
-    for owed, ending in ((left, ms["ending_pays"]), (left_after_plan, ms["ending_stays"])):
+    out[0, 1:T + 1] += (ms["cure_pays"] + ms["cure_none"]) @ (n @ left) + ms["cure_stays"] @ (n @ left_after_plan)
+    for owed, ending in ((left, ms["ending_pays"] + ms["ending_none"]), (left_after_plan, ms["ending_stays"])):
         rec, pay, rem = exit_amounts(owed)
         out[0, 1 + delay:T + 1 + delay] += ending @ rec
         out[1, 2:T + 2] += ending @ pay
@@ -107,13 +108,14 @@ def expected_inforce_flows(portfolio: pd.DataFrame, model: RentModel, *, group_o
                 renewal[cap, grade] = _causal(_renewal_function(renewal_density(cure, h, q)))
             for subrogate in (True, False):  # one propagation a start, whatever the grade or group
                 if (cap, state, k0, subrogate) not in started:
-                    started[cap, state, k0, subrogate] = _chain_masses(model, z, cap, (state, k0), subrogate)
+                    started[cap, state, k0, subrogate] = _chain_masses(model, z, cap, (state, k0), subrogate,
+                                                                       ruled_first=False)
             own = _group_episode(model, z, started[cap, state, k0, True], g)
             later = _group_episode(model, z, standard[cap], g)[:5, :T + 1] @ renewal[cap, grade]
             episodes = own[:5, :T + 1] + later @ _causal(renewal_density(own[5, :T + 1], h, q))
-            walked[out, :5, 1:] += wz * episodes[:, :T]
+            walked[out, :5] += wz * episodes  # relative month 0 is the valuation month
             runoff = _runoff_flows(model, z, started[cap, state, k0, False], g, k0)
-            walked[out, 5:, 1:] += wz * runoff[:, :T]
+            walked[out, 5:] += wz * runoff[:, :T + 1]
     flows = flows.copy()
     for i, name in enumerate(WALK_LINES[:5]):
         flows[name] += walked[:, i].sum(axis=0)

@@ -155,7 +155,7 @@ def _gap(u: float, inv_a: float, cdf: np.ndarray) -> int:
 
 def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, inv_a: float, cdf: np.ndarray, m: float,
                   z: float, month: int, flows: np.ndarray, line: dict, state: str = FIRST_STATE,
-                  months_owed: int = 0, runoff: _Runoff | None = None) -> None:
+                  months_owed: int = 0, runoff: _Runoff | None = None, ruled: bool = True) -> None:
     """Follow one contract from its first missed rent, in ``month``, to its exit or the
     horizon, through any later missed rents after a cure. Returns its episodes that ended
     within the horizon: (monthly total, rent at start, first missed month, exit, exit month,
@@ -164,7 +164,8 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
 
     A contract already in collection on the valuation date starts in ``state`` with
     ``months_owed`` months subrogated and owed, and ``runoff`` (:class:`_Runoff`) follows
-    its receivable until the first exit."""
+    its receivable until the first exit; its first month (the valuation month, not
+    ``ruled``) only draws its move, its month rule being already in its arrears."""
     T = model.months
     plan = model.plans[c["plan"]]
     items = plan.total_items(rent_yen=int(c["rent_yen"]), management_fee_yen=int(c["management_fee_yen"]),
@@ -175,21 +176,11 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
     months_subrogated, arrears = months_owed, months_owed * total
     episodes, episode = [], _Episode(month)
     while month <= T:
-        rule = STATE_RULES[state]
-        if rule.month != REPAYS and months_subrogated < plan.coverage_months:
-            flows[line["subrogation"], month] += total
-            arrears += total
-            months_subrogated += 1
-            episode.months += 1
-            episode.subrogated += total
-        if rule.month == REPAYS:  # the plan repays whole monthly totals, freeing cover
-            repaid = min(months_subrogated, model.installment_repayment_months)
-            flows[line["recoveries"], month] += repaid * total
-            arrears -= repaid * total
-            months_subrogated -= repaid
-            episode.recovered += repaid * total
-            if runoff is not None:
-                runoff.repay(month, model.installment_repayment_months)
+        if ruled:
+            months_subrogated = _month_rule(model, plan, state, total, month, months_subrogated, flows, line, episode,
+                                            runoff)
+            arrears = months_subrogated * total
+        ruled = True
         u = uniforms.next()
         i = STATES.index(state)
         r = next(k for k, cum in enumerate(cumulative[i]) if u < cum)
@@ -244,6 +235,26 @@ def _one_contract(c, model: RentModel, moves, cumulative, uniforms: Uniforms, in
         episodes.append(episode.row(total, rent_at_start, state, month))
         return episodes
     return episodes
+
+
+def _month_rule(model: RentModel, plan, state: str, total: int, month: int, months_subrogated: int,
+                flows: np.ndarray, line: dict, episode: _Episode, runoff: _Runoff | None) -> int:
+    """A month in ``state``: it subrogates the monthly total while the plan's cover lasts,
+    or, in a plan, repays whole monthly totals (freeing cover; the receivable's run-off
+    repays its oldest months). Returns the months subrogated and owed after it."""
+    if STATE_RULES[state].month == REPAYS:
+        repaid = min(months_subrogated, model.installment_repayment_months)
+        flows[line["recoveries"], month] += repaid * total
+        episode.recovered += repaid * total
+        if runoff is not None:
+            runoff.repay(month, model.installment_repayment_months)
+        return months_subrogated - repaid
+    if months_subrogated < plan.coverage_months:
+        flows[line["subrogation"], month] += total
+        episode.months += 1
+        episode.subrogated += total
+        return months_subrogated + 1
+    return months_subrogated
 
 
 def _jhf_claim(c, model: RentModel, items: dict, owed_yen: int, recovered: int, rent_at_start: int,
@@ -335,7 +346,7 @@ def simulate_inforce_reference(portfolio: pd.DataFrame, model: RentModel, n_scen
                 rent_yen=c["rent_yen"], management_fee_yen=c["management_fee_yen"], common_fee_yen=c["common_fee_yen"],
                 parking_fee_yen=c["parking_fee_yen"])
             runoff = _Runoff(int(c["arrears_yen"]), int(c["months_subrogated"]), int(total), own[5:])
-            _one_contract(c, model, moves, cumulative, uniforms, inv_a, cdf, m, z, 1, own, line, c["status"],
-                          int(c["months_subrogated"]), runoff)
+            _one_contract(c, model, moves, cumulative, uniforms, inv_a, cdf, m, z, 0, own, line, c["status"],
+                          int(c["months_subrogated"]), runoff, ruled=False)
         flows[s, [LINES.index(n) for n in WALK_LINES[:5]]] += walked[s, :, :5].sum(axis=0)
     return flows, walked

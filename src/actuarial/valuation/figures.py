@@ -65,8 +65,7 @@ class Valuation:
     def key_figures(self) -> dict:
         """The flat dict the batch collects: the totals finance books."""
         a, p = self.allowance, self.provision
-        out = {"valuation_date": self.settings.valuation_date.isoformat(),
-               "receivables_yen": float(a["receivable_yen"].sum()),
+        out = {"receivables_yen": float(a["receivable_yen"].sum()),
                "allowance_yen": float(a["allowance_yen"].sum()),
                "allowance_ratio": float(a["allowance_yen"].sum() / max(a["receivable_yen"].sum(), 1)),
                "provision_booked_yen": float(p["booked_yen"].sum())}

@@ -10,10 +10,8 @@ import datetime as dt
 import numpy as np
 
 from ..collection import TRANSIENT_STATES
+from ..params import STAGE_3_STATES  # the default stage-3 states, from the final notice on
 from ..products.common import check_count, is_real
-
-#: The default stage-3 states: from the final notice on (the chain's later states).
-STAGE_3_STATES = ("final_notice", "suit", "judgment", "execution", "broken_promise", "final_notice_after_break")
 
 
 def parse_date(value, name: str = "valuation_date") -> dt.date:

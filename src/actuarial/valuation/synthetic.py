@@ -22,8 +22,9 @@ def synthetic_inforce_book(n_contracts: int, model: RentModel, seed: int, *, max
     as the engine's contracts do: a performing tenant misses a rent with the grade's hazard
     or moves out (leaving the book); a missed rent starts the collection chain, which
     subrogates, repays a plan or moves as the model says. On the date a contract is
-    performing or in a collection state with its months owed (``arrears_yen`` their monthly
-    totals). A tenancy that ended in a tenancy-ending exit with arrears is a closed
+    performing or in the collection state of the valuation month, that month's subrogation or
+    repayment counted in its months owed (``arrears_yen`` their monthly totals), its move
+    still to come. A tenancy that ended in a tenancy-ending exit with arrears is a closed
     receivable: its balance (less the after-exit recovery if it has come), months since the
     exit, the exit, and the JHF payout received if it was insured. Receivables older than
     ``write_off_months`` are written off and left out. The draws come from one
@@ -57,6 +58,8 @@ def synthetic_inforce_book(n_contracts: int, model: RentModel, seed: int, *, max
                 k -= min(k, model.installment_repayment_months)
             elif k < cap[i]:
                 k += 1
+            if month == age[i]:  # the valuation month: its move is the projection's first draw
+                break
             state = int(np.searchsorted(cumulative[state], u, side="right"))
             if state < len(TRANSIENT_STATES):
                 continue
@@ -86,3 +89,30 @@ def synthetic_inforce_book(n_contracts: int, model: RentModel, seed: int, *, max
     receivables = receivables[receivables["balance_yen"] > 0].reset_index(drop=True)
     first = ["contract_id", "start_month", "status", "arrears_yen", "months_subrogated"]
     return book[first + [c for c in book.columns if c not in first]], receivables
+
+
+#: The columns of the shipped seasoned book (no JHF eligibility columns: the book was insured
+#: when its contracts started).
+INFORCE_CSV_COLUMNS = ("contract_id", "start_month", "status", "arrears_yen", "months_subrogated", "rent_yen",
+                       "management_fee_yen", "common_fee_yen", "parking_fee_yen", "plan", "grade", "insured")
+
+
+def inforce_books_from_params(scenario, params_path, model: RentModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rent book in force and the closed receivables a scenario file's ``valuation``
+    section names (CSV files relative to the file, :func:`~actuarial.portfolio.read_book_csv`),
+    or a seasoned synthetic book of ``synthetic_contracts`` (seeded by ``portfolio.seed``)."""
+    from pathlib import Path
+
+    from ..portfolio import read_book_csv
+
+    v = scenario.valuation
+    if v is None:
+        raise ValueError(f"scenario {scenario.scenario.name!r} has no valuation section")
+    base = Path(params_path).resolve().parent
+    book, receivables = synthetic_inforce_book(v.synthetic_contracts, model, scenario.portfolio.seed) \
+        if not v.rent_book_csv or not v.receivables_csv else (None, None)
+    if v.rent_book_csv:
+        book = read_book_csv(base / v.rent_book_csv, "rent")
+    if v.receivables_csv:
+        receivables = read_book_csv(base / v.receivables_csv, "receivables")
+    return book, receivables

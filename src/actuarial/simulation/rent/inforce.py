@@ -4,10 +4,12 @@ their state, and each walks month by month on its scenario's second stream.
 A contract in collection on the date is in a transient collection state
 (:data:`~actuarial.collection.TRANSIENT_STATES`) with ``k0`` months subrogated and owed (the
 plan's cover used) and a receivable (求償債権) of ``arrears_yen`` (at most ``k0`` monthly
-totals). From projection month 1 it follows the collection chain exactly as a contract
-whose first missed rent falls then (:mod:`.kernel`, :mod:`~actuarial.simulation.reference`):
-the same month rule, moves, entry costs, exits, JHF payout and remittance, and after a cure
-the next missed rent from the rescaled uniform. Performing contracts run through the kernel
+totals). The valuation month (projection month 0) is its month in that state, its month
+rule (subrogation or a plan's repayment) already in those figures: it only draws its move.
+From then on it follows the collection chain as any contract in collection does
+(:mod:`.kernel`, :mod:`~actuarial.simulation.reference`): the same month rule, moves,
+entry costs, exits, JHF payout and remittance, and after a cure the next missed rent from
+the rescaled uniform. Performing contracts run through the kernel
 unchanged, so a book with every contract performing gives what it gives today.
 
 Beside the contract's own cash flows the walk keeps a second ledger, the **run-off of the
@@ -110,9 +112,11 @@ def walk_collecting(st, m, thr, inv_a, cdfs, guides, rules, arrays, out):
         state, owed = arrays.state[i], arrays.owed_months[i] * tot
         k0, arrears = arrays.owed_months[i], arrays.arrears[i]
         left_months, runoff = k0, True  # the receivable's run-off: months of it still owed
-        month = 1
+        month, ruled = 0, False  # the valuation month: its month rule is in the arrears; it only moves
         while month <= T:
-            if states[state, S_REPAYS]:  # a plan's month repays whole totals, oldest first
+            if not ruled:
+                ruled = True
+            elif states[state, S_REPAYS]:  # a plan's month repays whole totals, oldest first
                 repaid = min(owed, rules.repay_months * tot)
                 owed -= repaid
                 _add(out, g, _REC, month, repaid, T)
