@@ -57,3 +57,18 @@ def test_batch_runs_notebooks_on_a_dask_cluster(client, tmp_path):
                                   ["01_product_terms"], scheduler=client.scheduler.address,
                                   reports_dir=tmp_path, progress=False)
     assert ok and (run_dir / "jhf_2025_support" / "01_product_terms.html").exists()
+
+
+def test_dask_backend_equals_the_local_run_for_a_book_in_force(client):
+    from actuarial.simulation.rent.inforce import simulate_inforce
+    from actuarial.valuation import synthetic_inforce_book
+
+    model = RentModel.from_params(BASE)
+    book, _ = synthetic_inforce_book(400, model, seed=5)
+    groups = (book["status"] != "performing").to_numpy().astype(int)
+    local = simulate_inforce(book, model, 30, seed=2, group_of=groups, n_groups=2)
+    remote = simulate_inforce(book, model, 30, seed=2, group_of=groups, n_groups=2, backend="dask", client=client,
+                              chunk_scenarios=7)
+    assert (groups == 1).sum() > 10
+    for a, b in zip(local, remote, strict=True):
+        assert np.array_equal(a, b)

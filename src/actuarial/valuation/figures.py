@@ -253,7 +253,8 @@ def _quarterly(settings: ValuationSettings, model: RentModel, flows: np.ndarray,
     ex = exact_flows.to_numpy()[1:] @ sign + closed["exact_by_month"][1:]
     frame = pd.DataFrame(sim.T, index=quarter).groupby(level=0, sort=False).sum()
     out = pd.DataFrame({"expected_yen": pd.Series(ex, index=quarter).groupby(level=0, sort=False).sum(),
-                        "mc_mean_yen": frame.mean(axis=1)})
+                        "mc_mean_yen": frame.mean(axis=1),
+                        "mc_standard_error_yen": frame.std(axis=1, ddof=1) / np.sqrt(max(frame.shape[1], 1))})
     for q in QUANTILES:
         out[f"q{q * 100:g}_yen"] = frame.quantile(q, axis=1)
     out.index.name = "fiscal_quarter"
