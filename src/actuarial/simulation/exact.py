@@ -40,10 +40,10 @@ def owed_after_month(w: np.ndarray, subrogates: bool, repaid_to: np.ndarray) -> 
     """
     after = np.zeros_like(w)
     if subrogates:
-        after[1:] += w[:-1]
-        after[-1] += w[-1]
+        after[..., 1:] += w[..., :-1]
+        after[..., -1] += w[..., -1]
     else:
-        np.add.at(after, repaid_to, w)
+        np.add.at(after.T, repaid_to, w.T)  # along the last axis: a batch of distributions too
     return after
 
 
@@ -187,42 +187,75 @@ def _chain_masses(model: RentModel, z: float, cap: int, start: tuple[int, int] =
 
     ``start``, ``subrogate`` and ``ruled_first`` as :func:`_chain_months`.
     """
+    batch = chain_masses_batch(model, z, cap, [start], subrogate, ruled_first)
+    return start_masses(batch, 0)
+
+
+def start_masses(batch: dict, i: int) -> dict:
+    """Start ``i``'s masses from :func:`chain_masses_batch`, as :func:`_chain_masses` gives them."""
+    out = {key: (v if key.startswith("owed_") else v[i]) for key, v in batch.items() if key != "entry"}
+    out["entry"] = {code: v[i] for code, v in batch["entry"].items()}
+    return out
+
+
+def chain_masses_batch(model: RentModel, z: float, cap: int, starts: list, subrogate: bool = True,
+                       ruled_first: bool = True) -> dict:
+    """:func:`_chain_masses` for every ``(state, k)`` of ``starts`` in one propagation: each
+    mass gains a leading axis, one row a start (the ``owed_*`` vectors do not). The chain is
+    linear, so the starts propagate side by side: the loop runs over months and states once,
+    whatever their number."""
     T = model.months
     k = np.arange(cap + 1)
     repaid = np.minimum(k, model.installment_repayment_months)
+    repaid_to = k - repaid
     owed_pays, owed_stays = (np.minimum(k + 1, cap) if subrogate else k), k - repaid
     codes = state_codes()
-    out = {name: np.zeros(T) for name in ("sub", "repaid", "cured", "cure")}
-    out["entry"] = {code: np.zeros(T) for code in np.unique(codes.entry_cost[codes.entry_cost != NO_COST])}
+    p = model.chain.stressed(model.good_exit_multiplier(z)).matrix
+    n = len(starts)
+    out = {name: np.zeros((n, T)) for name in ("sub", "repaid", "cured", "cure")}
+    out["entry"] = {code: np.zeros((n, T)) for code in np.unique(codes.entry_cost[codes.entry_cost != NO_COST])}
     for name in ("ending_pays", "ending_stays", "ending_none", "plan_k", "cure_pays", "cure_stays", "cure_none"):
-        out[name] = np.zeros((T, cap + 1))
+        out[name] = np.zeros((n, T, cap + 1))
     out["owed_pays"], out["owed_stays"], out["owed_none"] = owed_pays, owed_stays, k
-    for tau, s, w, moves in _chain_months(model, z, cap, start, subrogate, ruled_first):
-        pays = not codes.repays[s]
-        kind = "none" if tau == 0 and not ruled_first else "pays" if pays else "stays"
-        if kind == "pays":
-            out["sub"][tau] += w[:cap].sum() if subrogate else 0.0
-        elif kind == "stays":
-            out["repaid"][tau] += (w * repaid).sum()
-            out["plan_k"][tau] += w
-        for s2 in np.flatnonzero(moves):
-            prob = moves[s2]
-            cost = codes.entry_cost[s2]
-            if s2 < _K:
-                if cost and s != s2:  # entered next month
-                    out["entry"][cost][tau] += prob * w.sum()
+    dist = np.zeros((n, _K, cap + 1))
+    for i, (s0, k0) in enumerate(starts):
+        dist[i, s0, k0] = 1.0
+    for tau in range(T):
+        new = np.zeros_like(dist)
+        for s in range(_K):
+            w = dist[:, s]
+            if not w.any():
                 continue
-            mass = prob * w
-            if cost:
-                out["entry"][cost][tau] += mass.sum()
-            if codes.role[s2] == ROLE_PAYMENT_EXIT:
-                out["cured"][tau] += mass @ out[f"owed_{kind}"]
-                out["cure"][tau] += mass.sum()
-                out[f"cure_{kind}"][tau] += mass
-            elif codes.role[s2] == ROLE_TENANCY_ENDING_EXIT:
-                out[f"ending_{kind}"][tau] += mass
-            else:
-                raise ValueError(f"state {s2} has role code {codes.role[s2]}, which the exact oracle does not handle")
+            pays = not codes.repays[s]
+            kind = "none" if tau == 0 and not ruled_first else "pays" if pays else "stays"
+            if kind == "pays":
+                out["sub"][:, tau] += w[:, :cap].sum(axis=1) if subrogate else 0.0
+            elif kind == "stays":
+                out["repaid"][:, tau] += w @ repaid
+                out["plan_k"][:, tau] += w
+            for s2 in np.flatnonzero(p[s]):
+                prob, cost = p[s, s2], codes.entry_cost[s2]
+                if s2 < _K:
+                    if cost and s != s2:  # entered next month
+                        out["entry"][cost][:, tau] += prob * w.sum(axis=1)
+                    continue
+                mass = prob * w
+                if cost:
+                    out["entry"][cost][:, tau] += mass.sum(axis=1)
+                if codes.role[s2] == ROLE_PAYMENT_EXIT:
+                    out["cured"][:, tau] += mass @ out[f"owed_{kind}"]
+                    out["cure"][:, tau] += mass.sum(axis=1)
+                    out[f"cure_{kind}"][:, tau] += mass
+                elif codes.role[s2] == ROLE_TENANCY_ENDING_EXIT:
+                    out[f"ending_{kind}"][:, tau] += mass
+                else:
+                    raise ValueError(f"state {s2} has role code {codes.role[s2]}, which the exact oracle does not "
+                                     f"handle")
+            ruled = (subrogate or codes.repays[s]) and kind != "none"
+            w_after = owed_after_month(w, pays, repaid_to) if ruled else w
+            for s2 in np.flatnonzero(p[s, :_K]):
+                new[:, s2] += p[s, s2] * w_after
+        dist = new
     return out
 
 

@@ -20,7 +20,15 @@ import numpy as np
 import pandas as pd
 
 from ..products.common import rate_fraction
-from .exact import _causal, _chain_masses, _group_episode, _renewal_function, expected_cash_flows
+from .exact import (
+    _causal,
+    _chain_masses,
+    _group_episode,
+    _renewal_function,
+    chain_masses_batch,
+    expected_cash_flows,
+    start_masses,
+)
 from .rent import LINES, RentModel, factor_nodes, renewal_density
 from .rent.book import prepare_book
 from .rent.inforce import WALK_LINES, prepare_inforce
@@ -106,15 +114,19 @@ def expected_inforce_flows(portfolio: pd.DataFrame, model: RentModel, *, group_o
             if (cap, grade) not in renewal:
                 cure = np.concatenate([[0.0], standard[cap]["cure"]])  # a cure in relative month tau + 1
                 renewal[cap, grade] = _causal(_renewal_function(renewal_density(cure, h, q)))
-            for subrogate in (True, False):  # one propagation a start, whatever the grade or group
-                if (cap, state, k0, subrogate) not in started:
-                    started[cap, state, k0, subrogate] = _chain_masses(model, z, cap, (state, k0), subrogate,
-                                                                       ruled_first=False)
-            own = _group_episode(model, z, started[cap, state, k0, True], g)
+            if cap not in started:  # every start of this cover in one propagation, with and without subrogation
+                starts = sorted(set(zip(types.loc[types["cap"] == cap, "state"].astype(int),
+                                        types.loc[types["cap"] == cap, "k0"].astype(int), strict=True)))
+                started[cap] = ({start: i for i, start in enumerate(starts)},
+                                *(chain_masses_batch(model, z, cap, starts, subrogate, ruled_first=False)
+                                  for subrogate in (True, False)))
+            row, with_sub, without = started[cap]
+            i = row[state, k0]
+            own = _group_episode(model, z, start_masses(with_sub, i), g)
             later = _group_episode(model, z, standard[cap], g)[:5, :T + 1] @ renewal[cap, grade]
             episodes = own[:5, :T + 1] + later @ _causal(renewal_density(own[5, :T + 1], h, q))
             walked[out, :5] += wz * episodes  # relative month 0 is the valuation month
-            runoff = _runoff_flows(model, z, started[cap, state, k0, False], g, k0)
+            runoff = _runoff_flows(model, z, start_masses(without, i), g, k0)
             walked[out, 5:] += wz * runoff[:, :T + 1]
     flows = flows.copy()
     for i, name in enumerate(WALK_LINES[:5]):

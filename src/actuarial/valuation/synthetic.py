@@ -34,62 +34,62 @@ def synthetic_inforce_book(n_contracts: int, model: RentModel, seed: int, *, max
     base = synthetic_rent_book(n_contracts, seed=seed)
     age = rng.integers(0, max_age_months + 1, n_contracts)
     layout = prepare_book(base, model)
-    total, cap = np.empty_like(layout.total), np.empty_like(layout.cap)
-    total[layout.position], cap[layout.position] = layout.total, layout.cap
-    covered = np.empty_like(layout.jhf_covered)
-    covered[layout.position] = layout.jhf_covered
-    p = model.chain.stressed(model.good_exit_multiplier(0.0)).matrix
-    cumulative = np.cumsum(p[: len(TRANSIENT_STATES)], axis=1)
-    hazard = {g: model.hazard(h, 0.0) for g, h in model.delinquency_hazard.items()}
-    status, months, gone = [], [], np.zeros(n_contracts, bool)
-    closed = []
-    for i in range(n_contracts):
-        h, state, k = hazard[base["grade"].iloc[i]], -1, 0
-        for month in range(1, int(age[i]) + 1):
-            u = rng.random()
-            if state < 0:  # performing: a missed rent (that month is dunning's first), a move-out, or neither
-                if u >= h:
-                    if u < h + (1 - h) * model.moveout_hazard:
-                        gone[i] = True
-                        break
-                    continue
-                state, k, u = 0, 0, rng.random()
-            if STATE_RULES[STATES[state]].month == REPAYS:
-                k -= min(k, model.installment_repayment_months)
-            elif k < cap[i]:
-                k += 1
-            if month == age[i]:  # the valuation month: its move is the projection's first draw
-                break
-            state = int(np.searchsorted(cumulative[state], u, side="right"))
-            if state < len(TRANSIENT_STATES):
-                continue
-            if STATE_RULES[STATES[state]].role == PAYMENT_EXIT:
-                state, k = -1, 0
-                continue
-            gone[i] = True  # the tenancy ended
-            since = int(age[i]) - month
-            balance = k * int(total[i])
-            if balance > 0 and since <= write_off_months:
-                recovered = model.recovery_after_exit(balance, 0.0) if since >= model.recovery_delay_months else 0
-                insured = bool(base["insured"].iloc[i])
-                payout = (model.jhf.payout(subrogated_rent=k * int(covered[i]), rent_at_start=int(
-                    base["rent_yen"].iloc[i] + base["management_fee_yen"].iloc[i] + base["common_fee_yen"].iloc[i]))
-                    if insured and since >= 1 else 0)
-                closed.append((f"R{i:07d}", balance - recovered, since, STATES[state], insured and payout > 0,
-                               int(payout)))
-            break
-        status.append("performing" if state < 0 else STATES[state])
-        months.append(k if state >= 0 else 0)
-    book = base.assign(contract_id=[f"C{i:07d}" for i in range(n_contracts)], start_month=-age, status=status,
-                       months_subrogated=months)
-    book["arrears_yen"] = book["months_subrogated"].to_numpy() * total
-    book = book[~gone].reset_index(drop=True)
-    receivables = pd.DataFrame(closed, columns=["receivable_id", "balance_yen", "months_since_exit", "exit_kind",
-                                                "insured", "jhf_payout_received_yen"])
+    total, cap, covered = (np.empty_like(a) for a in (layout.total, layout.cap, layout.jhf_covered))
+    total[layout.position], cap[layout.position], covered[layout.position] = (layout.total, layout.cap,
+                                                                               layout.jhf_covered)
+    K = len(TRANSIENT_STATES)
+    cumulative = np.cumsum(model.chain.stressed(model.good_exit_multiplier(0.0)).matrix[:K], axis=1)
+    cumulative[:, -1] = 1.0
+    repays = np.array([STATE_RULES[s].month == REPAYS for s in STATES])
+    paying_exit = np.array([STATE_RULES[s].role == PAYMENT_EXIT for s in STATES])
+    by_grade = {g: model.hazard(h, 0.0) for g, h in model.delinquency_hazard.items()}
+    hazard = base["grade"].map(by_grade).to_numpy(float)
+    state = np.full(n_contracts, -1)  # -1 performing, else a state of STATES
+    k = np.zeros(n_contracts, dtype=np.int64)
+    gone = np.zeros(n_contracts, bool)
+    exit_month = np.zeros(n_contracts, dtype=np.int64)
+    for month in range(1, max_age_months + 1):  # every contract alive and not yet at its date, at once
+        live = ~gone & (month <= age)
+        u = rng.random(n_contracts)
+        performing = live & (state < 0)
+        missed = performing & (u < hazard)
+        left = performing & ~missed & (u < hazard + (1 - hazard) * model.moveout_hazard)
+        gone |= left
+        state[missed] = 0
+        u[missed] = rng.random(int(missed.sum()))  # the month's draw in dunning
+        collecting = live & (state >= 0)
+        plan = collecting & repays[np.maximum(state, 0)]
+        k[plan] -= np.minimum(k[plan], model.installment_repayment_months)
+        sub = collecting & ~plan & (k < cap)
+        k[sub] += 1
+        moves = collecting & (month < age)  # the valuation month's move is the projection's first draw
+        idx = np.flatnonzero(moves)
+        state[idx] = (u[idx, None] >= cumulative[state[idx]]).sum(axis=1)
+        cured = moves & (state >= K) & paying_exit[np.maximum(state, 0)]
+        state[cured], k[cured] = -1, 0
+        ended = moves & (state >= K)
+        gone |= ended
+        exit_month[ended] = month
+    ended = gone & (state >= K)
+    since = age - exit_month
+    keep = ended & (k > 0) & (since <= write_off_months)
+    balance = k * total
+    recovered = np.where(since >= model.recovery_delay_months, model.recovery_after_exit(balance, 0.0), 0)
+    rent_at_start = (base["rent_yen"] + base["management_fee_yen"] + base["common_fee_yen"]).to_numpy(np.int64)
+    insured = base["insured"].to_numpy() & (since >= 1)  # the payout comes the month after the exit
+    payout = np.where(insured, model.jhf.payout(subrogated_rent=k * covered, rent_at_start=rent_at_start), 0)
+    receivables = pd.DataFrame({"receivable_id": [f"R{i:07d}" for i in np.flatnonzero(keep)],
+                                "balance_yen": (balance - recovered)[keep], "months_since_exit": since[keep],
+                                "exit_kind": np.array(STATES, dtype=object)[state[keep]],
+                                "insured": insured[keep] & (payout[keep] > 0), "jhf_payout_received_yen": payout[keep]})
     receivables = receivables[receivables["balance_yen"] > 0].reset_index(drop=True)
+    collecting = state >= 0
+    book = base.assign(contract_id=[f"C{i:07d}" for i in range(n_contracts)], start_month=-age,
+                       status=np.where(collecting, np.array(STATES, dtype=object)[np.maximum(state, 0)], "performing"),
+                       months_subrogated=np.where(collecting, k, 0), arrears_yen=np.where(collecting, k * total, 0))
+    book = book[~gone].reset_index(drop=True)
     first = ["contract_id", "start_month", "status", "arrears_yen", "months_subrogated"]
     return book[first + [c for c in book.columns if c not in first]], receivables
-
 
 #: The columns of the shipped seasoned book (no JHF eligibility columns: the book was insured
 #: when its contracts started).
