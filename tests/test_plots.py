@@ -49,6 +49,12 @@ FIGURES = {
                       "swing": [2e6, 5e5]}), title="t", metric_label="VaR 99.5% of the net loss"),
     "scenario_comparison": lambda: plots.scenario_comparison(
         pd.DataFrame({"EL": [1e6, 2e6]}, index=["base", "recession"]), ["EL"], title="t", ylabel="million yen"),
+    "allowance_ratios": lambda: plots.allowance_ratios(
+        pd.DataFrame({"allowance_ratio": [0.1, 0.6, 0.95], "receivable_yen": [5e6, 1e6, 2e7]},
+                     index=["up to 3 months", "3-12 months", "closed"]), title="t"),
+    "quarterly_cash_flows": lambda: plots.quarterly_cash_flows(
+        pd.DataFrame({"expected_yen": [-1e6, 2e6], "q0.5_yen": [-5e6, -1e6], "q99.5_yen": [1e6, 4e6]},
+                     index=["FY2027/03 Q4", "FY2028/03 Q1"]), title="t"),
     "hazard_fit": lambda: plots.hazard_fit(calibration.against_generating(
         calibration.fit_hazards(pd.read_csv("params/calibration/synthetic_history.csv"), bands=(12, 24)),
         RENT.delinquency_hazard, RENT.moveout_hazard), title="t"),

@@ -61,6 +61,25 @@ def _amounts(model: MortgageModel, book: MortgageBook, i: np.ndarray, t: np.ndar
     return bal, full, partial
 
 
+def _counts_above(balances: np.ndarray, sold: np.ndarray, share: float) -> np.ndarray:
+    """For each loan and month, how many counts ``k`` of partial prepayments leave a balance
+    above ``sold``: ``balances`` (loans x months x counts) falls with ``k`` as ``(1 - s)^k``,
+    so the count is where ``balance_0 (1 - s)^k`` crosses ``sold + 1``, found from logarithms
+    and then checked against the rounded balances on either side (one step at most)."""
+    K = balances.shape[2] - 1
+    top = balances[:, :, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        guess = np.floor(np.log((sold + 1) / np.maximum(top, 1e-300)) / np.log(1 - share)) + 1
+    k_star = np.clip(np.nan_to_num(guess, nan=0.0, posinf=K + 1, neginf=0.0), 0, K + 1).astype(np.int64)
+    k_star[top <= sold] = 0
+    for _ in range(2):  # the rounding of a balance can move the crossing by one count
+        at = np.take_along_axis(balances, np.minimum(k_star, K)[:, :, None], axis=2)[:, :, 0]
+        k_star += (k_star <= K) & (at > sold)
+        before = np.take_along_axis(balances, np.maximum(k_star - 1, 0)[:, :, None], axis=2)[:, :, 0]
+        k_star -= (k_star > 0) & (before <= sold)
+    return k_star
+
+
 def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model: MortgageModel, *, nodes: int = 24,
                                  chunk_loans: int = 256) -> pd.DataFrame:
     """Exact expected cash flow of the mortgage model by month and line, yen.
@@ -117,11 +136,11 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model: MortgageModel, 
         chance_below = np.concatenate([np.zeros((T, 1)), np.cumsum(counts, axis=1)], axis=1)
         owed_below = np.concatenate([np.zeros((len(i), T, 1)), np.cumsum(balances * counts, axis=2)], axis=2)
         rows, months = np.arange(len(i))[:, None], np.arange(T)[None, :]
-        for iz in range(len(zs)):
-            sold = np.floor(book.collateral[i] * sale[iz] + 1e-6)[:, None]
-            k_star = (balances > sold[:, :, None]).sum(axis=2)
+        for factor in np.unique(sale):  # the economies above the median share one sale factor
+            sold = np.floor(book.collateral[i] * factor + 1e-6)[:, None]
+            k_star = _counts_above(balances, sold, model.partial_prepayment_share)
             expected = sold * chance_below[months, k_star] + owed_below[:, :, -1] - owed_below[rows, months, k_star]
-            recovered[iz] += by_grade @ (q_prev * expected)
+            recovered[sale == factor] += by_grade @ (q_prev * expected)
     flows = np.zeros((len(MORTGAGE_LINES), T + 1))
     flows[0, 0] = book.lump_fee_month0
     for iz, (z, wz) in enumerate(zip(zs, ws, strict=True)):
