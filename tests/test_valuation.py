@@ -269,3 +269,24 @@ def test_exact_figures_need_no_simulation(model, seasoned):
     book, _ = seasoned
     flows, walked = expected_inforce_flows(book, model)
     assert walked.shape == (1, 8, model.months + 1) and walked[0, 5].sum() > 0
+
+
+def test_check_names_a_bad_row_of_the_valuation_books(tmp_path):
+    from actuarial.portfolio import check_books
+
+    (tmp_path / "books").mkdir()
+    for name in ("inforce_rent_book.csv", "closed_receivables.csv"):
+        (tmp_path / "books" / name).write_text((ROOT / "params" / "books" / name).read_text(encoding="utf-8"),
+                                               encoding="utf-8")
+    params = tmp_path / "base.yaml"
+    params.write_text((ROOT / "params" / "base.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    scenario = load_params(params)
+    assert any("valuation receivables" in line for line in check_books(scenario, params))
+    lines = (tmp_path / "books" / "closed_receivables.csv").read_text(encoding="utf-8").splitlines()
+    cells = lines[2].split(",")
+    cells[3] = "cure"  # exit_kind of spreadsheet row 3
+    lines[2] = ",".join(cells)
+    (tmp_path / "books" / "closed_receivables.csv").write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"closed_receivables\.csv: receivables column 'exit_kind' in row 3: 'cure' "
+                                         r"is not a tenancy-ending exit"):
+        check_books(scenario, params)

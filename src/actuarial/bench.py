@@ -26,6 +26,9 @@ WORKLOADS = {
     # name: (contracts, scenarios, months, baseline contracts, baseline scenarios)
     "rent": (100_000, 10_000, 60, 5_000, 20),
     "mortgage": (100_000, 1_000, 420, 5_000, 2),
+    # about 1,000,000 contracts in force (a book seasoned from 1,500,000) with their closed
+    # receivables, valued by the Monte Carlo and the exact oracle; no baseline
+    "quarter_close": (1_500_000, 10_000, 60, 0, 0),
 }
 
 
@@ -96,6 +99,45 @@ def run_mortgage(contracts: int, scenarios: int, months: int, base_contracts: in
     return _entry(contracts, scenarios, months, seconds, base_contracts, base_scenarios, base_seconds, threads)
 
 
+def run_quarter_close(contracts: int, scenarios: int, months: int, base_contracts: int, base_scenarios: int,
+                      threads: int, repeat: int = 1) -> dict:
+    """Time a quarter close (:func:`~actuarial.valuation.value_book`) of a seasoned book: the
+    Monte Carlo of the book in force and the closed receivables, and the exact figures,
+    each timed once (a run takes minutes); returns the bench.json entry."""
+    import dataclasses
+    from pathlib import Path as _P
+
+    from .params import load_params
+    from .simulation import RentModel
+    from .simulation.exact_inforce import expected_inforce_flows
+    from .simulation.rent.inforce import simulate_inforce
+    from .valuation import ValuationSettings, synthetic_inforce_book, value_book
+    from .valuation.figures import _stages_and_buckets, _windows
+
+    model = dataclasses.replace(
+        RentModel.from_params(load_params(_P(__file__).resolve().parents[2] / "params" / "base.yaml")), months=months)
+    book, receivables = synthetic_inforce_book(contracts, model, seed=2026, write_off_months=60)
+    settings = ValuationSettings("2026-12-31")
+    value_book(book.head(2_000), model, settings, receivables=receivables.head(100), n_scenarios=4, seed=0,
+               threads=threads)  # compile outside the timing
+    t = time.perf_counter()
+    value_book(book, model, settings, receivables=receivables, n_scenarios=scenarios, seed=1, threads=threads)
+    total = time.perf_counter() - t
+    _, _, _, _, _, _, group, n_groups = _stages_and_buckets(book, model, settings)
+    t = time.perf_counter()
+    simulate_inforce(book, model, scenarios, seed=1, group_of=group, n_groups=n_groups,
+                     windows=_windows(model, settings), threads=threads)
+    monte_carlo = time.perf_counter() - t
+    t = time.perf_counter()
+    expected_inforce_flows(book, model, group_of=group, n_groups=n_groups)
+    exact = time.perf_counter() - t
+    return {"contracts_in_force": len(book), "in_collection": int((book["status"] != "performing").sum()),
+            "closed_receivables": len(receivables), "scenarios": scenarios, "months": months,
+            "seconds": round(total, 3), "seconds_runs": [round(total, 3)],
+            "monte_carlo_seconds": round(monte_carlo, 3), "exact_seconds": round(exact, 3),
+            "peak_memory_mb": round(_peak_mb(), 1), "threads": threads}
+
+
 def _entry(contracts, scenarios, months, runs, base_contracts, base_scenarios, base_seconds, threads) -> dict:
     seconds = statistics.median(runs)
     rate = contracts * scenarios / seconds
@@ -127,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--repeat must be >= 1, got {args.repeat}")
     if args.workload:  # child process: one workload, JSON on stdout
         c, s, m, bc, bs = WORKLOADS[args.workload]
-        run_workload = {"rent": run_rent, "mortgage": run_mortgage}[args.workload]
+        run_workload = {"rent": run_rent, "mortgage": run_mortgage,
+                        "quarter_close": run_quarter_close}[args.workload]
         entry = run_workload(c, max(1, round(s * args.scale)), m, bc, bs, args.threads, args.repeat)
         print(json.dumps(entry))
         return 0
@@ -141,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
             return run.returncode
         results[name] = json.loads(run.stdout.strip().splitlines()[-1])
         r = results[name]
+        if name == "quarter_close":
+            print(f"{name}: {r['contracts_in_force']:,} contracts in force ({r['in_collection']:,} in collection), "
+                  f"{r['closed_receivables']:,} closed receivables, {r['scenarios']:,} scenarios x {r['months']} "
+                  f"months in {r['seconds']:.1f} s (Monte Carlo {r['monte_carlo_seconds']:.1f} s, exact "
+                  f"{r['exact_seconds']:.1f} s), peak {r['peak_memory_mb']:.0f} MB, {r['threads']} threads")
+            continue
         runs = ", ".join(f"{x:.2f}" for x in r["seconds_runs"])
         print(f"{name}: {r['contracts']:,} x {r['scenarios']:,} x {r['months']} months in {r['seconds']:.2f} s "
               f"(median of {len(r['seconds_runs'])}: {runs}) = "

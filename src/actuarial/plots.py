@@ -180,7 +180,7 @@ def allowance_ratios(allowance: pd.DataFrame, *, title: str):
     x = np.arange(len(allowance))
     ax.bar(x, allowance["allowance_ratio"].to_numpy(dtype=float) * 100, color="tab:red", alpha=0.8)
     for i, (ratio, balance) in enumerate(zip(allowance["allowance_ratio"], allowance["receivable_yen"], strict=True)):
-        ax.annotate(f"{balance / 1e6:,.1f}m yen", (i, ratio * 100), ha="center", va="bottom", fontsize=8)
+        ax.annotate(f"receivable {balance / 1e6:,.1f}m yen", (i, ratio * 100), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, allowance.index)
     ax.set_ylim(0, 110)
     return _finish(fig, ax, title, "ageing bucket (months owed, from the oldest unpaid month)",
@@ -197,4 +197,7 @@ def quarterly_cash_flows(cash: pd.DataFrame, *, title: str, quarters: int = 12):
     ax.vlines(x, shown["q0.5_yen"] / 1e6, shown["q99.5_yen"] / 1e6, color="black", label="0.5%-99.5% of scenarios")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xticks(x, shown.index, rotation=30, ha="right", fontsize=8)
-    return _finish(fig, ax, title, "fiscal quarter", "net cash flow, million yen")
+    fig = _finish(fig, ax, title, "fiscal quarter", "net cash flow, million yen", legend=False)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig

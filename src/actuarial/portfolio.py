@@ -210,4 +210,22 @@ def check_books(scenario, params_path) -> list[str]:
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
         found.append(f"mortgage book {p.mortgage_book_csv}: {len(book):,d} loans")
+    v = scenario.valuation
+    if v is not None and scenario.rent_model is not None:
+        from .simulation.rent.inforce import prepare_inforce
+        from .valuation import check_inforce_book, validate_receivables
+
+        model = RentModel.from_params(scenario)
+        for name, kind, check in ((v.rent_book_csv, "rent", lambda b: (check_inforce_book(b, "rent book"),
+                                                                         prepare_inforce(b, model, what="rent book"))),
+                                  (v.receivables_csv, "receivables", validate_receivables)):
+            if not name:
+                continue
+            path = base / name
+            book = read_book_csv(path, kind)
+            try:
+                check(book)
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
+            found.append(f"valuation {kind} {name}: {len(book):,d} rows")
     return found

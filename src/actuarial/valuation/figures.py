@@ -61,6 +61,7 @@ class Valuation:
     contracts: pd.DataFrame
     n_scenarios: int
     seed: int
+    z: np.ndarray  # each scenario's economic factor
 
     def key_figures(self) -> dict:
         """The flat dict the batch collects: the totals finance books."""
@@ -147,7 +148,8 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
     allowance = _allowance_table(settings, bucket, state, arrears, group, grouped, exact, receivable)
     provision = _provision_table(stage, state, group, grouped, exact, settings)
     unearned = pd.DataFrame({"contracts": [len(rent_book)],
-                             "unearned_fee_yen": [int(unearned_rent_fees(rent_book, model, settings, total).sum())]},
+                             "unearned_fee_yen": [int(unearned_rent_fees(rent_book, model, settings, total).sum())],
+                             "refunds_next_12_months_yen": [0.0]},  # rent-guarantee fees are not refunded
                             index=pd.Index(["rent"], name="product"))
     ecl = {"rent": float(provision["booked_yen"].sum())}
     cash = _quarterly(settings, model, flows, exact_flows, receivable)
@@ -157,8 +159,7 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
         net = (mflows["subrogation"] - mflows["recoveries"]).to_numpy()
         ecl["mortgage"] = float(net[(t >= 1) & (t <= 12)].sum())  # every loan performing: stage 1, 12 months
         refunds = float(mflows["refunds"].to_numpy()[(t >= 1) & (t <= 12)].sum())
-        unearned.loc["mortgage"] = [len(mortgage_book), int(mortgage_unearned.sum())]
-        unearned.loc["mortgage", "refunds_next_12_months_yen"] = refunds
+        unearned.loc["mortgage"] = [len(mortgage_book), int(mortgage_unearned.sum()), refunds]
     higher = pd.DataFrame({"ecl_yen": pd.Series(ecl), "unearned_fee_yen": unearned["unearned_fee_yen"].astype(float)})
     higher["measured_yen"] = higher[["ecl_yen", "unearned_fee_yen"]].max(axis=1)
     higher["binding"] = np.where(higher["ecl_yen"] >= higher["unearned_fee_yen"], "expected credit loss",
@@ -168,7 +169,7 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
                               "months_owed": owed, "bucket": np.array(settings.bucket_labels())[bucket],
                               "receivable_yen": arrears})
     contracts.loc[state < 0, "bucket"] = ""
-    return Valuation(settings, allowance, provision, unearned, higher, cash, contracts, n_scenarios, seed)
+    return Valuation(settings, allowance, provision, unearned, higher, cash, contracts, n_scenarios, seed, z)
 
 
 def _closed_receivables(receivables, model: RentModel, settings: ValuationSettings, z: np.ndarray) -> dict:
@@ -177,10 +178,10 @@ def _closed_receivables(receivables, model: RentModel, settings: ValuationSettin
     month."""
     T = model.months
     out = {"balance": 0.0, "exact": 0.0, "by_scenario": np.zeros(len(z)), "exact_by_month": np.zeros(T + 1),
-           "by_month": np.zeros((len(z), T + 1))}
+           "by_month": np.zeros((len(z), T + 1)), "count": 0}
     if receivables is None or receivables.empty:
         return out
-    out["balance"] = float(receivables["balance_yen"].sum())
+    out["balance"], out["count"] = float(receivables["balance_yen"].sum()), len(receivables)
     disc = settings.discount(np.arange(T + 1))
     for zi, wz in zip(*factor_nodes(24), strict=True):
         rec, rem, month = receivable_recoveries(receivables, model, float(zi))
@@ -212,13 +213,13 @@ def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, cl
         unrecovered = balance - _runoff(grouped[:, gs][..., disc], 2).sum(axis=1)
         rows.append((labels[b], int(members.sum()), balance, expected, *_summary(unrecovered)))
     unrecovered = closed["balance"] - closed["by_scenario"]
-    rows.append((labels[-1], -1, closed["balance"], closed["exact"], *_summary(unrecovered)))
-    t = pd.DataFrame(rows, columns=["bucket", "contracts", "receivable_yen", "expected_recovery_yen",
+    rows.append((labels[-1], closed["count"], closed["balance"], closed["exact"], *_summary(unrecovered)))
+    t = pd.DataFrame(rows, columns=["bucket", "receivables", "receivable_yen", "expected_recovery_yen",
                                     "mc_allowance_yen", "mc_standard_error_yen", "unrecovered_q995_yen"])
     t["allowance_yen"] = t["receivable_yen"] - t["expected_recovery_yen"]
     t["allowance_ratio"] = np.where(t["receivable_yen"] > 0, t["allowance_yen"] / t["receivable_yen"].clip(lower=1),
                                     0.0)
-    return t.set_index("bucket")[["contracts", "receivable_yen", "expected_recovery_yen", "allowance_yen",
+    return t.set_index("bucket")[["receivables", "receivable_yen", "expected_recovery_yen", "allowance_yen",
                                   "allowance_ratio", "mc_allowance_yen", "mc_standard_error_yen",
                                   "unrecovered_q995_yen"]]
 
@@ -257,5 +258,7 @@ def _quarterly(settings: ValuationSettings, model: RentModel, flows: np.ndarray,
                         "mc_standard_error_yen": frame.std(axis=1, ddof=1) / np.sqrt(max(frame.shape[1], 1))})
     for q in QUANTILES:
         out[f"q{q * 100:g}_yen"] = frame.quantile(q, axis=1)
+    ends = pd.Series(settings.month_end(months), index=quarter).groupby(level=0, sort=False)
+    out.insert(0, "months", [f"{a:%Y-%m} to {b:%Y-%m}" for a, b in zip(ends.min(), ends.max(), strict=True)])
     out.index.name = "fiscal_quarter"
     return out
