@@ -130,5 +130,5 @@ def test_cli_check_reports_the_bad_key(tmp_path):
     run = subprocess.run([sys.executable, "-m", "actuarial.cli", "check", str(PARAMS / "base.yaml"), str(bad)],
                          capture_output=True, text=True)
     assert run.returncode == 2
-    assert "base.yaml: ok (base)" in run.stdout
+    assert "base.yaml: ok (base; valuation rent books/inforce_rent_book.csv:" in run.stdout
     assert "jhf.premium_rate = 25" in run.stderr

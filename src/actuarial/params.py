@@ -365,7 +365,24 @@ def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
         return data
     if not isinstance(parent, str):
         raise ParamsError(f"{path}: extends = {parent!r}: must be a file name")
-    return _merge(resolve(path.parent / parent, _chain + (path,)), data)
+    parent_path = (path.parent / parent).resolve()
+    return _merge(_anchor_books(resolve(parent_path, _chain + (path,)), parent_path.parent), data)
+
+
+#: The keys that name a book file, relative to the params file that gives them.
+BOOK_KEYS = (("portfolio", "rent_book_csv"), ("portfolio", "mortgage_book_csv"), ("valuation", "rent_book_csv"),
+             ("valuation", "receivables_csv"))
+
+
+def _anchor_books(data: dict, folder: Path) -> dict:
+    """``data`` (a file's merged mapping) with its relative book paths made absolute from
+    ``folder``, the file's own: a file that extends another in another folder still finds
+    the books the other names."""
+    for section, key in BOOK_KEYS:
+        block = data.get(section)
+        if isinstance(block, dict) and isinstance(block.get(key), str) and not Path(block[key]).is_absolute():
+            data = {**data, section: {**block, key: str(folder / block[key])}}
+    return data
 
 
 def _format(path: Path, err: ValidationError) -> str:
