@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "quarter_close":
             print(f"{name}: {r['contracts_in_force']:,} contracts in force ({r['in_collection']:,} in collection), "
                   f"{r['closed_receivables']:,} closed receivables, {r['scenarios']:,} scenarios x {r['months']} "
-                  f"months in {r['seconds']:.1f} s (of which the exact figures {r['exact_seconds']:.1f} s), peak {r['peak_memory_mb']:.0f} MB, {r['threads']} threads")
+                  f"months in {r['seconds']:.1f} s (of which the exact figures {r['exact_seconds']:.1f} s), "
+                  f"peak {r['peak_memory_mb']:.0f} MB, {r['threads']} threads")
             continue
         runs = ", ".join(f"{x:.2f}" for x in r["seconds_runs"])
         print(f"{name}: {r['contracts']:,} x {r['scenarios']:,} x {r['months']} months in {r['seconds']:.2f} s "
