@@ -3,8 +3,8 @@ hand finance its allowance, provision and unearned fees."""
 
 from .figures import Valuation, value_book
 from .receivables import RECEIVABLE_COLUMNS, check_inforce_book, receivable_recoveries, validate_receivables
-from .settings import ValuationSettings, parse_date
+from .settings import ValuationSettings
 from .synthetic import synthetic_inforce_book
 
-__all__ = ["RECEIVABLE_COLUMNS", "Valuation", "ValuationSettings", "check_inforce_book", "parse_date",
+__all__ = ["RECEIVABLE_COLUMNS", "Valuation", "ValuationSettings", "check_inforce_book",
            "receivable_recoveries", "synthetic_inforce_book", "validate_receivables", "value_book"]

@@ -11,22 +11,7 @@ import numpy as np
 
 from ..collection import TRANSIENT_STATES
 from ..params import STAGE_3_STATES  # the default stage-3 states, from the final notice on
-from ..products.common import check_count, is_real
-
-
-def parse_date(value, name: str = "valuation_date") -> dt.date:
-    """A date from a ``datetime.date`` or an ISO string ``YYYY-MM-DD``; ``ValueError``
-    naming ``name`` and the value otherwise."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{name} must be a date (YYYY-MM-DD), got {value!r}")
+from ..products.common import check_count, is_real, to_date
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +41,7 @@ class ValuationSettings:
     fee_earning_months: int = 12
 
     def __post_init__(self):
-        object.__setattr__(self, "valuation_date", parse_date(self.valuation_date))
+        object.__setattr__(self, "valuation_date", to_date("valuation_date", self.valuation_date))
         month = check_count("fiscal_year_end_month", self.fiscal_year_end_month, minimum=1)
         if month > 12:
             raise ValueError(f"fiscal_year_end_month must be 1-12, got {month!r}")

@@ -35,6 +35,25 @@ CLAIM_COLUMNS = ("scenario", "contract", "grade", "monthly_total_yen", "rent_at_
 _RAW = 14
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def move(rs, thr, dest, state):
+    """A month's move from ``state``: the stream's next uniform ``u``, the rank ``r`` of the
+    move it draws and the state it moves to; returns ``(u, r, next state, stream)``."""
+    bits, rs = draw(rs)
+    u = bits * TO_UNIT
+    r = rank(u, thr[state])
+    return u, r, dest[state, r], rs
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def entry_cost(states, state, tot):
+    """What entering ``state`` costs a contract of monthly total ``tot`` (0 for a state
+    without a cost; a costly state's ``S_COST`` is its fixed yen + 1)."""
+    if states[state, S_COST] == 0:
+        return 0
+    return states[state, S_COST] - 1 + tot * states[state, S_COST_NUM] // states[state, S_COST_DEN]
+
+
 @numba.njit(nogil=True, cache=True)
 def _walk(z, st, tables, book, rules, grade_of, position, jhf_rent, scenario, rows):
     """The episodes of one scenario into ``rows`` (``_RAW`` int64 columns: scenario,
@@ -70,16 +89,12 @@ def _walk(z, st, tables, book, rules, grade_of, position, jhf_rent, scenario, ro
                 owed += tot
                 sub += tot
                 months += 1
-            bits, rs = draw(rs)
-            u = bits * TO_UNIT
-            r = rank(u, thr[state])
-            nxt = dest[state, r]
+            u, r, nxt, rs = move(rs, thr, dest, state)
             month += 1
             if month > T or nxt == state:
                 continue
             prev, state = state, nxt
-            if states[state, S_COST] != 0:  # entered this month (a costly state: fixed + 1)
-                costs += states[state, S_COST] - 1 + tot * states[state, S_COST_NUM] // states[state, S_COST_DEN]
+            costs += entry_cost(states, state, tot)
             if state < dest.shape[0]:
                 continue
             lo = thr[prev, r - 1] if r > 0 else 0.0

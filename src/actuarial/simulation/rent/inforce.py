@@ -40,11 +40,12 @@ from ...collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES
 from ...products.common import first_row, require_whole
 from ..distributed import check_run_arguments, progress_bar, run_scenarios
 from .book import LIMIT_BITS, LIMIT_MASK, RentBook, contract_records, prepare_book
+from .claims import entry_cost, move
 from .engine import kernel_inputs
-from .kernel import OUT_LINES, S_COST, S_COST_DEN, S_COST_NUM, S_REPAYS, S_ROLE, scenario
+from .kernel import OUT_LINES, S_REPAYS, S_ROLE, scenario
 from .model import LINES, RentModel
-from .stream import draw, load_stream, scenario_rng, store_stream, stream_state
-from .tables import TO_UNIT, gap, rank, scenario_tables
+from .stream import load_stream, scenario_rng, store_stream, stream_state
+from .tables import gap, scenario_tables
 
 #: The lines a collecting contract's walk writes, by month: its own flows, then its
 #: receivable's run-off (recoveries, JHF payout, remittance).
@@ -127,17 +128,12 @@ def walk_collecting(st, m, thr, inv_a, cdfs, guides, rules, arrays, out):
             elif owed < cover:
                 owed += tot
                 _add(out, g, _SUB, month, tot, T)
-            bits, rs = draw(rs)
-            u = bits * TO_UNIT
-            r = rank(u, thr[state])
-            nxt = dest[state, r]
+            u, r, nxt, rs = move(rs, thr, dest, state)
             month += 1
             if month > T or nxt == state:
                 continue
             prev, state = state, nxt
-            if states[state, S_COST] != 0:  # entered this month (a costly state: fixed + 1)
-                _add(out, g, _COST, month,
-                     states[state, S_COST] - 1 + tot * states[state, S_COST_NUM] // states[state, S_COST_DEN], T)
+            _add(out, g, _COST, month, entry_cost(states, state, tot), T)  # entered this month
             if state < K:
                 continue
             lo = thr[prev, r - 1] if r > 0 else 0.0
