@@ -36,16 +36,15 @@ def _totals(book, model):
 
 def _in_collection(book, model, seed=1, share=0.5):
     """``book`` with every transient state among its contracts in collection, months owed
-    0-5 and arrears from half a month short to the full months."""
+    1-5 (their arrears those months' totals)."""
     rng = np.random.default_rng(seed)
     total, _ = _totals(book, model)
     n = len(book)
     sel = rng.random(n) < share
     states = np.array(TRANSIENT_STATES, dtype=object)[np.arange(n) % len(TRANSIENT_STATES)]
     k = np.where(sel, rng.integers(1, 6, n), 0)
-    arrears = np.where(k > 0, k * total - rng.integers(0, 2, n) * (total // 2), 0)
-    return book.assign(status=np.where(sel, states, "performing"), months_subrogated=k, arrears_yen=arrears,
-                       start_month=-rng.integers(0, 30, n))
+    return book.assign(status=np.where(sel, states, "performing"), months_subrogated=k, arrears_yen=k * total,
+                       start_month=-rng.integers(5, 30, n))
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +103,8 @@ def test_threads_do_not_change_the_result(model, book, groups):
 
 def test_a_receivable_in_a_plan_is_repaid_oldest_months_first():
     """One contract in an installment plan that never leaves it (the plan's only move is to
-    stay): 3 months owed, a receivable of 2.5 monthly totals, 1 month repaid a month. The
-    run-off: the oldest month, then the next, then the half month left."""
+    stay): 3 months owed, 1 month repaid a month from the month after the valuation month,
+    the receivable's run-off the same three months."""
     model = dataclasses.replace(RentModel.from_params(BASE), months=6, installment_repayment_months=1)
     matrix = model.chain.matrix.copy()
     plan = TRANSIENT_STATES.index("installment")
@@ -115,14 +114,13 @@ def test_a_receivable_in_a_plan_is_repaid_oldest_months_first():
     book = synthetic_rent_book(1, seed=2).assign(insured=False)
     total, _ = _totals(book, model)
     t = int(total[0])
-    b = book.assign(status="installment", months_subrogated=3, arrears_yen=5 * t // 2)
+    b = book.assign(status="installment", months_subrogated=3, arrears_yen=3 * t, start_month=-8)
     _, grouped, _ = simulate_inforce(b, model, 3, seed=1, windows=np.eye(7))
-    np.testing.assert_array_equal(grouped[:, 0, W["runoff_recoveries"], 1:5],
-                                  np.tile([t, t, 5 * t // 2 - 2 * t, 0], (3, 1)))
-    np.testing.assert_array_equal(grouped[:, 0, W["recoveries"], 1:5], np.tile([t, t, t, 0], (3, 1)))
+    np.testing.assert_array_equal(grouped[:, 0, W["runoff_recoveries"], :6], np.tile([0, t, t, t, 0, 0], (3, 1)))
+    np.testing.assert_array_equal(grouped[:, 0, W["recoveries"], :6], np.tile([0, t, t, t, 0, 0], (3, 1)))
     assert grouped[:, 0, W["subrogation"]].sum() == 0
     _, walked = expected_inforce_flows(b, model)
-    np.testing.assert_allclose(walked[0, W["runoff_recoveries"], 1:5], [t, t, 5 * t // 2 - 2 * t, 0])
+    np.testing.assert_allclose(walked[0, W["runoff_recoveries"], :6], [0, t, t, t, 0, 0])
 
 
 @pytest.mark.parametrize("change, needle", [
@@ -135,12 +133,14 @@ def test_a_receivable_in_a_plan_is_repaid_oldest_months_first():
     ({"status": "performing"}, r"column 'arrears_yen' in row 0: a performing contract owes nothing"),
     ({"arrears_yen": 0}, r"2 months subrogated but no arrears"),
     ({"months_subrogated": 0}, r"arrears of \d+ yen with no month subrogated"),
-    ({"arrears_yen": 10**9}, r"arrears of 1000000000 yen exceed the 2 months subrogated"),
+    ({"arrears_yen": 10**9}, r"arrears of 1000000000 yen are not the 2 months subrogated times the monthly total"),
+    ({"start_month": 0}, r"column 'months_subrogated' in row 0: 2 months subrogated on a contract that started 0 "
+                         r"months before the valuation date"),
 ])
 def test_bad_status_names_the_column_row_and_value(model, change, needle):
     book = synthetic_rent_book(3, seed=1)
     total, _ = _totals(book, model)
-    good = book.assign(status="suit", months_subrogated=2, arrears_yen=2 * total)
+    good = book.assign(status="suit", months_subrogated=2, arrears_yen=2 * total, start_month=-4)
     bad = good.copy()
     for column, value in change.items():
         bad[column] = bad[column].astype(object if isinstance(value, str) else type(value))
@@ -155,3 +155,15 @@ def test_status_columns_go_together(model):
     with pytest.raises(ValueError, match="the status columns go together; status without arrears_yen, "
                                          "months_subrogated"):
         simulate_inforce(book, model, 2, seed=1)
+
+
+def test_a_contract_in_collection_keeps_paying_its_fees(model):
+    book = synthetic_rent_book(1, seed=1).assign(plan="zenhoren_yearly", start_month=-10, insured=False)
+    total, _ = _totals(book, model)
+    performing = book.assign(status="performing", months_subrogated=0, arrears_yen=0)
+    collecting = book.assign(status="dunning", months_subrogated=1, arrears_yen=total)
+    fees = [simulate_inforce(b, model, 5, seed=1)[0][:, 0] for b in (performing, collecting)]
+    assert np.array_equal(fees[0], fees[1]) and fees[0].sum() > 0
+    exact = [expected_inforce_flows(b, model)[0]["fees"].to_numpy() for b in (performing, collecting)]
+    np.testing.assert_allclose(exact[0], exact[1], rtol=1e-12)
+    np.testing.assert_allclose(simulate_inforce_reference(collecting, model, 2, seed=1)[0][:, 0], fees[1][:2])

@@ -62,9 +62,9 @@ def test_a_closed_receivable_recovers_the_after_exit_share_in_expectation(model)
 def test_a_late_contract_on_a_small_chain_recovers_what_its_absorption_gives():
     """A contract in suit where each month it stays (0.7), is cured (0.2) or ends in a
     judgment (0.1), no economy effect, 24 months, 6-month recovery delay. Its receivable
-    (3 months of 100,000, 290,000 yen owed) is recovered in full at a cure, within the
-    horizon with chance 0.2 (1 - 0.7^24) / 0.3, and 30% of it after a judgment whose
-    recovery falls within the horizon, chance 0.1 (1 - 0.7^18) / 0.3."""
+    (3 months of 100,000 yen) is recovered in full at a cure, within the horizon with chance
+    0.2 (1 - 0.7^24) / 0.3, and 30% of it after a judgment whose recovery falls within the
+    horizon, chance 0.1 (1 - 0.7^18) / 0.3."""
     m = dataclasses.replace(RentModel.from_params(BASE), months=24, good_exit_sensitivity=0.0, recovery_delay_months=6)
     matrix = np.zeros_like(m.chain.matrix)
     from actuarial.collection import STATES
@@ -77,15 +77,15 @@ def test_a_late_contract_on_a_small_chain_recovers_what_its_absorption_gives():
     book = synthetic_rent_book(1, seed=1).assign(rent_yen=100_000, management_fee_yen=0, common_fee_yen=0,
                                                   parking_fee_yen=0, plan="zenhoren_one_time", insured=False,
                                                   contract_id="C1", start_month=-10, status="suit",
-                                                  months_subrogated=3, arrears_yen=290_000)
+                                                  months_subrogated=3, arrears_yen=300_000)
     cured = 0.2 * (1 - 0.7 ** 24) / 0.3
     ended = 0.1 * (1 - 0.7 ** 18) / 0.3
-    hand = 290_000 * cured + math.floor(290_000 * 0.3) * ended
+    hand = 300_000 * cured + math.floor(300_000 * 0.3) * ended
     v = value_book(book, m, SETTINGS, n_scenarios=2_000, seed=3)
     bucket = v.allowance.loc["up to 3 months"]
-    assert bucket["receivable_yen"] == 290_000
+    assert bucket["receivable_yen"] == 300_000
     assert bucket["expected_recovery_yen"] == pytest.approx(hand, rel=1e-10)
-    assert abs(bucket["mc_allowance_yen"] - (290_000 - hand)) <= 4 * bucket["mc_standard_error_yen"]
+    assert abs(bucket["mc_allowance_yen"] - (300_000 - hand)) <= 4 * bucket["mc_standard_error_yen"]
     assert v.contracts["stage"].tolist() == [3]  # suit is from the final notice on
 
 
@@ -183,8 +183,11 @@ def test_an_all_performing_book_has_no_receivable_and_its_provision_is_todays_ex
     book = _performing(40)
     v = value_book(book, model, SETTINGS, n_scenarios=200, seed=2)
     assert v.allowance["receivable_yen"].sum() == 0
-    e = expected_cash_flows(book, model).iloc[1:13]
-    net = (e["subrogation"] + e["costs"] - e["recoveries"] - e["jhf_payout"] + e["jhf_remittance"]).sum()
+    e = expected_cash_flows(book, model)
+    losses = e.iloc[1:13]  # the next 12 months' subrogation and costs, less what comes back by the recovery delay
+    gains = e.iloc[1:13 + model.recovery_delay_months]
+    net = (losses["subrogation"] + losses["costs"]).sum() - (gains["recoveries"] + gains["jhf_payout"]
+                                                             - gains["jhf_remittance"]).sum()
     assert v.provision.loc[1, "ecl_12_months_yen"] == pytest.approx(net, rel=1e-12)
     assert v.provision.loc[[2, 3], "contracts"].sum() == 0
 
@@ -205,6 +208,9 @@ def _bad(change):
     (lambda b, r: (b, r.assign(jhf_payout_received_yen=5)), r"a payout of 5 on a receivable that is not insured"),
     (lambda b, r: (b, pd.concat([r, r], ignore_index=True)), r"receivable_id' in row 1: 'R1' appears more than once"),
     (lambda b, r: (b, r.drop(columns="insured")), r"insured"),
+    (lambda b, r: (b.assign(contract_id=[None, "C1", "C2", "C3"]), r), r"contract_id' in row 0: an empty cell"),
+    (lambda b, r: (b.drop(columns="start_month"), r), r"rent book is missing column.*start_month"),
+    (lambda b, r: (b.iloc[:0], r), r"rent book has no rows"),
 ])
 def test_bad_books_are_named_before_anything_runs(model, make, needle):
     book, receivables = make(_performing(4), _receivables())
@@ -225,6 +231,7 @@ def test_bad_books_are_named_before_anything_runs(model, make, needle):
     ({"discount_annual_rate": float("nan")}, r"discount_annual_rate must be a number in \[0, 0.2\], got nan"),
     ({"discount_annual_rate": -0.01}, r"discount_annual_rate must be a number in \[0, 0.2\], got -0.01"),
     ({"fee_earning_months": 0}, r"fee_earning_months must be >= 1"),
+    ({"valuation_date": "2026-12-15"}, r"valuation_date must be the last day of a month .*got 2026-12-15"),
 ])
 def test_bad_settings_name_the_field_and_value(over, needle):
     with pytest.raises(ValueError, match=needle):
@@ -290,3 +297,19 @@ def test_check_names_a_bad_row_of_the_valuation_books(tmp_path):
     with pytest.raises(ValueError, match=r"closed_receivables\.csv: receivables column 'exit_kind' in row 3: 'cure' "
                                          r"is not a tenancy-ending exit"):
         check_books(scenario, params)
+
+
+def test_the_seasoned_book_times_an_exit_as_the_engine_does():
+    """Every missed rent ends the tenancy the month after (the chain's only move from dunning
+    is a skip): a tenancy whose rent was missed two months before the valuation month ended
+    in the valuation month itself, 0 months before the date."""
+    from actuarial.collection import STATES
+
+    m = dataclasses.replace(RentModel.from_params(BASE), delinquency_hazard={"A": 0.9, "B": 0.9, "C": 0.9})
+    matrix = np.zeros_like(m.chain.matrix)
+    matrix[:, STATES.index("skip")] = 1.0
+    m = dataclasses.replace(m, chain=dataclasses.replace(m.chain, matrix=matrix))
+    book, receivables = synthetic_inforce_book(400, m, seed=3)
+    assert receivables["months_since_exit"].min() == 0
+    assert set(book["status"]) <= {"performing", "dunning"}
+    assert (book.loc[book["status"] == "dunning", "months_subrogated"] == 1).all()

@@ -129,6 +129,7 @@ def expected_inforce_flows(portfolio: pd.DataFrame, model: RentModel, *, group_o
             runoff = _runoff_flows(model, z, start_masses(without, i), g, k0)
             walked[out, 5:] += wz * runoff[:, :T + 1]
     flows = flows.copy()
+    flows["fees"], flows["jhf_premium"] = full.fees, full.premium  # contracts in collection keep paying fees
     for i, name in enumerate(WALK_LINES[:5]):
         flows[name] += walked[:, i].sum(axis=0)
     return flows, walked

@@ -97,7 +97,7 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
     (grade and exit by name), as ``simulate(..., claims=)`` gives them."""
     validate_portfolio(portfolio, model)
     check_state_rules()
-    T, jhf = model.months, model.jhf
+    T = model.months
     out = np.zeros((n_scenarios, len(LINES), T + 1))
     line = {name: i for i, name in enumerate(LINES)}
     contracts = portfolio.reset_index(drop=True)
@@ -108,19 +108,7 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
     alive = fee_survival(model)
     for s in range(n_scenarios):
         flows = out[s]
-        # fees and premiums do not depend on the scenario
-        for i, c in enumerate(contracts.itertuples()):
-            plan = model.plans[c.plan]
-            total = plan.monthly_total(rent_yen=c.rent_yen, management_fee_yen=c.management_fee_yen,
-                                       common_fee_yen=c.common_fee_yen, parking_fee_yen=c.parking_fee_yen)
-            sched = plan.fee_schedule(monthly_total_yen=total, months_in_force=T + 1 - start[i])
-            for t in range(offset[i], T + 1):
-                flows[line["fees"], t] += sched[t - start[i]] * (1 - model.moveout_hazard) ** (t - offset[i]) \
-                    * alive[c.grade][t - offset[i]]
-            if c.insured and start[i] >= 0:
-                flows[line["jhf_premium"], start[i]] += jhf.premium(rent=c.rent_yen,
-                                                                    management_fee=c.management_fee_yen,
-                                                                    common_fee=c.common_fee_yen)
+        _fees_and_premiums(contracts, model, start, alive, flows, line)  # they do not depend on the scenario
         rng = scenario_rng(seed, s)
         z = rng.standard_normal()
         uniforms = Uniforms(rng)
@@ -145,6 +133,24 @@ def simulate_reference(portfolio: pd.DataFrame, model: RentModel, n_scenarios: i
                 if claims is not None:
                     claims += [(s, i, contracts["grade"][i], *e) for e in episodes]
     return out
+
+
+def _fees_and_premiums(contracts: pd.DataFrame, model: RentModel, start: np.ndarray, alive: dict,
+                       flows: np.ndarray, line: dict) -> None:
+    """Each contract's expected fees (its plan's schedule from its start, times the chance it
+    is still in force) and the JHF premium of an insured one starting within the horizon."""
+    T, offset = model.months, np.maximum(start, 0)
+    for i, c in enumerate(contracts.itertuples()):
+        plan = model.plans[c.plan]
+        total = plan.monthly_total(rent_yen=c.rent_yen, management_fee_yen=c.management_fee_yen,
+                                   common_fee_yen=c.common_fee_yen, parking_fee_yen=c.parking_fee_yen)
+        sched = plan.fee_schedule(monthly_total_yen=total, months_in_force=T + 1 - start[i])
+        for t in range(offset[i], T + 1):
+            flows[line["fees"], t] += sched[t - start[i]] * (1 - model.moveout_hazard) ** (t - offset[i]) \
+                * alive[c.grade][t - offset[i]]
+        if c.insured and start[i] >= 0:
+            flows[line["jhf_premium"], start[i]] += model.jhf.premium(
+                rent=c.rent_yen, management_fee=c.management_fee_yen, common_fee=c.common_fee_yen)
 
 
 def _gap(u: float, inv_a: float, cdf: np.ndarray) -> int:
@@ -331,6 +337,10 @@ def simulate_inforce_reference(portfolio: pd.DataFrame, model: RentModel, n_scen
     insured, _ = jhf_attachment(book, model, start)
     book = book.assign(insured=insured)
     line = {name: i for i, name in enumerate(WALK_LINES)}
+    fees = np.zeros((len(LINES), T + 1))  # a contract in collection keeps paying its fees, as any contract
+    _fees_and_premiums(book[collecting], model, start[collecting], fee_survival(model), fees,
+                       {name: i for i, name in enumerate(LINES)})
+    flows += fees
     for s in range(n_scenarios):
         z = scenario_rng(seed, s).standard_normal()
         uniforms = Uniforms(inforce_rng(seed, s))

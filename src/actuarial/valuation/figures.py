@@ -10,13 +10,15 @@ gives finance its figures (:class:`Valuation`).
    recovery (:mod:`.receivables`).
 2. **Provision for guarantee losses** (債務保証損失引当金), by stage: the expected future
    subrogation and costs less recoveries, JHF payouts and remittances on the contracts in
-   force, over 12 months and to the horizon; for a contract in collection, less what its
-   receivable's run-off recovers (that recovery is the allowance's). The booked figure is
+   force, over 12 months (the subrogation and costs of months 1-12, the recoveries up to
+   the recovery delay after them) and to the horizon; for a contract in collection, less
+   what its receivable's run-off recovers (that recovery is the allowance's). The booked figure is
    stage 1 at 12 months and stages 2 and 3 over their lifetime.
 3. **Unearned fees** (前受収益 / 未経過保証料), rent and mortgage (:mod:`.fees`).
 4. **The higher-of test** (IFRS 9 4.2.1(c)): for each product, the larger of the expected
    credit loss booked and the unearned fee.
-5. **Cash flows by fiscal quarter**, expected and with the Monte Carlo's quantiles.
+5. **Cash flows by fiscal quarter** of the rent book and the closed receivables (not the
+   mortgage book), expected and with the Monte Carlo's quantiles.
 
 Every figure is the exact expectation (:mod:`actuarial.simulation.exact_inforce`, the
 mortgage oracle), beside the Monte Carlo mean and its standard error where a distribution
@@ -41,9 +43,10 @@ from .receivables import check_inforce_book, receivable_recoveries, validate_rec
 from .settings import ValuationSettings
 
 _W = {name: i for i, name in enumerate(WALK_LINES)}
-#: The windows each group's flows are summed over: months 1-12, months 1-T, and months 1-T
-#: discounted.
-WINDOWS = ("12_months", "lifetime", "lifetime_discounted")
+#: The windows each group's flows are summed over: months 1-12, months 1-T, months 1-T
+#: discounted, and months 1 to 12 plus the recovery delay (where the recoveries of the
+#: tenancies that end within 12 months fall).
+WINDOWS = ("12_months", "lifetime", "lifetime_discounted", "12_months_recoveries")
 #: The Monte Carlo quantiles of the quarterly cash flows.
 QUANTILES = (0.005, 0.5, 0.995)
 
@@ -100,15 +103,17 @@ def _stages_and_buckets(book: pd.DataFrame, model: RentModel, settings: Valuatio
 def _windows(model: RentModel, settings: ValuationSettings) -> np.ndarray:
     T = model.months
     t = np.arange(T + 1)
-    return np.stack([(t >= 1) & (t <= 12), t >= 1, (t >= 1) * settings.discount(t)]).astype(float)
+    return np.stack([(t >= 1) & (t <= 12), t >= 1, (t >= 1) * settings.discount(t),
+                     (t >= 1) & (t <= 12 + model.recovery_delay_months)]).astype(float)
 
 
-def _net(x: np.ndarray, axis_lines: int) -> np.ndarray:
-    """Future net loss from the walk lines: subrogation + costs - recoveries - payout +
-    remittance, plus what the receivable's run-off recovers (which the allowance holds)."""
-    take = lambda name: np.take(x, _W[name], axis=axis_lines)  # noqa: E731
-    return (take("subrogation") + take("costs") - take("recoveries") - take("jhf_payout") + take("jhf_remittance")
-            + take("runoff_recoveries") + take("runoff_jhf_payout") - take("runoff_jhf_remittance"))
+def _net(x: np.ndarray, axis_lines: int, losses: int, gains: int) -> np.ndarray:
+    """Future net loss from the walk lines (``x``, windows on the last axis): subrogation and
+    costs in window ``losses``, less recoveries and payouts net of remittances in window
+    ``gains``, except what the receivable's run-off recovers (the allowance holds it)."""
+    take = lambda name, w: np.take(x[..., w], _W[name], axis=axis_lines)  # noqa: E731
+    return (take("subrogation", losses) + take("costs", losses) - take("recoveries", gains)
+            - take("jhf_payout", gains) + take("jhf_remittance", gains) + _runoff(x[..., gains], axis_lines))
 
 
 def _runoff(x: np.ndarray, axis_lines: int) -> np.ndarray:
@@ -156,8 +161,11 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
     if mortgage_book is not None:
         mflows = expected_mortgage_cash_flows(mortgage_book, mortgage_model)
         t = np.arange(len(mflows))
-        net = (mflows["subrogation"] - mflows["recoveries"]).to_numpy()
-        ecl["mortgage"] = float(net[(t >= 1) & (t <= 12)].sum())  # every loan performing: stage 1, 12 months
+        # every loan performing: stage 1, the loss on the defaults of the next 12 months (their
+        # collateral is sold recovery_delay_months later)
+        sold_by = 12 + mortgage_model.recovery_delay_months
+        ecl["mortgage"] = float(mflows["subrogation"].to_numpy()[(t >= 1) & (t <= 12)].sum()
+                                - mflows["recoveries"].to_numpy()[(t >= 1) & (t <= sold_by)].sum())
         refunds = float(mflows["refunds"].to_numpy()[(t >= 1) & (t <= 12)].sum())
         unearned.loc["mortgage"] = [len(mortgage_book), int(mortgage_unearned.sum()), refunds]
     higher = pd.DataFrame({"ecl_yen": pd.Series(ecl), "unearned_fee_yen": unearned["unearned_fee_yen"].astype(float)})
@@ -227,11 +235,11 @@ def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, cl
 def _provision_table(stage, state, group, grouped, exact, settings) -> pd.DataFrame:
     n_open = len(settings.ageing_edges_months) + 1
     rows = []
-    w12, wl = WINDOWS.index("12_months"), WINDOWS.index("lifetime")
+    w12, wl, wr = (WINDOWS.index(w) for w in ("12_months", "lifetime", "12_months_recoveries"))
     for s in (1, 2, 3):
         gs = [1 + (s - 1) * n_open + b for b in range(n_open)] + ([0] if s == 1 else [])
-        e12, el = (float(_net(exact[gs][:, :, w], 1).sum()) for w in (w12, wl))
-        m12, ml = (_net(grouped[:, gs][..., w], 2).sum(axis=1) for w in (w12, wl))
+        e12, el = (float(_net(exact[gs], 1, w, r).sum()) for w, r in ((w12, wr), (wl, wl)))
+        m12, ml = (_net(grouped[:, gs], 2, w, r).sum(axis=1) for w, r in ((w12, wr), (wl, wl)))
         booked = e12 if s == 1 else el
         rows.append((s, int((stage == s).sum()), e12, el, *_summary(m12)[:2], *_summary(ml)[:2],
                      "12 months" if s == 1 else "lifetime", booked))

@@ -73,18 +73,22 @@ def receivable_recoveries(receivables: pd.DataFrame, model: RentModel, z: float)
 
 
 def check_inforce_book(book: pd.DataFrame, what: str = "rent book") -> None:
-    """What a book in force needs beyond the engine's checks: a unique ``contract_id`` for
-    every row, and a start on or before the valuation date (``start_month <= 0``)."""
-    require_frame(book, ("contract_id",), what)
+    """What a book in force needs beyond the engine's checks: a ``contract_id`` for every
+    row, unique, and a ``start_month`` on or before the valuation date (0 or less: minus the
+    months since the contract started)."""
+    require_frame(book, ("contract_id", "start_month"), what, allow_empty=False)
+    missing = book["contract_id"].isna().to_numpy()
+    if missing.any():
+        row, _ = first_row(book, missing)
+        raise ValueError(f"{what} column 'contract_id' in row {row!r}: an empty cell; every contract needs an id")
     duplicated = book["contract_id"].duplicated().to_numpy()
     if duplicated.any():
         row, i = first_row(book, duplicated)
         raise ValueError(f"{what} column 'contract_id' in row {row!r}: {book['contract_id'].iloc[i]!r} appears "
                          f"more than once")
-    if "start_month" in book.columns:
-        require_whole(book, "start_month", what, unit="whole months")
-        late = book["start_month"].to_numpy() > 0
-        if late.any():
-            row, i = first_row(book, late)
-            raise ValueError(f"{what} column 'start_month' in row {row!r}: {int(book['start_month'].iloc[i])} is "
-                             f"after the valuation date; a book in force starts on or before it (0 or less)")
+    require_whole(book, "start_month", what, unit="whole months")
+    late = book["start_month"].to_numpy() > 0
+    if late.any():
+        row, i = first_row(book, late)
+        raise ValueError(f"{what} column 'start_month' in row {row!r}: {int(book['start_month'].iloc[i])} is "
+                         f"after the valuation date; a book in force starts on or before it (0 or less)")

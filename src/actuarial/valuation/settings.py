@@ -18,7 +18,7 @@ from ..products.common import check_count, is_real, to_date
 class ValuationSettings:
     """A quarter close's settings.
 
-    - ``valuation_date``: projection month 1 is the month after it;
+    - ``valuation_date``: a month end; projection month 1 is the month after it;
     - ``fiscal_year_end_month``: 3 (March) by default; some guarantors close in January;
     - ``ageing_edges_months``: receivables owed up to each edge (inclusive) fall in its
       bucket, the rest in the last; closed receivables have a bucket of their own;
@@ -41,7 +41,11 @@ class ValuationSettings:
     fee_earning_months: int = 12
 
     def __post_init__(self):
-        object.__setattr__(self, "valuation_date", to_date("valuation_date", self.valuation_date))
+        date = to_date("valuation_date", self.valuation_date)
+        if (date + dt.timedelta(days=1)).day != 1:
+            raise ValueError(f"valuation_date must be the last day of a month (a quarter close is valued at a month "
+                             f"end), got {date.isoformat()}")
+        object.__setattr__(self, "valuation_date", date)
         month = check_count("fiscal_year_end_month", self.fiscal_year_end_month, minimum=1)
         if month > 12:
             raise ValueError(f"fiscal_year_end_month must be 1-12, got {month!r}")

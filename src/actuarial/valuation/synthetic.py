@@ -48,10 +48,12 @@ def synthetic_inforce_book(n_contracts: int, model: RentModel, seed: int, *, max
     k = np.zeros(n_contracts, dtype=np.int64)
     gone = np.zeros(n_contracts, bool)
     exit_month = np.zeros(n_contracts, dtype=np.int64)
+    cure_month = np.zeros(n_contracts, bool)  # paid up this month: the next missed rent comes later
     for month in range(1, max_age_months + 1):  # every contract alive and not yet at its date, at once
         live = ~gone & (month <= age)
         u = rng.random(n_contracts)
-        performing = live & (state < 0)
+        performing = live & (state < 0) & ~cure_month
+        cure_month[:] = False
         missed = performing & (u < hazard)
         left = performing & ~missed & (u < hazard + (1 - hazard) * model.moveout_hazard)
         gone |= left
@@ -67,9 +69,10 @@ def synthetic_inforce_book(n_contracts: int, model: RentModel, seed: int, *, max
         state[idx] = (u[idx, None] >= cumulative[state[idx]]).sum(axis=1)
         cured = moves & (state >= K) & paying_exit[np.maximum(state, 0)]
         state[cured], k[cured] = -1, 0
+        cure_month |= cured  # the cure is next month's; the earliest next missed rent the month after
         ended = moves & (state >= K)
         gone |= ended
-        exit_month[ended] = month
+        exit_month[ended] = month + 1  # the move drawn this month happens next month
     ended = gone & (state >= K)
     since = age - exit_month
     keep = ended & (k > 0) & (since <= write_off_months)

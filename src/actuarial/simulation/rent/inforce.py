@@ -3,9 +3,9 @@ their state, and each walks month by month on its scenario's second stream.
 
 A contract in collection on the date is in a transient collection state
 (:data:`~actuarial.collection.TRANSIENT_STATES`) with ``k0`` months subrogated and owed (the
-plan's cover used) and a receivable (求償債権) of ``arrears_yen`` (at most ``k0`` monthly
-totals). The valuation month (projection month 0) is its month in that state, its month
-rule (subrogation or a plan's repayment) already in those figures: it only draws its move.
+plan's cover used) and a receivable (求償債権) of ``arrears_yen``, ``k0`` monthly totals.
+The valuation month (projection month 0) is its month in that state, its month rule
+(subrogation or a plan's repayment) already in those figures: it only draws its move.
 From then on it follows the collection chain as any contract in collection does
 (:mod:`.kernel`, :mod:`~actuarial.simulation.reference`): the same month rule, moves,
 entry costs, exits, JHF payout and remittance, and after a cure the next missed rent from
@@ -173,9 +173,9 @@ def check_status(portfolio: pd.DataFrame, model: RentModel, monthly_total_yen: n
     """The status columns (:data:`STATUS_COLUMNS`), all or none, checked row by row: a status
     is ``performing`` or a transient collection state; arrears and months subrogated are
     whole, not negative; a performing contract owes nothing; months subrogated are within
-    the plan's cover; a contract in collection with months subrogated owes between one yen
-    and that many monthly totals, and one with none owes nothing. ``ValueError`` naming the
-    column, the row and the value."""
+    the plan's cover, and the arrears are exactly that many monthly totals (the chain runs on
+    whole months owed: a receivable that is not would be recovered as if it were).
+    ``ValueError`` naming the column, the row and the value."""
     present = [c for c in STATUS_COLUMNS if c in portfolio.columns]
     if not present:
         return
@@ -207,14 +207,22 @@ def check_status(portfolio: pd.DataFrame, model: RentModel, monthly_total_yen: n
          "{k} months subrogated but no arrears: a contract that owes nothing is performing or cured"),
         (~performing & (months == 0) & (arrears > 0), "arrears_yen",
          "arrears of {a} yen with no month subrogated: the receivable is what was subrogated"),
-        (arrears > months * monthly_total_yen, "arrears_yen",
-         "arrears of {a} yen exceed the {k} months subrogated times the monthly total {t}"),
+        (arrears != months * monthly_total_yen, "arrears_yen",
+         "arrears of {a} yen are not the {k} months subrogated times the monthly total {t}: the guarantor "
+         "subrogates whole months, and the model follows them"),
     )
+    if "start_month" in portfolio.columns:  # at most one month subrogated a month since the start
+        age = -portfolio["start_month"].to_numpy(np.int64)
+        checks += ((months > np.maximum(age, 0) + 1, "months_subrogated",
+                    "{k} months subrogated on a contract that started {g} months before the valuation date"),)
+    else:
+        age = np.zeros(len(portfolio), dtype=np.int64)
     for bad, column, message in checks:
         if bad.any():
             row, i = first_row(portfolio, bad)
             raise ValueError(f"{what} column {column!r} in row {row!r}: " + message.format(
-                a=int(arrears[i]), k=int(months[i]), c=int(cover_months[i]), t=int(monthly_total_yen[i])))
+                a=int(arrears[i]), k=int(months[i]), c=int(cover_months[i]), t=int(monthly_total_yen[i]),
+                g=int(age[i])))
 
 
 def state_of(portfolio: pd.DataFrame) -> np.ndarray:
@@ -239,6 +247,8 @@ class InforceBook:
     collecting_rows: np.ndarray
     n_groups: int
     windows: np.ndarray
+    fees: np.ndarray     # the whole book's expected fee line: contracts in collection keep paying theirs
+    premium: np.ndarray  # the whole book's JHF premiums
 
 
 def prepare_inforce(portfolio: pd.DataFrame, model: RentModel, *, group_of=None, n_groups: int = 1,
@@ -274,7 +284,7 @@ def prepare_inforce(portfolio: pd.DataFrame, model: RentModel, *, group_of=None,
                               portfolio["arrears_yen"].to_numpy(np.int64)[collecting] if collecting.any()
                               else np.zeros(0, np.int64),
                               group_of[collecting])
-    return InforceBook(performing, arrays, np.flatnonzero(collecting), int(n_groups), windows)
+    return InforceBook(performing, arrays, np.flatnonzero(collecting), int(n_groups), windows, full.fees, full.premium)
 
 
 def run_inforce_into(book: InforceBook, model: RentModel, seed: int, jobs, outputs: tuple, bar=None) -> None:
@@ -307,6 +317,7 @@ def run_inforce_into(book: InforceBook, model: RentModel, seed: int, jobs, outpu
         walked[:] = 0
         walk_collecting(stream_state(inforce_rng(seed, s)), tables.m, tables.thr, tables.inv_a, tables.cdfs,
                         tables.guides, rules, book.collecting, walked)
+        flows[row, 0], flows[row, 4] = book.fees, book.premium  # the whole book's, collecting contracts too
         flows[row, [1, 2, 3, 5, 6]] += walked[:, :5].sum(axis=0)
         grouped[row] = walked @ book.windows.T
         if perf is not None:
