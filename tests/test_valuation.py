@@ -183,12 +183,10 @@ def test_an_all_performing_book_has_no_receivable_and_its_provision_is_todays_ex
     book = _performing(40)
     v = value_book(book, model, SETTINGS, n_scenarios=200, seed=2)
     assert v.allowance["receivable_yen"].sum() == 0
-    e = expected_cash_flows(book, model)
-    losses = e.iloc[1:13]  # the next 12 months' subrogation and costs, less what comes back by the recovery delay
-    gains = e.iloc[1:13 + model.recovery_delay_months]
-    net = (losses["subrogation"] + losses["costs"]).sum() - (gains["recoveries"] + gains["jhf_payout"]
-                                                             - gains["jhf_remittance"]).sum()
+    e = expected_cash_flows(book, model).iloc[1:13]
+    net = (e["subrogation"] + e["costs"] - e["recoveries"] - e["jhf_payout"] + e["jhf_remittance"]).sum()
     assert v.provision.loc[1, "ecl_12_months_yen"] == pytest.approx(net, rel=1e-12)
+    assert (v.provision[["ecl_12_months_yen", "ecl_lifetime_yen"]] >= 0).all().all()
     assert v.provision.loc[[2, 3], "contracts"].sum() == 0
 
 
@@ -259,6 +257,8 @@ def test_the_shipped_books_read_and_value(model):
     assert book.index[0] == 2 and receivables["insured"].dtype == bool
     v = value_book(book, model, SETTINGS, receivables=receivables, n_scenarios=20, seed=1)
     assert v.allowance["receivable_yen"].sum() == book["arrears_yen"].sum() + receivables["balance_yen"].sum()
+    assert (v.provision[["ecl_12_months_yen", "ecl_lifetime_yen"]] > 0).all().all()
+    assert (v.allowance["allowance_yen"] >= 0).all()
 
 
 def test_a_bad_value_in_the_shipped_csv_names_the_spreadsheet_row(tmp_path, model):

@@ -10,8 +10,7 @@ gives finance its figures (:class:`Valuation`).
    recovery (:mod:`.receivables`).
 2. **Provision for guarantee losses** (債務保証損失引当金), by stage: the expected future
    subrogation and costs less recoveries, JHF payouts and remittances on the contracts in
-   force, over 12 months (the subrogation and costs of months 1-12, the recoveries up to
-   the recovery delay after them) and to the horizon; for a contract in collection, less
+   force, over the next 12 months and to the horizon; for a contract in collection, less
    what its receivable's run-off recovers (that recovery is the allowance's). The booked figure is
    stage 1 at 12 months and stages 2 and 3 over their lifetime.
 3. **Unearned fees** (前受収益 / 未経過保証料), rent and mortgage (:mod:`.fees`).
@@ -43,10 +42,9 @@ from .receivables import check_inforce_book, receivable_recoveries, validate_rec
 from .settings import ValuationSettings
 
 _W = {name: i for i, name in enumerate(WALK_LINES)}
-#: The windows each group's flows are summed over: months 1-12, months 1-T, months 1-T
-#: discounted, and months 1 to 12 plus the recovery delay (where the recoveries of the
-#: tenancies that end within 12 months fall).
-WINDOWS = ("12_months", "lifetime", "lifetime_discounted", "12_months_recoveries")
+#: The windows each group's flows are summed over: months 1-12, months 1-T, and months 1-T
+#: discounted.
+WINDOWS = ("12_months", "lifetime", "lifetime_discounted")
 #: The Monte Carlo quantiles of the quarterly cash flows.
 QUANTILES = (0.005, 0.5, 0.995)
 
@@ -103,8 +101,7 @@ def _stages_and_buckets(book: pd.DataFrame, model: RentModel, settings: Valuatio
 def _windows(model: RentModel, settings: ValuationSettings) -> np.ndarray:
     T = model.months
     t = np.arange(T + 1)
-    return np.stack([(t >= 1) & (t <= 12), t >= 1, (t >= 1) * settings.discount(t),
-                     (t >= 1) & (t <= 12 + model.recovery_delay_months)]).astype(float)
+    return np.stack([(t >= 1) & (t <= 12), t >= 1, (t >= 1) * settings.discount(t)]).astype(float)
 
 
 def _net(x: np.ndarray, axis_lines: int, losses: int, gains: int) -> np.ndarray:
@@ -235,11 +232,11 @@ def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, cl
 def _provision_table(stage, state, group, grouped, exact, settings) -> pd.DataFrame:
     n_open = len(settings.ageing_edges_months) + 1
     rows = []
-    w12, wl, wr = (WINDOWS.index(w) for w in ("12_months", "lifetime", "12_months_recoveries"))
+    w12, wl = WINDOWS.index("12_months"), WINDOWS.index("lifetime")
     for s in (1, 2, 3):
         gs = [1 + (s - 1) * n_open + b for b in range(n_open)] + ([0] if s == 1 else [])
-        e12, el = (float(_net(exact[gs], 1, w, r).sum()) for w, r in ((w12, wr), (wl, wl)))
-        m12, ml = (_net(grouped[:, gs], 2, w, r).sum(axis=1) for w, r in ((w12, wr), (wl, wl)))
+        e12, el = (float(_net(exact[gs], 1, w, w).sum()) for w in (w12, wl))
+        m12, ml = (_net(grouped[:, gs], 2, w, w).sum(axis=1) for w in (w12, wl))
         booked = e12 if s == 1 else el
         rows.append((s, int((stage == s).sum()), e12, el, *_summary(m12)[:2], *_summary(ml)[:2],
                      "12 months" if s == 1 else "lifetime", booked))
