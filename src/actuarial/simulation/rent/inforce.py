@@ -40,12 +40,12 @@ from ...collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES
 from ...products.common import first_row, require_whole
 from ..distributed import check_run_arguments, progress_bar, run_scenarios
 from .book import LIMIT_BITS, LIMIT_MASK, RentBook, contract_records, prepare_book
-from .claims import entry_cost, move
+from .claims import entry_cost
 from .engine import kernel_inputs
 from .kernel import OUT_LINES, S_REPAYS, S_ROLE, scenario
 from .model import LINES, RentModel
-from .stream import load_stream, scenario_rng, store_stream, stream_state
-from .tables import gap, scenario_tables
+from .stream import draw, load_stream, scenario_rng, store_stream, stream_state
+from .tables import TO_UNIT, TOP_BITS, gap, rank, scenario_tables
 
 #: The lines a collecting contract's walk writes, by month: its own flows, then its
 #: receivable's run-off (recoveries, JHF payout, remittance).
@@ -96,16 +96,32 @@ def _add(out, g, line, month, amount, T):
         out[g, line, month] += amount
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _paid(out, g, month, owed, runoff, left, T):
+    """A payment exit in ``month``: what is owed is recovered, and the receivable's run-off,
+    if still running, recovers what is ``left`` of it and ends. Returns False (no run-off)."""
+    _add(out, g, _REC, month, owed, T)
+    if runoff:
+        _add(out, g, _RREC, month, left, T)
+    return False
+
+
 @numba.njit(nogil=True, cache=True)
-def walk_collecting(st, m, thr, inv_a, cdfs, guides, rules, arrays, out):
+def walk_collecting(st, m, thr, inv_a, cdfs, guides, dunning, rules, arrays, out):
     """Walk every collecting contract of ``arrays`` (:class:`CollectingArrays`) from its
     state on the date, one uniform a month from the stream ``st``, adding its flows and its
     receivable's run-off by month (:data:`WALK_LINES`) to ``out[group]`` (``G x 8 x (T +
-    1)``; what falls after the horizon is dropped). ``m``, ``thr``, ``inv_a``, ``cdfs`` and
-    ``guides`` are the scenario's (:class:`~.tables.ScenarioTables`), ``rules`` the run's
-    :class:`~.kernel.CollectionRules`."""
+    1)``; what falls after the horizon is dropped). ``m``, ``thr``, ``inv_a``, ``cdfs``,
+    ``guides`` and ``dunning`` (the dunning outcome tables by grade) are the scenario's
+    (:class:`~.tables.ScenarioTables`), ``rules`` the run's :class:`~.kernel.CollectionRules`.
+
+    A month in dunning reads its outcome from the dunning table, as the kernel does: a stay,
+    or a payment the next month with the months to the next missed rent; a bucket of
+    uniforms with more than one outcome (``MIXED``), or a move to another state, is worked
+    out in full. The table changes the speed, never a result."""
     T, dest, states = rules.months, rules.dest, rules.states
     K = dest.shape[0]
+    shift = np.uint64(32 - TOP_BITS)
     rs = load_stream(st)
     for i in range(arrays.grade.shape[0]):
         g, k = arrays.group[i], arrays.grade[i]
@@ -128,7 +144,20 @@ def walk_collecting(st, m, thr, inv_a, cdfs, guides, rules, arrays, out):
             elif owed < cover:
                 owed += tot
                 _add(out, g, _SUB, month, tot, T)
-            u, r, nxt, rs = move(rs, thr, dest, state)
+            bits, rs = draw(rs)
+            if state == 0:
+                o = np.int64(dunning[k, np.uint64(bits) >> shift])
+                if o >= 0:  # stays (0), or pays next month with the next missed rent o months on
+                    month += 1
+                    if month > T or o == 0:
+                        continue
+                    runoff = _paid(out, g, month, owed, runoff, max(arrears - (k0 - left_months) * tot, 0), T)
+                    month += o
+                    owed = 0
+                    continue
+            u = bits * TO_UNIT
+            r = rank(u, thr[state])
+            nxt = dest[state, r]
             month += 1
             if month > T or nxt == state:
                 continue
@@ -140,10 +169,7 @@ def walk_collecting(st, m, thr, inv_a, cdfs, guides, rules, arrays, out):
             x = (u - lo) / (thr[prev, r] - lo)  # the move's uniform rescaled: a fresh one
             left = max(arrears - (k0 - left_months) * tot, 0)
             if states[state, S_ROLE] == ROLE_PAYMENT_EXIT:
-                _add(out, g, _REC, month, owed, T)
-                if runoff:
-                    _add(out, g, _RREC, month, left, T)
-                runoff = False
+                runoff = _paid(out, g, month, owed, runoff, left, T)
                 # performing again: the next missed rent from the rescaled uniform
                 month += gap(x * inv_a[k], cdfs[k], guides[k])
                 state, owed = 0, 0
@@ -316,7 +342,7 @@ def run_inforce_into(book: InforceBook, model: RentModel, seed: int, jobs, outpu
         tables = scenario_tables(z[row], inputs)
         walked[:] = 0
         walk_collecting(stream_state(inforce_rng(seed, s)), tables.m, tables.thr, tables.inv_a, tables.cdfs,
-                        tables.guides, rules, book.collecting, walked)
+                        tables.guides, tables.dunning_tables, rules, book.collecting, walked)
         flows[row, 0], flows[row, 4] = book.fees, book.premium  # the whole book's, collecting contracts too
         flows[row, [1, 2, 3, 5, 6]] += walked[:, :5].sum(axis=0)
         grouped[row] = walked @ book.windows.T
