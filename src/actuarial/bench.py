@@ -109,7 +109,8 @@ def run_quarter_close(contracts: int, scenarios: int, months: int, base_contract
 
     from .params import load_params
     from .simulation import RentModel
-    from .simulation.exact_inforce import expected_inforce_flows
+    from .simulation.exact_inforce import expected_prepared
+    from .simulation.rent.inforce import prepare_inforce, regroup
     from .valuation import ValuationSettings, synthetic_inforce_book, value_book
     from .valuation.figures import _stages_and_buckets
 
@@ -122,9 +123,11 @@ def run_quarter_close(contracts: int, scenarios: int, months: int, base_contract
     t = time.perf_counter()
     value_book(book, model, settings, receivables=receivables, n_scenarios=scenarios, seed=1, threads=threads)
     total = time.perf_counter() - t
-    _, _, _, _, _, _, group, n_groups = _stages_and_buckets(book, model, settings)
+    inforce = prepare_inforce(book, model)
+    _, _, _, _, _, _, group, n_groups = _stages_and_buckets(book, inforce, settings)
+    inforce = regroup(inforce, group, n_groups)
     t = time.perf_counter()
-    expected_inforce_flows(book, model, group_of=group, n_groups=n_groups)
+    expected_prepared(inforce, book, model)
     exact = time.perf_counter() - t
     return {"contracts_in_force": len(book), "in_collection": int((book["status"] != "performing").sum()),
             "closed_receivables": len(receivables), "scenarios": scenarios, "months": months,

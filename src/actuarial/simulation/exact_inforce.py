@@ -30,8 +30,7 @@ from .exact import (
     start_masses,
 )
 from .rent import LINES, RentModel, factor_nodes, renewal_density
-from .rent.book import prepare_book
-from .rent.inforce import WALK_LINES, prepare_inforce
+from .rent.inforce import WALK_LINES, InforceBook, prepare_inforce
 
 
 def _runoff_flows(model: RentModel, z: float, ms: dict, g: pd.DataFrame, k0: int) -> np.ndarray:
@@ -79,7 +78,14 @@ def expected_inforce_flows(portfolio: pd.DataFrame, model: RentModel, *, group_o
     in them). Contracts in collection that share (cover, grade, state, months owed, group)
     share one propagation for each factor node."""
     inforce = prepare_inforce(portfolio, model, group_of=group_of, n_groups=n_groups)
-    T = model.months
+    return expected_prepared(inforce, portfolio, model, nodes=nodes)
+
+
+def expected_prepared(inforce: InforceBook, portfolio: pd.DataFrame, model: RentModel, *,
+                      nodes: int = 24) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`expected_inforce_flows` of a book already laid out (``inforce``,
+    :func:`~actuarial.simulation.rent.inforce.prepare_inforce`) from ``portfolio``."""
+    T, n_groups = model.months, inforce.n_groups
     book = portfolio.reset_index(drop=True)
     rows = inforce.collecting_rows
     performing = np.ones(len(book), bool)
@@ -89,10 +95,7 @@ def expected_inforce_flows(portfolio: pd.DataFrame, model: RentModel, *, group_o
     walked = np.zeros((n_groups, len(WALK_LINES), T + 1))
     if len(rows) == 0:
         return flows, walked
-    full = prepare_book(book, model)  # the whole book's layout: totals, covers, JHF attachment
-    at = np.empty(len(book), dtype=np.int64)
-    at[full.position] = np.arange(len(book))
-    pick = at[rows]
+    full, pick = inforce.full, inforce.pick  # the whole book's layout: totals, covers, JHF attachment
     grade_of, _ = full.grade_and_offset()
     grades = list(model.delinquency_hazard)
     df = pd.DataFrame({"cap": full.cap[pick], "grade": np.array(grades, dtype=object)[grade_of[pick]],

@@ -32,11 +32,17 @@ import numpy as np
 import pandas as pd
 
 from ..simulation.exact import expected_mortgage_cash_flows
-from ..simulation.exact_inforce import expected_inforce_flows
+from ..simulation.exact_inforce import expected_prepared
 from ..simulation.mortgage import MortgageModel
 from ..simulation.rent import LINES, RentModel, factor_nodes
-from ..simulation.rent.book import prepare_book
-from ..simulation.rent.inforce import WALK_LINES, check_status, simulate_inforce, state_of
+from ..simulation.rent.inforce import (
+    WALK_LINES,
+    InforceBook,
+    prepare_inforce,
+    regroup,
+    simulate_prepared,
+    state_of,
+)
 from .fees import unearned_mortgage_fees, unearned_rent_fees
 from .receivables import check_inforce_book, receivable_recoveries, validate_receivables
 from .settings import ValuationSettings
@@ -80,17 +86,17 @@ class Valuation:
         return out
 
 
-def _stages_and_buckets(book: pd.DataFrame, model: RentModel, settings: ValuationSettings):
-    """Each contract's monthly total, state code, months owed (``ceil(arrears / total)``),
-    stage and ageing bucket, and its output group: 0 performing, else ``1 + (stage - 1) x B
-    + bucket`` with ``B`` the open buckets."""
-    b = prepare_book(book, model)
-    total, cap = np.empty_like(b.total), np.empty_like(b.cap)
-    total[b.position], cap[b.position] = b.total, b.cap
-    check_status(book, model, total, cap, "rent book")
+def _stages_and_buckets(book: pd.DataFrame, inforce: InforceBook, settings: ValuationSettings):
+    """Each contract's monthly total, state code, months owed, stage and ageing bucket,
+    receivable, and its output group: 0 performing, else ``1 + (stage - 1) x B + bucket``
+    with ``B`` the open buckets; and the number of groups. ``inforce`` is the book laid out
+    (:func:`~actuarial.simulation.rent.inforce.prepare_inforce`), which checked it."""
+    full = inforce.full
+    total = np.empty_like(full.total)
+    total[full.position] = full.total
     state = state_of(book)
-    arrears = book["arrears_yen"].to_numpy(np.int64) if "arrears_yen" in book.columns else np.zeros(len(book), int)
-    owed = -(-arrears // np.maximum(total, 1))
+    owed = book["months_subrogated"].to_numpy(np.int64) if "months_subrogated" in book.columns else 0 * total
+    arrears = owed * total  # checked: the arrears are the months owed times the total
     stage = settings.stage(state, owed)
     bucket = settings.bucket(owed)
     n_open = len(settings.ageing_edges_months) + 1
@@ -136,13 +142,14 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
         validate_receivables(receivables)
     if (mortgage_book is None) != (mortgage_model is None):
         raise ValueError("mortgage_book and mortgage_model go together")
-    total, state, owed, stage, bucket, arrears, group, n_groups = _stages_and_buckets(rent_book, model, settings)
+    inforce = prepare_inforce(rent_book, model, what="rent book")
+    total, state, owed, stage, bucket, arrears, group, n_groups = _stages_and_buckets(rent_book, inforce, settings)
     if mortgage_book is not None:
         mortgage_unearned = unearned_mortgage_fees(mortgage_book, mortgage_model)  # checks the mortgage book
     windows = _windows(model, settings)
-    flows, grouped, z = simulate_inforce(rent_book, model, n_scenarios, seed, group_of=group, n_groups=n_groups,
-                                         windows=windows, threads=threads)
-    exact_flows, walked = expected_inforce_flows(rent_book, model, group_of=group, n_groups=n_groups)
+    inforce = regroup(inforce, group, n_groups, windows)
+    flows, grouped, z = simulate_prepared(inforce, model, n_scenarios, seed, threads=threads)
+    exact_flows, walked = expected_prepared(inforce, rent_book, model)
     exact = walked @ windows.T  # groups x lines x windows
     perf = exact_flows[["subrogation", "costs", "recoveries", "jhf_payout", "jhf_remittance"]].to_numpy().T
     exact[0, :5] = perf @ windows.T - walked[:, :5].sum(axis=0) @ windows.T  # the performing contracts

@@ -273,8 +273,8 @@ class InforceBook:
     collecting_rows: np.ndarray
     n_groups: int
     windows: np.ndarray
-    fees: np.ndarray     # the whole book's expected fee line: contracts in collection keep paying theirs
-    premium: np.ndarray  # the whole book's JHF premiums
+    full: RentBook       # the whole book laid out: its fee and premium lines (contracts in collection keep
+    pick: np.ndarray     # paying fees) and, at positions ``pick``, the collecting contracts' amounts
 
 
 def prepare_inforce(portfolio: pd.DataFrame, model: RentModel, *, group_of=None, n_groups: int = 1,
@@ -289,13 +289,6 @@ def prepare_inforce(portfolio: pd.DataFrame, model: RentModel, *, group_of=None,
     check_status(portfolio, model, total, cap, what)
     state = state_of(portfolio)
     collecting = state >= 0
-    T = model.months
-    windows = np.ones((1, T + 1)) if windows is None else np.asarray(windows, dtype=float)
-    if windows.ndim != 2 or windows.shape[1] != T + 1:
-        raise ValueError(f"windows must be W x {T + 1} weights by month, got shape {windows.shape}")
-    group_of = np.zeros(len(portfolio), dtype=np.int64) if group_of is None else np.asarray(group_of, np.int64)
-    if group_of.shape != (len(portfolio),) or (group_of < 0).any() or (group_of >= n_groups).any():
-        raise ValueError(f"group_of must give each of the {len(portfolio)} contracts a group in 0..{n_groups - 1}")
     performing = prepare_book(portfolio[~collecting], model) if (~collecting).any() else None
     # the collecting contracts' records, from the whole book's layout (its JHF attachment), in book order
     rank_in_full = np.empty(len(portfolio), dtype=np.int64)
@@ -309,8 +302,25 @@ def prepare_inforce(portfolio: pd.DataFrame, model: RentModel, *, group_of=None,
                               else np.zeros(0, np.int64),
                               portfolio["arrears_yen"].to_numpy(np.int64)[collecting] if collecting.any()
                               else np.zeros(0, np.int64),
-                              group_of[collecting])
-    return InforceBook(performing, arrays, np.flatnonzero(collecting), int(n_groups), windows, full.fees, full.premium)
+                              np.zeros(int(collecting.sum()), dtype=np.int64))
+    book = InforceBook(performing, arrays, np.flatnonzero(collecting), 1, np.ones((1, model.months + 1)), full, pick)
+    return regroup(book, group_of, n_groups, windows)
+
+
+def regroup(book: InforceBook, group_of=None, n_groups: int = 1, windows=None) -> InforceBook:
+    """``book`` with each contract's output group (``group_of``, one for each contract of the
+    book, in ``0..n_groups-1``; all 0 when omitted) and the windows (``W x (T + 1)`` weights
+    by month; the whole horizon when omitted), checked."""
+    T1 = book.windows.shape[1]
+    windows = np.ones((1, T1)) if windows is None else np.asarray(windows, dtype=float)
+    if windows.ndim != 2 or windows.shape[1] != T1:
+        raise ValueError(f"windows must be W x {T1} weights by month, got shape {windows.shape}")
+    n = len(book.full.total)
+    group_of = np.zeros(n, dtype=np.int64) if group_of is None else np.asarray(group_of, np.int64)
+    if group_of.shape != (n,) or (group_of < 0).any() or (group_of >= n_groups).any():
+        raise ValueError(f"group_of must give each of the {n} contracts a group in 0..{n_groups - 1}")
+    collecting = book.collecting._replace(group=group_of[book.collecting_rows])
+    return dataclasses.replace(book, collecting=collecting, n_groups=int(n_groups), windows=windows)
 
 
 def run_inforce_into(book: InforceBook, model: RentModel, seed: int, jobs, outputs: tuple, bar=None) -> None:
@@ -321,17 +331,12 @@ def run_inforce_into(book: InforceBook, model: RentModel, seed: int, jobs, outpu
     flows, grouped, z = outputs
     T = model.months
     perf = book.performing
+    inputs, _, rules = kernel_inputs(book.full, model)  # the scenario's tables and the rules: the whole book's
     if perf is not None:
-        inputs, arrays, rules = kernel_inputs(perf, model)
+        arrays = kernel_inputs(perf, model)[1]
         listed = np.zeros(2 * (len(perf.total) + 1), dtype=np.int64)
         out = np.empty((T + 2) * OUT_LINES, dtype=np.int64)
         counts = np.zeros(len(perf.grade_hazard), dtype=np.int64)
-    else:
-        empty = pd.DataFrame({c: [0] for c in ("rent_yen", "management_fee_yen", "common_fee_yen",
-                                                "parking_fee_yen")}).assign(plan=next(iter(model.plans)),
-                                                                            grade=next(iter(model.delinquency_hazard)),
-                                                                            insured=False)
-        inputs, _, rules = kernel_inputs(prepare_book(empty, model), model)
     walked = np.zeros((book.n_groups, len(WALK_LINES), T + 1), dtype=np.int64)
     for row, s in jobs:
         rng = scenario_rng(seed, s)
@@ -343,7 +348,7 @@ def run_inforce_into(book: InforceBook, model: RentModel, seed: int, jobs, outpu
         walked[:] = 0
         walk_collecting(stream_state(inforce_rng(seed, s)), tables.m, tables.thr, tables.inv_a, tables.cdfs,
                         tables.guides, tables.dunning_tables, rules, book.collecting, walked)
-        flows[row, 0], flows[row, 4] = book.fees, book.premium  # the whole book's, collecting contracts too
+        flows[row, 0], flows[row, 4] = book.full.fees, book.full.premium  # collecting contracts' fees too
         flows[row, [1, 2, 3, 5, 6]] += walked[:, :5].sum(axis=0)
         grouped[row] = walked @ book.windows.T
         if perf is not None:
@@ -361,9 +366,20 @@ def simulate_inforce(portfolio: pd.DataFrame, model: RentModel, n_scenarios: int
     grouped, z)`` as :func:`run_inforce_into` fills them. A book without status columns, or
     all performing, gives the flows :func:`~.engine.simulate_rent` gives, to the yen. The
     result does not depend on ``threads``, ``chunk_scenarios`` or the backend."""
+    check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads, chunk_scenarios=chunk_scenarios,
+                        backend=backend, claims=0)
+    book = prepare_inforce(portfolio, model, group_of=group_of, n_groups=n_groups, windows=windows)
+    return simulate_prepared(book, model, n_scenarios, seed, threads=threads, backend=backend, client=client,
+                             scheduler=scheduler, chunk_scenarios=chunk_scenarios)
+
+
+def simulate_prepared(book: InforceBook, model: RentModel, n_scenarios: int, seed: int, *,
+                      threads: int | None = None, backend: str = "local", client=None, scheduler: str | None = None,
+                      chunk_scenarios: int = 250) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`simulate_inforce` of a book already laid out (:func:`prepare_inforce`,
+    :func:`regroup`)."""
     threads = check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads,
                                   chunk_scenarios=chunk_scenarios, backend=backend, claims=0)
-    book = prepare_inforce(portfolio, model, group_of=group_of, n_groups=n_groups, windows=windows)
     T = model.months
     flows = np.zeros((n_scenarios, len(LINES), T + 1))
     grouped = np.zeros((n_scenarios, book.n_groups, len(WALK_LINES), len(book.windows)))
