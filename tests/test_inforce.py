@@ -167,3 +167,15 @@ def test_a_contract_in_collection_keeps_paying_its_fees(model):
     exact = [expected_inforce_flows(b, model)[0]["fees"].to_numpy() for b in (performing, collecting)]
     np.testing.assert_allclose(exact[0], exact[1], rtol=1e-12)
     np.testing.assert_allclose(simulate_inforce_reference(collecting, model, 2, seed=1)[0][:, 0], fees[1][:2])
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"group_of": [0, 1, 2], "n_groups": 2}, r"group_of must give each of the 3 contracts a group in 0\.\.1"),
+    ({"group_of": [0, 0], "n_groups": 1}, r"group_of must give each of the 3 contracts a group in 0\.\.0"),
+    ({"group_of": [0, -1, 0], "n_groups": 1}, r"group_of must give each of the 3 contracts a group in 0\.\.0"),
+    ({"windows": np.ones((2, 5))}, r"windows must be W x 37 weights by month, got shape \(2, 5\)"),
+    ({"windows": np.ones(37)}, r"windows must be W x 37 weights by month, got shape \(37,\)"),
+])
+def test_bad_groups_and_windows_are_named(model, kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        simulate_inforce(synthetic_rent_book(3, seed=1), model, 2, seed=1, **kwargs)
