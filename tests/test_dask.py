@@ -72,3 +72,18 @@ def test_dask_backend_equals_the_local_run_for_a_book_in_force(client):
     assert (groups == 1).sum() > 10
     for a, b in zip(local, remote, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_dask_backend_equals_the_local_run_for_a_mortgage_book_in_force(client):
+    from actuarial.simulation import MortgageModel
+    from actuarial.simulation.mortgage_inforce import simulate_mortgage_groups
+    from actuarial.valuation.synthetic import synthetic_inforce_mortgage_book
+
+    model = MortgageModel.from_params(BASE)
+    book = synthetic_inforce_mortgage_book(3_000, model, seed=5)
+    group = (book["status"] != "performing").to_numpy().astype(int)
+    assert group.sum() >= 10
+    local = simulate_mortgage_groups(book, model, 20, 3, group, threads=2)
+    remote = simulate_mortgage_groups(book, model, 20, 3, group, backend="dask", client=client, chunk_scenarios=6)
+    for a, b in zip(local, remote, strict=True):
+        assert np.array_equal(a, b)

@@ -200,6 +200,8 @@ class MortgageModelParams(_Model):
     fee_annual_rate: Probability
     schedule_loan_rate: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]
     schedule_discount_rate: Annotated[float, Field(gt=-0.5, lt=1.0, strict=True)]
+    subrogation_after_months_delinquent: Annotated[int, Field(ge=1, le=60, strict=True)] = 6
+    delinquent_monthly_cure_rate: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)] = 0.2
 
     @field_validator("annual_default_rate")
     @classmethod
@@ -232,7 +234,9 @@ class PortfolioParams(_Model):
 class ValuationParams(_Model):
     """The quarter close; see :class:`~actuarial.valuation.ValuationSettings`. The books in
     force are CSV files relative to the scenario file, or, when not named, a book of
-    ``synthetic_contracts`` seasoned by the model (:func:`~actuarial.valuation.synthetic_inforce_book`)."""
+    ``synthetic_contracts`` seasoned by the model (:func:`~actuarial.valuation.synthetic_inforce_book`) and
+    one of ``synthetic_loans`` mortgage loans
+    (:func:`~actuarial.valuation.synthetic.synthetic_inforce_mortgage_book`)."""
 
     valuation_date: LooseDate
     fiscal_year_end_month: Annotated[int, Field(ge=1, le=12, strict=True)] = 3
@@ -244,7 +248,9 @@ class ValuationParams(_Model):
     fee_earning_months: Annotated[int, Field(ge=1, le=600, strict=True)] = 12
     rent_book_csv: str | None = None
     receivables_csv: str | None = None
+    mortgage_book_csv: str | None = None
     synthetic_contracts: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] = 2_000
+    synthetic_loans: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] = 2_000
 
     @model_validator(mode="after")
     def _settings(self):
@@ -371,7 +377,7 @@ def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
 
 #: The keys that name a book file, relative to the params file that gives them.
 BOOK_KEYS = (("portfolio", "rent_book_csv"), ("portfolio", "mortgage_book_csv"), ("valuation", "rent_book_csv"),
-             ("valuation", "receivables_csv"))
+             ("valuation", "receivables_csv"), ("valuation", "mortgage_book_csv"))
 
 
 def _anchor_books(data: dict, folder: Path) -> dict:

@@ -136,10 +136,12 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
     from pathlib import Path
 
     from .simulation.mortgage import MORTGAGE_COLUMNS
+    from .simulation.mortgage_inforce import MORTGAGE_STATUS_COLUMNS
     from .simulation.rent import PORTFOLIO_COLUMNS
 
     whole = {"rent": (*PORTFOLIO_COLUMNS[:4], "start_month", "arrears_yen", "months_subrogated"),
-             "mortgage": tuple(c for c in MORTGAGE_COLUMNS if c.endswith(("_yen", "_months"))),
+             "mortgage": tuple(c for c in (*MORTGAGE_COLUMNS, *MORTGAGE_STATUS_COLUMNS, "fee_paid_yen")
+                               if c.endswith(("_yen", "_months", "_delinquent", "_subrogation"))),
              "receivables": ("balance_yen", "months_since_exit", "jhf_payout_received_yen")}
     if kind not in whole:
         raise ValueError(f"kind must be 'rent', 'mortgage' or 'receivables', got {kind!r}")
@@ -228,4 +230,12 @@ def check_books(scenario, params_path) -> list[str]:
             except ValueError as exc:
                 raise ValueError(f"{path}: {exc}") from None
             found.append(f"valuation {kind} {name}: {len(book):,d} rows")
+    if v is not None and scenario.mortgage_model is not None and v.mortgage_book_csv:
+        path = base / v.mortgage_book_csv
+        book = read_book_csv(path, "mortgage")
+        try:
+            validate_mortgage_book(book, MortgageModel.from_params(scenario), "mortgage book")
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        found.append(f"valuation mortgage {v.mortgage_book_csv}: {len(book):,d} loans")
     return found

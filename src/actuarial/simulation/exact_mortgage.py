@@ -16,6 +16,7 @@ from scipy.stats import binom
 from ..products.common import check_count
 from ..products.mortgage_fee import refund
 from .mortgage import MORTGAGE_LINES, MortgageBook, MortgageModel, prepare_mortgage_book
+from .mortgage_inforce import MORTGAGE_STATUS_COLUMNS, with_groups
 from .rent import factor_nodes
 
 #: The binomial tail of partial-prepayment counts left out of the sums: below this chance.
@@ -52,8 +53,9 @@ def _amounts(model: MortgageModel, book: MortgageBook, i: np.ndarray, t: np.ndar
     bal = np.floor(P * book.shapes[product, np.minimum(a + t - 1, book.shapes.shape[1] - 1)] * before + 1e-6)
     m = a + t + 1
     per_yen = book.unearned[product, np.minimum(m, book.unearned.shape[1] - 1)]
-    fee = np.floor(P * per_yen * before + 1e-6).astype(np.int64)
-    removed = np.floor(P * per_yen * before * share + 1e-6).astype(np.int64)
+    F = book.fee_base[i]  # the principal the fee is figured on
+    fee = np.floor(F * per_yen * before + 1e-6).astype(np.int64)
+    removed = np.floor(F * per_yen * before * share + 1e-6).astype(np.int64)
     rule = {"months_elapsed": m, "transfer_fee": model.transfer_fee_yen, "schedule": model.deduction_schedule}
     lump = book.lump[i]
     full = np.where(lump, refund(unearned_fee=fee, **rule), 0)
@@ -82,7 +84,91 @@ def _counts_above(balances: np.ndarray, sold: np.ndarray, share: float) -> np.nd
 
 def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model: MortgageModel, *, nodes: int = 24,
                                  chunk_loans: int = 256) -> pd.DataFrame:
-    """Exact expected cash flow of the mortgage model by month and line, yen.
+    """Exact expected cash flow of the mortgage model by month and line, yen: the performing
+    loans' (:func:`_performing_flows`) and the others' (:func:`expected_mortgage_groups`)."""
+    return expected_mortgage_groups(portfolio, model, nodes=nodes, chunk_loans=chunk_loans)[0]
+
+
+def expected_mortgage_groups(portfolio: pd.DataFrame, model: MortgageModel, group=None, n_groups: int | None = None,
+                             *, nodes: int = 24, chunk_loans: int = 256,
+                             by_loan: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+    """Exact expected cash flows of a mortgage book in force, and each group's subrogation and
+    recoveries by month (``G x 2 x (T + 1)``; ``group`` gives each loan's, 0 for every
+    performing loan, as :func:`~.mortgage_inforce.with_groups`). The performing loans by
+    :func:`_performing_flows` (``by_loan``: by its readable twin), the others by
+    :func:`_walked_flows`."""
+    check_count("chunk_loans", chunk_loans, minimum=1)
+    book = prepare_mortgage_book(portfolio, model)
+    status = book.status if group is None else with_groups(book.status, group, n_groups)
+    if by_loan:
+        flows = _performing_flows_by_loan(book, model, status.performing, nodes)
+    else:
+        flows = _performing_flows(book, model, status.performing, nodes, chunk_loans)
+    flows[0, 0] = book.lump_fee_month0  # loans made in month 0: performing
+    flows[5, 0] = book.administration_fee_month0
+    grouped = np.zeros((status.n_groups, 2, model.months + 1))
+    grouped[0] = flows[3:5]
+    if len(status.delinquent) + len(status.subrogated):
+        walked, walked_groups = _walked_flows(portfolio, book, status, model, nodes, by_loan)
+        flows += walked
+        grouped += walked_groups
+    return pd.DataFrame(flows.T, index=pd.RangeIndex(model.months + 1, name="month"),
+                        columns=list(MORTGAGE_LINES)), grouped
+
+
+def _walked_flows(portfolio: pd.DataFrame, book: MortgageBook, status, model: MortgageModel, nodes: int,
+                  by_loan: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The delinquent and subrogated loans' expected flows and their groups' subrogation and
+    recoveries (:mod:`~.mortgage_inforce`). With ``J = max(K - m, 1)``, a delinquent loan is
+    cured in month ``j <= J`` with chance ``(1 - c)^(j - 1) c``, and is then a performing loan
+    ``j`` months older whose flows start ``j`` months later (the performing oracle on the
+    loans aged by ``j``, shifted); it is subrogated in month ``J`` with chance ``(1 - c)^J``.
+    Every recovery is ``E_z[min(owed, floor(collateral x sale factor(z)))]``."""
+    T, delay = model.months, model.recovery_delay_months
+    c, K = model.delinquent_monthly_cure_rate, model.subrogation_after_months_delinquent
+    zs, ws = factor_nodes(nodes)
+    sale = np.array([model.sale_factor(float(z)) for z in zs])
+    flows = np.zeros((len(MORTGAGE_LINES), T + 1))
+    grouped = np.zeros((status.n_groups, 2, T + 1))
+    plain = portfolio.drop(columns=[col for col in MORTGAGE_STATUS_COLUMNS if col in portfolio.columns])
+
+    def expected_recovery(owed, loans):
+        sold = np.floor(book.collateral[loans][:, None] * sale[None, :] + 1e-6)
+        return np.minimum(owed[:, None], sold) @ ws
+
+    def add(line, months, amounts, loans):
+        keep = months <= T
+        np.add.at(flows[line], months[keep], amounts[keep])
+        np.add.at(grouped[:, line - 3], (status.group[loans][keep], months[keep]), amounts[keep])
+
+    late = status.delinquent
+    last = np.maximum(K - status.months_delinquent, 1)
+    for j in range(1, int(last.max(initial=0)) + 1):  # cured in month j, performing from j + 1
+        chance = (1 - c) ** (j - 1) * c
+        cured = (last >= j) & (j + 1 <= np.minimum(T, book.life[late]))
+        for g in np.unique(status.group[late[cured]]) if chance > 0 else ():
+            rows = late[cured & (status.group[late] == g)]
+            aged = plain.iloc[rows].copy()
+            aged["age_months"] += j
+            f = expected_mortgage_groups(aged, model, nodes=nodes, by_loan=by_loan)[0].to_numpy().T
+            shifted = np.zeros_like(f)
+            shifted[:, j + 1:] = f[:, 1: T + 1 - j]
+            flows += chance * shifted
+            grouped[g] += chance * shifted[3:5]
+    owed = np.floor(book.principal[late] * book.shapes[book.product[late], book.age[late] - status.months_delinquent]
+                    + 1e-6)
+    subrogated = (1 - c) ** last
+    add(3, last, subrogated * owed, late)
+    add(4, last + delay, subrogated * expected_recovery(owed, late), late)
+    gone = status.subrogated
+    add(4, np.maximum(delay - status.months_since, 1), expected_recovery(status.receivable.astype(float), gone), gone)
+    return flows, grouped
+
+
+def _performing_flows(book: MortgageBook, model: MortgageModel, loans: np.ndarray, nodes: int,
+                      chunk_loans: int) -> np.ndarray:
+    """The expected flows (lines x months) of the performing loans at positions ``loans``,
+    without the fees of month 0.
 
     Given ``z``, with ``S(t) = prod_{j<=t} (1 - d(z))(1 - p(age + j))``: a default in month
     ``t`` has probability ``S(t-1) d``, a full prepayment ``S(t-1)(1 - d) p(age + t)``, a
@@ -98,8 +184,6 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model: MortgageModel, 
     floor(collateral x sale factor(z)))``, summed again for each. The tests hold it equal to
     :func:`expected_mortgage_cash_flows_by_loan`, the readable loop over loans.
     """
-    check_count("chunk_loans", chunk_loans, minimum=1)
-    book = prepare_mortgage_book(portfolio, model)
     T = model.months
     zs, ws = factor_nodes(nodes)
     delay, q = model.recovery_delay_months, model.partial_prepayment_rate
@@ -114,8 +198,8 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model: MortgageModel, 
     installments = np.zeros((n_grades, T))  # Q_now x installment fee
     partial = np.zeros((n_grades, T))       # Q_now x q x partial-prepayment refund
     recovered = np.zeros((len(zs), n_grades, T))  # Q_prev x recovery, by economy
-    for lo in range(0, len(book.principal), chunk_loans):
-        i = np.arange(lo, min(lo + chunk_loans, len(book.principal)))
+    for lo in range(0, len(loans), chunk_loans):
+        i = loans[lo: lo + chunk_loans]
         alive = t[None, :] <= np.minimum(T, book.life[i])[:, None]  # months up to maturity, within the horizon
         by_grade = (book.grade[i][None, :] == np.arange(n_grades)[:, None]).astype(float)  # grades x loans
         p = model.prepayment_hazard(book.age[i][:, None] + t)
@@ -142,7 +226,6 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model: MortgageModel, 
             expected = sold * chance_below[months, k_star] + owed_below[:, :, -1] - owed_below[rows, months, k_star]
             recovered[sale == factor] += by_grade @ (q_prev * expected)
     flows = np.zeros((len(MORTGAGE_LINES), T + 1))
-    flows[0, 0] = book.lump_fee_month0
     for iz, (z, wz) in enumerate(zip(zs, ws, strict=True)):
         for g, annual_pd in enumerate(book.annual_pd):
             d = model.monthly_default_hazard(float(annual_pd), float(z))
@@ -154,23 +237,26 @@ def expected_mortgage_cash_flows(portfolio: pd.DataFrame, model: MortgageModel, 
             flows[2, 1:] += wz * (before * (1 - d) * refunded[g] + after * partial[g])
             flows[1, 1:] += wz * after * installments[g]
     flows[2] = model.refunds_paid(flows[2])
-    flows[5, 0] = book.administration_fee_month0
-    return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
+    return flows
 
 
 def expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model: MortgageModel, *,
                                          nodes: int = 24) -> pd.DataFrame:
-    """:func:`expected_mortgage_cash_flows` the readable way, one loan, one economy and one
-    count of partial prepayments at a time; the tests hold the grouped version equal to it."""
-    book = prepare_mortgage_book(portfolio, model)
+    """:func:`expected_mortgage_cash_flows` with the performing loans the readable way
+    (:func:`_performing_flows_by_loan`); the tests hold the two equal."""
+    return expected_mortgage_groups(portfolio, model, nodes=nodes, by_loan=True)[0]
+
+
+def _performing_flows_by_loan(book: MortgageBook, model: MortgageModel, loans: np.ndarray, nodes: int) -> np.ndarray:
+    """:func:`_performing_flows` the readable way, one loan, one economy and one count of
+    partial prepayments at a time."""
     T = model.months
     zs, ws = factor_nodes(nodes)
     counts = partial_count_probabilities(model)
     q, delay = model.partial_prepayment_rate, model.recovery_delay_months
     flows = np.zeros((len(MORTGAGE_LINES), T + 1))
-    flows[0, 0] = book.lump_fee_month0
     t = np.arange(1, T + 1)
-    for i in range(len(book.principal)):
+    for i in loans:
         L = int(min(T, book.life[i]))
         tt = t[:L]
         p = model.prepayment_hazard(book.age[i] + tt)
@@ -191,5 +277,4 @@ def expected_mortgage_cash_flows_by_loan(portfolio: pd.DataFrame, model: Mortgag
                 flows[2, tt] += w * s_now * q * part
                 flows[1, tt] += w * s_now * installment * (1 - model.partial_prepayment_share) ** k
     flows[2] = model.refunds_paid(flows[2])  # by the month paid, not the month of the prepayment
-    flows[5, 0] = book.administration_fee_month0
-    return pd.DataFrame(flows.T, index=pd.RangeIndex(T + 1, name="month"), columns=list(MORTGAGE_LINES))
+    return flows

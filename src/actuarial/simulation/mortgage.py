@@ -49,27 +49,24 @@ from ..products.common import (
     check_count,
     check_rate,
     check_yen,
-    first_row,
     is_real,
-    plain,
-    rate_fraction,
-    require_frame,
-    require_whole,
 )
 from ..products.mortgage_fee import (
     SEED_DEDUCTION_SCHEDULE,
-    FeeCurve,
-    balance_shape,
     validate_schedule,
 )
 from .distributed import check_run_arguments, progress_bar, run_scenarios
+from .mortgage_book import (  # noqa: F401 - the book's names, where they were first defined
+    FEE_TYPES,
+    MORTGAGE_COLUMNS,
+    MortgageBook,
+    prepare_mortgage_book,
+    validate_mortgage_book,
+)
 from .result import SimulationResult
 
 MORTGAGE_LINES = ("fee_lump_sum", "fee_installment", "refunds", "subrogation", "recoveries", "administration_fee")
 SIGNS = np.array([1, 1, -1, -1, 1, 1])
-MORTGAGE_COLUMNS = ("principal_yen", "annual_interest_rate", "term_months", "age_months", "collateral_value_yen",
-                    "grade", "fee_type")
-FEE_TYPES = ("lump_sum", "installment")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +96,8 @@ class MortgageModel:
     months: int = 420
     refund_lag_months: int = 2  # a refund is paid this many months after its event (概ね2ヵ月程度)
     administration_fee_yen: int = 0  # 事務手数料: income when a loan is made, never refunded
+    subrogation_after_months_delinquent: int = 6  # a loan in arrears this many months is subrogated
+    delinquent_monthly_cure_rate: float = 0.2     # the monthly chance that a loan in arrears pays them all
 
     def __post_init__(self):
         if not self.annual_default_rate:
@@ -119,6 +118,9 @@ class MortgageModel:
                              f"partial_prepayment_share ({share!r}): their ratio is the monthly chance of an event")
         check_count("psj_ramp_months", self.psj_ramp_months, minimum=1)
         check_count("recovery_delay_months", self.recovery_delay_months)
+        check_count("subrogation_after_months_delinquent", self.subrogation_after_months_delinquent, minimum=1)
+        if check_rate("delinquent_monthly_cure_rate", self.delinquent_monthly_cure_rate) >= 1.0:
+            raise ValueError(f"delinquent_monthly_cure_rate must be below 1, got {self.delinquent_monthly_cure_rate!r}")
         check_count("months", self.months, minimum=1)
         check_yen("transfer_fee_yen", self.transfer_fee_yen)
         check_yen("administration_fee_yen", self.administration_fee_yen)
@@ -183,104 +185,6 @@ def fee_income(lines) -> object:
     return lines["fee_lump_sum"] + lines["fee_installment"] + lines["administration_fee"] - lines["refunds"]
 
 
-def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> None:
-    """Raise ``ValueError`` naming the column and the first bad row."""
-    require_frame(portfolio, MORTGAGE_COLUMNS, "portfolio", allow_empty=False)
-
-    def first_bad(mask, column, what):
-        if mask.any():
-            row, i = first_row(portfolio, mask)
-            value = plain(portfolio[column].iloc[i])
-            raise ValueError(f"portfolio column {column!r} {what}, got {value!r} in row {row!r}")
-
-    for c in ("principal_yen", "term_months", "age_months", "collateral_value_yen"):
-        require_whole(portfolio, c)
-        first_bad(portfolio[c].to_numpy() < 0, c, "must not be negative")
-    first_bad(portfolio["term_months"].to_numpy() % 12 != 0, "term_months", "must be whole years (a multiple of 12)")
-    first_bad(portfolio["term_months"].to_numpy() == 0, "term_months", "must be positive")
-    first_bad(portfolio["age_months"].to_numpy() >= portfolio["term_months"].to_numpy(), "age_months",
-              "must be below term_months")
-    rate = portfolio["annual_interest_rate"]
-    if not pd.api.types.is_float_dtype(rate):
-        raise ValueError(f"portfolio column 'annual_interest_rate' must hold numbers, got dtype {rate.dtype}")
-    first_bad(~((rate >= 0) & (rate < 1)).to_numpy(), "annual_interest_rate", "must be in [0, 1)")
-    first_bad(~portfolio["grade"].isin(list(model.annual_default_rate)).to_numpy(), "grade",
-              f"must be one of {', '.join(map(str, model.annual_default_rate))}")
-    first_bad(~portfolio["fee_type"].isin(FEE_TYPES).to_numpy(), "fee_type", "must be 'lump_sum' or 'installment'")
-
-
-@dataclasses.dataclass(frozen=True)
-class MortgageBook:
-    principal: np.ndarray
-    age: np.ndarray
-    life: np.ndarray          # months left to maturity
-    collateral: np.ndarray
-    grade: np.ndarray
-    lump: np.ndarray          # bool
-    product: np.ndarray       # index into shapes
-    cohort: np.ndarray        # index into the cohort tables
-    shapes: np.ndarray        # P x (max term + 1): balance per yen borrowed by age
-    unearned: np.ndarray      # P x (max term + 2): unearned fee per yen by months elapsed (the disclosure's count)
-    G: np.ndarray             # cumulative prepayment hazard by age, length max term + 1
-    annual_pd: np.ndarray
-    lump_fee_month0: float
-    administration_fee_month0: float  # the administration fees of the loans made in month 0
-    inst_factor: np.ndarray   # C x (T + 1): installment fee per yen of principal still owed in full, by month
-    keep_num: np.ndarray
-    keep_den: np.ndarray
-    edges: np.ndarray
-
-
-def prepare_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel) -> MortgageBook:
-    """The book checked (:func:`validate_mortgage_book`) and laid out as the engine and the
-    exact oracle read it: balances and unearned fees per yen by product, loans' cohorts and
-    the cohorts' installment-fee factors by month (per yen of a loan's principal times
-    ``(1 - s)^k`` after ``k`` partial prepayments)."""
-    validate_mortgage_book(portfolio, model)
-    T = model.months
-    principal = portfolio["principal_yen"].to_numpy(np.int64)
-    term = portfolio["term_months"].to_numpy(np.int64)
-    age = portfolio["age_months"].to_numpy(np.int64)
-    rate = portfolio["annual_interest_rate"].to_numpy(float)
-    lump = (portfolio["fee_type"] == "lump_sum").to_numpy()
-    max_term = int(term.max())
-    products, product = np.unique(np.stack([rate, term.astype(float)], axis=1), axis=0, return_inverse=True)
-    product = product.ravel().astype(np.int64)
-    shapes = np.zeros((len(products), max_term + 1))
-    unearned = np.zeros((len(products), max_term + 2))
-    lump_per_yen = np.zeros(len(products))
-    for p, (r, n) in enumerate(products):
-        n = int(n)
-        shapes[p, : n + 1] = balance_shape(float(r), n)
-        curve = FeeCurve(principal_yen=1_000_000, term_years=n // 12, fee_annual_rate=model.fee_annual_rate,
-                         loan_annual_rate=model.schedule_loan_rate, discount_annual_rate=model.schedule_discount_rate)
-        unearned[p, : n + 2] = curve.unearned(np.arange(n + 2)) / 1_000_000
-        lump_per_yen[p] = unearned[p, 0]
-    ages = np.arange(max_term + 1)
-    G = np.concatenate([[0.0], np.cumsum(-np.log1p(-model.prepayment_hazard(ages[1:])))])
-    lump_fee = float(np.floor(principal * lump_per_yen[product] + 1e-6)[lump & (age == 0)].sum())
-    cohorts, cohort = np.unique(np.stack([product, age, lump.astype(np.int64)], axis=1), axis=0, return_inverse=True)
-    cohort = cohort.ravel().astype(np.int64)
-    t = np.arange(T + 1)
-    inst = np.zeros((len(cohorts), T + 1))
-    for c, (p, a, is_lump) in enumerate(cohorts):
-        n = int(products[p][1])
-        idx = np.clip(a + t - 1, 0, n)
-        alive_sched = (t >= 1) & (a + t <= n)
-        if not is_lump:
-            inst[c] = np.where(alive_sched, shapes[p, idx] * model.installment_annual_rate / 12, 0.0)
-    keeps = [1 - rate_fraction(r, "deduction rate") for _, r in model.deduction_schedule]
-    admin_fee = float(model.administration_fee_yen * np.count_nonzero(age == 0))  # loans made in month 0
-    return MortgageBook(principal, age, term - age, portfolio["collateral_value_yen"].to_numpy(np.int64),
-                        pd.Index(list(model.annual_default_rate)).get_indexer(portfolio["grade"]).astype(np.int64),
-                        lump, product, cohort, shapes, unearned, G,
-                        np.array(list(model.annual_default_rate.values()), dtype=float), lump_fee, admin_fee,
-                        inst,
-                        np.array([k.numerator for k in keeps], dtype=np.int64),
-                        np.array([k.denominator for k in keeps], dtype=np.int64),
-                        np.array([b for b, _ in model.deduction_schedule[:-1]], dtype=np.int64))
-
-
 @numba.njit(nogil=True, cache=True)
 def _conditional_hazards(probit_d, z, sqrt_rho, sqrt_1mrho):
     """Each grade's monthly default hazard given the factor, ``Phi((probit_d - sqrt(rho) z) /
@@ -322,8 +226,9 @@ class MortgageEconomy(NamedTuple):
 
 
 class LoanArrays(NamedTuple):
-    """Each loan's principal, age, months left, collateral, grade, lump-sum flag, product and
-    cohort (:class:`MortgageBook`)."""
+    """Each loan's principal, age, months left, collateral, grade, lump-sum flag, product,
+    cohort and fee basis (:class:`MortgageBook`), and the positions of the loans performing
+    on the valuation date, which the scenario kernel runs."""
 
     principal: np.ndarray
     age: np.ndarray
@@ -333,6 +238,8 @@ class LoanArrays(NamedTuple):
     lump: np.ndarray
     product: np.ndarray
     cohort: np.ndarray
+    fee_base: np.ndarray
+    performing: np.ndarray
 
 
 class CurveArrays(NamedTuple):
@@ -360,15 +267,15 @@ def _refund_yen(fee, months_elapsed, curves, transfer):
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _partial_prepayments(rng, i, last, log_stay, economy, loans, curves, out, alive_diff):
-    """Loan ``i``'s partial prepayments in months ``1..last`` (the months it is alive
+def _partial_prepayments(rng, i, first, last, log_stay, economy, loans, curves, out, alive_diff):
+    """Loan ``i``'s partial prepayments in months ``first + 1..last`` (the months it is alive
     through), drawn as geometric gaps, ``log_stay`` the log of the chance of none in a month:
     each refunds the unearned fee it removes (lump-sum loans) and lowers the loan's weight in
     its cohort's alive array from the next month. Returns how many there were."""
     share = economy.partial_prepayment_share
     log_keep = math.log(1.0 - share)
     principal, age, product, cohort = loans.principal[i], loans.age[i], loans.product[i], loans.cohort[i]
-    k, t = 0, 0
+    k, t = 0, first
     while True:
         t += max(int(math.ceil(math.log(1.0 - rng.random()) / log_stay)), 1)  # the gap to the next event
         if t > last:
@@ -378,9 +285,72 @@ def _partial_prepayments(rng, i, last, log_stay, economy, loans, curves, out, al
         if loans.lump[i]:
             m = age + t + 1
             per_yen = curves.unearned[product, min(m, curves.unearned.shape[1] - 1)]
-            removed = int(math.floor(principal * per_yen * prepaid + 1e-6))
+            removed = int(math.floor(loans.fee_base[i] * per_yen * prepaid + 1e-6))
             out[2, t] += _refund_yen(removed, m, curves, economy.transfer_fee_yen)
         k += 1
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _loan_path(rng, i, start, hazard, sale, economy, loans, curves, out, alive_diff):
+    """Loan ``i`` performing from month ``start`` (1 for a loan performing on the valuation
+    date) to its event, drawn from ``rng`` in this order: its default month (geometric in the
+    monthly ``hazard``), its full-prepayment month (PSJ ramp, by inverse CDF of the
+    cumulative hazard ``G``), then, when the partial-prepayment chance is above 0, the gaps
+    between its partial prepayments. Writes its refunds, subrogation and recovery (the
+    collateral sold at the price factor ``sale``) into ``out`` and its principal into its
+    cohort's alive array; returns ``(event month, kind, subrogated, recovered)``, kind 1 a
+    default, 2 a full prepayment, 0 neither within the horizon."""
+    T, delay = economy.months, economy.recovery_delay_months
+    age, product, cohort, principal = loans.age[i], loans.product[i], loans.cohort[i], loans.principal[i]
+    G = curves.G
+    L = min(T, loans.life[i])
+    u1 = rng.random()
+    u2 = rng.random()
+    td = start - 1 + _default_month(u1, hazard, L - start + 1)
+    target = G[age + start - 1] - math.log(1.0 - u2)
+    lo, hi = age + start - 1, G.shape[0]  # first a with G[a] >= target
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if G[mid] >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    tp = lo - age if lo < G.shape[0] else L + 1
+    if td <= tp and td <= L:
+        event, kind = td, 1
+    elif tp < td and tp <= L:
+        event, kind = tp, 2
+    else:
+        event, kind = L + 1, 0
+    alive_diff[cohort, start] += principal
+    k = 0
+    if economy.partial_prepayment_rate > 0.0:
+        log_stay = math.log(1.0 - economy.partial_prepayment_rate)
+        k = _partial_prepayments(rng, i, start - 1, event - 1, log_stay, economy, loans, curves, out, alive_diff)
+    scale = math.exp(math.log(1.0 - economy.partial_prepayment_share) * k)
+    if event <= T:
+        alive_diff[cohort, event] -= principal * scale
+    bal, rec = 0, 0
+    if kind == 1:
+        bal = int(math.floor(principal * curves.shapes[product, age + event - 1] * scale + 1e-6))
+        out[3, event] += bal
+        rec = min(bal, int(math.floor(loans.collateral[i] * sale + 1e-6)))
+        if event + delay <= T:
+            out[4, event + delay] += rec
+    elif kind == 2 and loans.lump[i]:
+        m = age + event + 1
+        fee = int(math.floor(loans.fee_base[i] * curves.unearned[product, min(m, curves.unearned.shape[1] - 1)]
+                             * scale + 1e-6))
+        out[2, event] += _refund_yen(fee, m, curves, economy.transfer_fee_yen)
+    return event, kind, bal, rec
+
+
+@numba.njit(nogil=True, cache=True)
+def given_factor(z, economy):
+    """Given the scenario's factor ``z``: each grade's monthly default hazard and the share of
+    collateral value a forced sale realises, ``exp(-k max(-z, 0)) x (1 - discount)``."""
+    d = _conditional_hazards(economy.probit_d, z, economy.sqrt_rho, economy.sqrt_1mrho)
+    return d, math.exp(-economy.house_price_sensitivity * max(-z, 0.0)) * economy.sale_keep
 
 
 @numba.njit(nogil=True, cache=True)
@@ -388,63 +358,22 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff, defaults):
     """One scenario drawn from ``rng``: fill ``out`` rows 2..4 (refunds, subrogation,
     recoveries) and the cohorts' alive-principal difference arrays; returns ``(z, n)``.
     ``economy``, ``loans`` and ``curves`` are the run's :class:`MortgageEconomy`,
-    :class:`LoanArrays` and :class:`CurveArrays`. Each default within the horizon is written
-    to the next row of ``defaults`` (loan, month, balance subrogated, collateral recovered),
-    ``n`` of them, while it has room (a run without claims passes an empty one).
-    A loan's draws, in order: its default month, its prepayment month, then (when the
-    partial-prepayment chance is above 0) the gaps between its partial prepayments."""
-    T, delay = economy.months, economy.recovery_delay_months
-    principal, age, life, collateral = loans.principal, loans.age, loans.life, loans.collateral
-    grade, lump, product, cohort = loans.grade, loans.lump, loans.product, loans.cohort
-    shapes, unearned, G = curves.shapes, curves.unearned, curves.G
+    :class:`LoanArrays` and :class:`CurveArrays`; the loans run are ``loans.performing``, in
+    that order, each by :func:`_loan_path` from month 1. Each default within the horizon is
+    written to the next row of ``defaults`` (loan, month, balance subrogated, collateral
+    recovered), ``n`` of them, while it has room (a run without claims passes an empty one)."""
     z = rng.standard_normal()
-    d = _conditional_hazards(economy.probit_d, z, economy.sqrt_rho, economy.sqrt_1mrho)
-    sale = math.exp(-economy.house_price_sensitivity * max(-z, 0.0)) * economy.sale_keep
-    log_keep = math.log(1.0 - economy.partial_prepayment_share)
-    log_stay = math.log(1.0 - economy.partial_prepayment_rate)
+    d, sale = given_factor(z, economy)
     n_defaults = 0
-    n_ages = G.shape[0]
-    for i in range(principal.shape[0]):
-        L = min(T, life[i])
-        u1 = rng.random()
-        u2 = rng.random()
-        td = _default_month(u1, d[grade[i]], L)
-        target = G[age[i]] - math.log(1.0 - u2)
-        lo, hi = age[i], n_ages  # first a with G[a] >= target
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if G[mid] >= target:
-                hi = mid
-            else:
-                lo = mid + 1
-        tp = lo - age[i] if lo < n_ages else L + 1
-        if td <= tp and td <= L:
-            event, kind = td, 1
-        elif tp < td and tp <= L:
-            event, kind = tp, 2
-        else:
-            event, kind = L + 1, 0
-        alive_diff[cohort[i], 1] += principal[i]
-        k = 0
-        if economy.partial_prepayment_rate > 0.0:
-            k = _partial_prepayments(rng, i, event - 1, log_stay, economy, loans, curves, out, alive_diff)
-        scale = math.exp(log_keep * k)
-        if event <= T:
-            alive_diff[cohort[i], event] -= principal[i] * scale
+    for j in range(loans.performing.shape[0]):
+        i = loans.performing[j]
+        event, kind, bal, rec = _loan_path(rng, i, 1, d[loans.grade[i]], sale, economy, loans, curves, out,
+                                           alive_diff)
         if kind == 1:
-            bal = int(math.floor(principal[i] * shapes[product[i], age[i] + event - 1] * scale + 1e-6))
-            out[3, event] += bal
-            rec = min(bal, int(math.floor(collateral[i] * sale + 1e-6)))
-            if event + delay <= T:
-                out[4, event + delay] += rec
             if n_defaults < defaults.shape[0]:
                 defaults[n_defaults, 0], defaults[n_defaults, 1] = i, event
                 defaults[n_defaults, 2], defaults[n_defaults, 3] = bal, rec
             n_defaults += 1
-        elif kind == 2 and lump[i]:
-            m = age[i] + event + 1
-            fee = int(math.floor(principal[i] * unearned[product[i], min(m, unearned.shape[1] - 1)] * scale + 1e-6))
-            out[2, event] += _refund_yen(fee, m, curves, economy.transfer_fee_yen)
     return z, n_defaults
 
 
@@ -463,7 +392,7 @@ def _kernel_inputs(book: MortgageBook, model: MortgageModel) -> tuple:
                               model.partial_prepayment_rate, model.partial_prepayment_share,
                               model.recovery_delay_months, model.transfer_fee_yen)
     loans = LoanArrays(book.principal, book.age, book.life, book.collateral, book.grade, book.lump, book.product,
-                       book.cohort)
+                       book.cohort, book.fee_base, book.status.performing)
     curves = CurveArrays(book.shapes, book.unearned, book.G, book.keep_num, book.keep_den, book.edges)
     return economy, loans, curves
 
@@ -494,16 +423,32 @@ def default_claims(book: MortgageBook, model: MortgageModel, seed: int, scenario
 
 def run_into(book: MortgageBook, model: MortgageModel, seed: int, jobs, outputs: tuple, bar=None) -> None:
     """For each ``(row, s)`` of ``jobs``, run scenario ``s`` into row ``row`` of ``outputs``
-    ``(flows, z)`` (:func:`~.distributed.run_scenarios`)."""
-    out, z = outputs
+    ``(flows, z)`` or ``(flows, z, grouped)`` (:func:`~.distributed.run_scenarios`): the
+    performing loans by the kernel, then the others on the scenario's second stream
+    (:func:`~.mortgage_inforce.walk_loans`). ``grouped`` takes each group's subrogation and
+    recoveries by month, group 0 the performing loans' (``book.status.group``)."""
+    from .mortgage_inforce import walk_loans
+
+    out, z = outputs[:2]
     T = model.months
     economy, loans, curves = _kernel_inputs(book, model)
     n_cohorts = book.inst_factor.shape[0]
+    status = book.status
+    walk = len(status.delinquent) + len(status.subrogated) > 0
     for j, s in jobs:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         ints = np.zeros((5, T + 1), dtype=np.int64)
         alive_diff = np.zeros((n_cohorts, T + 2))
         z[j], _ = _mortgage_scenario(rng, economy, loans, curves, ints, alive_diff, _NO_ROWS)
+        grouped = np.zeros((status.n_groups, 2, T + 1), dtype=np.int64)
+        grouped[0] = ints[3:5]
+        if walk:
+            d, sale = given_factor(z[j], economy)
+            walk_loans(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s, 1))), d, sale, economy,
+                       loans, curves, status, model.subrogation_after_months_delinquent,
+                       model.delinquent_monthly_cure_rate, ints, alive_diff, grouped)
+        if len(outputs) > 2:
+            outputs[2][j] = grouped
         alive = np.cumsum(alive_diff, axis=1)[:, : T + 1]
         out[j, 3:5] = ints[3:5]
         out[j, 0, 0] = book.lump_fee_month0
