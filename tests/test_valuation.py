@@ -18,6 +18,7 @@ from actuarial.simulation import MortgageModel, RentModel
 from actuarial.simulation.exact_inforce import expected_inforce_flows
 from actuarial.valuation import ValuationSettings, synthetic_inforce_book, value_book
 from actuarial.valuation.fees import unearned_mortgage_fees, unearned_rent_fees
+from actuarial.valuation.synthetic import synthetic_inforce_mortgage_book
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = load_params(ROOT / "params" / "base.yaml")
@@ -156,25 +157,32 @@ def test_the_seasoned_book_holds_contracts_in_collection_and_closed_receivables(
 def test_figures_monte_carlo_within_four_standard_errors_of_exact(model, seasoned):
     book, receivables = seasoned
     mm = MortgageModel.from_params(BASE)
-    v = value_book(book, model, SETTINGS, receivables=receivables, mortgage_book=synthetic_mortgage_book(30, seed=2),
-                   mortgage_model=mm, n_scenarios=3_000, seed=4)
+    v = value_book(book, model, SETTINGS, receivables=receivables,
+                   mortgage_book=synthetic_inforce_mortgage_book(1_500, mm, seed=2), mortgage_model=mm,
+                   n_scenarios=3_000, seed=4)
     a = v.allowance[v.allowance["receivable_yen"] > 0]
     assert len(a) >= 2
     assert (abs(a["mc_allowance_yen"] - a["allowance_yen"]) <= 4 * a["mc_standard_error_yen"] + 1).all(), a
     p = v.provision
     for w in ("12_months", "lifetime"):
         assert (abs(p[f"mc_{w}_yen"] - p[f"ecl_{w}_yen"]) <= 4 * p[f"mc_{w}_standard_error_yen"]).all(), p
-    assert p.loc[1, "booked_yen"] == p.loc[1, "ecl_12_months_yen"]
-    assert (p.loc[[2, 3], "booked_yen"] == p.loc[[2, 3], "ecl_lifetime_yen"]).all()
+    assert len(p) == 6 and (p.loc["mortgage", "contracts"] > 0).all()
+    for product in ("rent", "mortgage"):
+        assert p.loc[(product, 1), "booked_yen"] == p.loc[(product, 1), "ecl_12_months_yen"]
+        later = [(product, 2), (product, 3)]
+        assert (p.loc[later, "booked_yen"] == p.loc[later, "ecl_lifetime_yen"]).all()
     h = v.higher_of
     assert (h["measured_yen"] == h[["ecl_yen", "unearned_fee_yen"]].max(axis=1)).all()
     figures = v.key_figures()
     assert figures["provision_booked_yen"] == pytest.approx(p["booked_yen"].sum())
-    assert set(figures) >= {"allowance_yen", "receivables_yen", "unearned_fees_rent_yen", "higher_of_mortgage_yen"}
+    assert set(figures) >= {"allowance_yen", "receivables_yen", "unearned_fees_rent_yen", "higher_of_mortgage_yen",
+                            "provision_mortgage_stage_3_lifetime_yen"}
     assert v.cash_flows.index[0] == "FY2027/03 Q4" and len(v.cash_flows) == 12  # 36 months from January 2027
-    c = v.cash_flows
-    assert (abs(c["mc_mean_yen"] - c["expected_yen"]) <= 4 * c["mc_standard_error_yen"]).all(), c
-    assert (c["q0.5_yen"] <= c["q50_yen"]).all() and (c["q50_yen"] <= c["q99.5_yen"]).all()
+    assert v.cash_flows_by_year.index.tolist() == ["FY2027/03", "FY2028/03", "FY2029/03", "FY2030/03"]
+    assert v.cash_flows_by_year["expected_yen"].sum() == pytest.approx(v.cash_flows["expected_yen"].sum())
+    for c in (v.cash_flows, v.cash_flows_by_year, v.mortgage_cash_flows.iloc[:12]):
+        assert (abs(c["mc_mean_yen"] - c["expected_yen"]) <= 4 * c["mc_standard_error_yen"] + 1e-6).all(), c
+        assert (c["q0.5_yen"] <= c["q50_yen"]).all() and (c["q50_yen"] <= c["q99.5_yen"]).all()
 
 
 def test_an_all_performing_book_has_no_receivable_and_its_provision_is_todays_expected_loss(model):
@@ -185,9 +193,9 @@ def test_an_all_performing_book_has_no_receivable_and_its_provision_is_todays_ex
     assert v.allowance["receivable_yen"].sum() == 0
     e = expected_cash_flows(book, model).iloc[1:13]
     net = (e["subrogation"] + e["costs"] - e["recoveries"] - e["jhf_payout"] + e["jhf_remittance"]).sum()
-    assert v.provision.loc[1, "ecl_12_months_yen"] == pytest.approx(net, rel=1e-12)
+    assert v.provision.loc[("rent", 1), "ecl_12_months_yen"] == pytest.approx(net, rel=1e-12)
     assert (v.provision[["ecl_12_months_yen", "ecl_lifetime_yen"]] >= 0).all().all()
-    assert v.provision.loc[[2, 3], "contracts"].sum() == 0
+    assert v.provision.loc[[("rent", 2), ("rent", 3)], "contracts"].sum() == 0
 
 
 def _bad(change):
@@ -282,7 +290,7 @@ def test_check_names_a_bad_row_of_the_valuation_books(tmp_path):
     from actuarial.portfolio import check_books
 
     (tmp_path / "books").mkdir()
-    for name in ("inforce_rent_book.csv", "closed_receivables.csv"):
+    for name in ("inforce_rent_book.csv", "closed_receivables.csv", "inforce_mortgage_book.csv"):
         (tmp_path / "books" / name).write_text((ROOT / "params" / "books" / name).read_text(encoding="utf-8"),
                                                encoding="utf-8")
     params = tmp_path / "base.yaml"
@@ -296,6 +304,14 @@ def test_check_names_a_bad_row_of_the_valuation_books(tmp_path):
     (tmp_path / "books" / "closed_receivables.csv").write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(ValueError, match=r"closed_receivables\.csv: receivables column 'exit_kind' in row 3: 'cure' "
                                          r"is not a tenancy-ending exit"):
+        check_books(scenario, params)
+    (tmp_path / "books" / "closed_receivables.csv").write_text(
+        (ROOT / "params" / "books" / "closed_receivables.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    loans = pd.read_csv(tmp_path / "books" / "inforce_mortgage_book.csv")
+    loans.loc[1, "status"] = "foreclosed"  # spreadsheet row 3
+    loans.to_csv(tmp_path / "books" / "inforce_mortgage_book.csv", index=False)
+    with pytest.raises(ValueError, match=r"inforce_mortgage_book\.csv: mortgage book column 'status' has 'foreclosed' "
+                                         r"in row 3, which is not a mortgage status"):
         check_books(scenario, params)
 
 

@@ -10,7 +10,10 @@ to the yen. Monthly fees are earned in their month and leave nothing unearned.
 
 Mortgage: a lump-sum loan's unearned fee is the calibrated fee curve's
 (:meth:`~actuarial.products.mortgage_fee.FeeCurve.unearned`) at the months elapsed the
-engine counts, ``age + 1`` (the loan month is month 1), truncated.
+engine counts, ``age + 1`` (the loan month is month 1), truncated. When the book gives the
+fee each loan paid (``fee_paid_yen``), the curve is scaled to it: the unearned fee is
+``floor(fee_paid x U(age + 1) / U(0))``, ``U`` the curve's unearned fee (its ``U(0)`` the
+fee it would have charged).
 """
 
 from __future__ import annotations
@@ -48,4 +51,4 @@ def unearned_mortgage_fees(book: pd.DataFrame, model: MortgageModel) -> np.ndarr
     b = prepare_mortgage_book(book, model)
     m = np.minimum(b.age + 1, b.unearned.shape[1] - 1)
     per_yen = b.unearned[b.product, m]
-    return np.where(b.lump, np.floor(b.principal * per_yen + 1e-6), 0).astype(np.int64)
+    return np.where(b.lump, np.floor(b.fee_base * per_yen + 1e-6), 0).astype(np.int64)

@@ -7,17 +7,20 @@ gives finance its figures (:class:`Valuation`).
    and 99.5% quantile of the amount not recovered. A contract in collection's receivable
    recovers along its own path, oldest months first, with no further subrogation (its
    run-off, :mod:`actuarial.simulation.rent.inforce`); a closed one by the after-exit
-   recovery (:mod:`.receivables`).
+   recovery (:mod:`.receivables`); a subrogated mortgage loan's by the sale of its
+   collateral (:mod:`.mortgage`), in a row of its own.
 2. **Provision for guarantee losses** (債務保証損失引当金), by stage: the expected future
    subrogation and costs less recoveries, JHF payouts and remittances on the contracts in
    force, over the next 12 months and to the horizon; for a contract in collection, less
-   what its receivable's run-off recovers (that recovery is the allowance's). The booked figure is
-   stage 1 at 12 months and stages 2 and 3 over their lifetime.
+   what its receivable's run-off recovers (that recovery is the allowance's); by product and
+   stage, the mortgage loans staged by months delinquent (:mod:`.mortgage`). The booked
+   figure is stage 1 at 12 months and stages 2 and 3 over their lifetime.
 3. **Unearned fees** (前受収益 / 未経過保証料), rent and mortgage (:mod:`.fees`).
 4. **The higher-of test** (IFRS 9 4.2.1(c)): for each product, the larger of the expected
    credit loss booked and the unearned fee.
-5. **Cash flows by fiscal quarter** of the rent book and the closed receivables (not the
-   mortgage book), expected and with the Monte Carlo's quantiles.
+5. **Cash flows by fiscal quarter and by fiscal year** of the rent book with the closed
+   receivables, expected and with the Monte Carlo's quantiles; the mortgage book's by
+   quarter apart (its scenarios are its own model's economies, not the rent book's).
 
 Every figure is the exact expectation (:mod:`actuarial.simulation.exact_inforce`, the
 mortgage oracle), beside the Monte Carlo mean and its standard error where a distribution
@@ -31,7 +34,6 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from ..simulation.exact import expected_mortgage_cash_flows
 from ..simulation.exact_inforce import expected_prepared
 from ..simulation.mortgage import MortgageModel
 from ..simulation.rent import LINES, RentModel, factor_nodes
@@ -43,7 +45,8 @@ from ..simulation.rent.inforce import (
     simulate_prepared,
     state_of,
 )
-from .fees import unearned_mortgage_fees, unearned_rent_fees
+from .fees import unearned_rent_fees
+from .mortgage import mortgage_stages, value_mortgage
 from .receivables import check_inforce_book, receivable_recoveries, validate_receivables
 from .settings import ValuationSettings
 
@@ -65,10 +68,13 @@ class Valuation:
     unearned: pd.DataFrame
     higher_of: pd.DataFrame
     cash_flows: pd.DataFrame
+    cash_flows_by_year: pd.DataFrame
     contracts: pd.DataFrame
     n_scenarios: int
     seed: int
-    z: np.ndarray  # each scenario's economic factor
+    z: np.ndarray  # each scenario's economic factor (the rent book's)
+    mortgage_cash_flows: pd.DataFrame | None = None
+    mortgage_loans: pd.DataFrame | None = None
 
     def key_figures(self) -> dict:
         """The flat dict the batch collects: the totals finance books."""
@@ -77,9 +83,9 @@ class Valuation:
                "allowance_yen": float(a["allowance_yen"].sum()),
                "allowance_ratio": float(a["allowance_yen"].sum() / max(a["receivable_yen"].sum(), 1)),
                "provision_booked_yen": float(p["booked_yen"].sum())}
-        for stage, row in p.iterrows():
-            out[f"provision_stage_{stage}_12_months_yen"] = float(row["ecl_12_months_yen"])
-            out[f"provision_stage_{stage}_lifetime_yen"] = float(row["ecl_lifetime_yen"])
+        for (product, stage), row in p.iterrows():
+            out[f"provision_{product}_stage_{stage}_12_months_yen"] = float(row["ecl_12_months_yen"])
+            out[f"provision_{product}_stage_{stage}_lifetime_yen"] = float(row["ecl_lifetime_yen"])
         for product, row in self.higher_of.iterrows():
             out[f"unearned_fees_{product}_yen"] = float(row["unearned_fee_yen"])
             out[f"higher_of_{product}_yen"] = float(row["measured_yen"])
@@ -145,7 +151,7 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
     inforce = prepare_inforce(rent_book, model, what="rent book")
     total, state, owed, stage, bucket, arrears, group, n_groups = _stages_and_buckets(rent_book, inforce, settings)
     if mortgage_book is not None:
-        mortgage_unearned = unearned_mortgage_fees(mortgage_book, mortgage_model)  # checks the mortgage book
+        mortgage_stages(mortgage_book, mortgage_model, settings)  # checks the mortgage book before anything runs
     windows = _windows(model, settings)
     inforce = regroup(inforce, group, n_groups, windows)
     flows, grouped, z = simulate_prepared(inforce, model, n_scenarios, seed, threads=threads)
@@ -154,34 +160,36 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
     perf = exact_flows[["subrogation", "costs", "recoveries", "jhf_payout", "jhf_remittance"]].to_numpy().T
     exact[0, :5] = perf @ windows.T - walked[:, :5].sum(axis=0) @ windows.T  # the performing contracts
     receivable = _closed_receivables(receivables, model, settings, z)
-    allowance = _allowance_table(settings, bucket, state, arrears, group, grouped, exact, receivable)
+    mortgage = None if mortgage_book is None else value_mortgage(mortgage_book, mortgage_model, settings,
+                                                                  n_scenarios=n_scenarios, seed=seed, threads=threads)
+    allowance = _allowance_table(settings, bucket, state, arrears, group, grouped, exact, receivable,
+                                 [] if mortgage is None else [mortgage.allowance_row])
     provision = _provision_table(stage, state, group, grouped, exact, settings)
+    if mortgage is not None:
+        provision = pd.concat([provision, mortgage.provision])
+    provision = provision.set_index(["product", "stage"])
     unearned = pd.DataFrame({"contracts": [len(rent_book)],
                              "unearned_fee_yen": [int(unearned_rent_fees(rent_book, model, settings, total).sum())],
                              "refunds_next_12_months_yen": [0.0]},  # rent-guarantee fees are not refunded
                             index=pd.Index(["rent"], name="product"))
-    ecl = {"rent": float(provision["booked_yen"].sum())}
-    cash = _quarterly(settings, model, flows, exact_flows, receivable)
-    if mortgage_book is not None:
-        mflows = expected_mortgage_cash_flows(mortgage_book, mortgage_model)
-        t = np.arange(len(mflows))
-        # every loan performing: stage 1, the loss on the defaults of the next 12 months (their
-        # collateral is sold recovery_delay_months later)
-        sold_by = 12 + mortgage_model.recovery_delay_months
-        ecl["mortgage"] = float(mflows["subrogation"].to_numpy()[(t >= 1) & (t <= 12)].sum()
-                                - mflows["recoveries"].to_numpy()[(t >= 1) & (t <= sold_by)].sum())
-        refunds = float(mflows["refunds"].to_numpy()[(t >= 1) & (t <= 12)].sum())
-        unearned.loc["mortgage"] = [len(mortgage_book), int(mortgage_unearned.sum()), refunds]
-    higher = pd.DataFrame({"ecl_yen": pd.Series(ecl), "unearned_fee_yen": unearned["unearned_fee_yen"].astype(float)})
+    if mortgage is not None:
+        unearned.loc["mortgage"] = [len(mortgage_book), mortgage.unearned_fee_yen, mortgage.refunds_next_12_months_yen]
+    ecl = provision.groupby(level="product", sort=False)["booked_yen"].sum()
+    higher = pd.DataFrame({"ecl_yen": ecl, "unearned_fee_yen": unearned["unearned_fee_yen"].astype(float)})
     higher["measured_yen"] = higher[["ecl_yen", "unearned_fee_yen"]].max(axis=1)
     higher["binding"] = np.where(higher["ecl_yen"] >= higher["unearned_fee_yen"], "expected credit loss",
                                  "unearned fee")
     higher.index.name = "product"
+    sim_net, exact_net = _rent_net(model, flows, exact_flows, receivable)
+    cash, by_year = (_by_period(settings, model.months, sim_net, exact_net, years) for years in (False, True))
+    mortgage_cash = None if mortgage is None else _by_period(settings, mortgage_model.months, mortgage.simulated_net,
+                                                             mortgage.expected_net, False)
     contracts = pd.DataFrame({"contract_id": rent_book["contract_id"].to_numpy(), "stage": stage,
                               "months_owed": owed, "bucket": np.array(settings.bucket_labels())[bucket],
                               "receivable_yen": arrears})
     contracts.loc[state < 0, "bucket"] = ""
-    return Valuation(settings, allowance, provision, unearned, higher, cash, contracts, n_scenarios, seed, z)
+    return Valuation(settings, allowance, provision, unearned, higher, cash, by_year, contracts, n_scenarios, seed, z,
+                     mortgage_cash, None if mortgage is None else mortgage.loans)
 
 
 def _closed_receivables(receivables, model: RentModel, settings: ValuationSettings, z: np.ndarray) -> dict:
@@ -212,7 +220,7 @@ def _summary(x: np.ndarray) -> tuple[float, float, float]:
     return float(x.mean()), se, float(np.quantile(x, 0.995))
 
 
-def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, closed) -> pd.DataFrame:
+def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, closed, extra_rows) -> pd.DataFrame:
     labels = settings.bucket_labels()
     n_open = len(labels) - 1
     rows = []
@@ -228,6 +236,8 @@ def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, cl
     rows.append((labels[-1], closed["count"], closed["balance"], closed["exact"], *_summary(unrecovered)))
     t = pd.DataFrame(rows, columns=["bucket", "receivables", "receivable_yen", "expected_recovery_yen",
                                     "mc_allowance_yen", "mc_standard_error_yen", "unrecovered_q995_yen"])
+    if extra_rows:
+        t = pd.concat([t, pd.DataFrame(extra_rows)], ignore_index=True)
     t["allowance_yen"] = t["receivable_yen"] - t["expected_recovery_yen"]
     t["allowance_ratio"] = np.where(t["receivable_yen"] > 0, t["allowance_yen"] / t["receivable_yen"].clip(lower=1),
                                     0.0)
@@ -245,32 +255,36 @@ def _provision_table(stage, state, group, grouped, exact, settings) -> pd.DataFr
         e12, el = (float(_net(exact[gs], 1, w, w).sum()) for w in (w12, wl))
         m12, ml = (_net(grouped[:, gs], 2, w, w).sum(axis=1) for w in (w12, wl))
         booked = e12 if s == 1 else el
-        rows.append((s, int((stage == s).sum()), e12, el, *_summary(m12)[:2], *_summary(ml)[:2],
+        rows.append(("rent", s, int((stage == s).sum()), e12, el, *_summary(m12)[:2], *_summary(ml)[:2],
                      "12 months" if s == 1 else "lifetime", booked))
-    return pd.DataFrame(rows, columns=["stage", "contracts", "ecl_12_months_yen", "ecl_lifetime_yen",
+    return pd.DataFrame(rows, columns=["product", "stage", "contracts", "ecl_12_months_yen", "ecl_lifetime_yen",
                                        "mc_12_months_yen", "mc_12_months_standard_error_yen", "mc_lifetime_yen",
-                                       "mc_lifetime_standard_error_yen", "booked_basis", "booked_yen"]
-                        ).set_index("stage")
+                                       "mc_lifetime_standard_error_yen", "booked_basis", "booked_yen"])
 
 
-def _quarterly(settings: ValuationSettings, model: RentModel, flows: np.ndarray, exact_flows: pd.DataFrame,
-               closed: dict) -> pd.DataFrame:
-    """The rent book's and the closed receivables' net cash flow by fiscal quarter: fees,
-    recoveries and JHF payouts in; subrogation, costs, premiums and remittances out."""
+def _rent_net(model: RentModel, flows: np.ndarray, exact_flows: pd.DataFrame, closed: dict) -> tuple:
+    """The rent book's and the closed receivables' net cash flow by scenario and month, and
+    expected: fees, recoveries and JHF payouts in; subrogation, costs, premiums and
+    remittances out."""
     sign = np.array([{"fees": 1, "subrogation": -1, "costs": -1, "recoveries": 1, "jhf_premium": -1,
                       "jhf_payout": 1, "jhf_remittance": -1}[name] for name in LINES])
-    T = model.months
+    sim = (flows * sign[None, :, None]).sum(axis=1) + closed["by_month"]
+    return sim, exact_flows.to_numpy() @ sign + closed["exact_by_month"]
+
+
+def _by_period(settings: ValuationSettings, T: int, sim: np.ndarray, ex: np.ndarray, years: bool) -> pd.DataFrame:
+    """Net cash flow (``sim`` by scenario and month 0..T, ``ex`` expected by month) summed by
+    fiscal quarter, or by fiscal year: expected, simulated mean and standard error, and the
+    Monte Carlo's :data:`QUANTILES`."""
     months = np.arange(1, T + 1)
-    quarter = settings.fiscal_quarter(months)
-    sim = (flows[:, :, 1:] * sign[None, :, None]).sum(axis=1) + closed["by_month"][:, 1:]
-    ex = exact_flows.to_numpy()[1:] @ sign + closed["exact_by_month"][1:]
-    frame = pd.DataFrame(sim.T, index=quarter).groupby(level=0, sort=False).sum()
-    out = pd.DataFrame({"expected_yen": pd.Series(ex, index=quarter).groupby(level=0, sort=False).sum(),
+    period = settings.fiscal_year(months) if years else settings.fiscal_quarter(months)
+    frame = pd.DataFrame(sim[:, 1:].T, index=period).groupby(level=0, sort=False).sum()
+    out = pd.DataFrame({"expected_yen": pd.Series(ex[1:], index=period).groupby(level=0, sort=False).sum(),
                         "mc_mean_yen": frame.mean(axis=1),
                         "mc_standard_error_yen": frame.std(axis=1, ddof=1) / np.sqrt(max(frame.shape[1], 1))})
     for q in QUANTILES:
         out[f"q{q * 100:g}_yen"] = frame.quantile(q, axis=1)
-    ends = pd.Series(settings.month_end(months), index=quarter).groupby(level=0, sort=False)
+    ends = pd.Series(settings.month_end(months), index=period).groupby(level=0, sort=False)
     out.insert(0, "months", [f"{a:%Y-%m} to {b:%Y-%m}" for a, b in zip(ends.min(), ends.max(), strict=True)])
-    out.index.name = "fiscal_quarter"
+    out.index.name = "fiscal_year" if years else "fiscal_quarter"
     return out

@@ -99,6 +99,14 @@ class ValuationSettings:
             labels.append(f"FY{end_year}/{end:02d} Q{into // 3 + 1}")
         return labels
 
+    def fiscal_year(self, months) -> list[str]:
+        """Each projection month's fiscal year, named by its year-end: ``FY2027/03``.
+
+        >>> ValuationSettings("2026-12-31").fiscal_year([3, 4])
+        ['FY2027/03', 'FY2028/03']
+        """
+        return [label.split(" ")[0] for label in self.fiscal_quarter(months)]
+
     def discount(self, months) -> np.ndarray:
         """``(1 + discount_annual_rate)^(-t / 12)`` for each month ``t``."""
         return (1.0 + float(self.discount_annual_rate)) ** (-np.asarray(months, dtype=float) / 12.0)

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from ..collection import PAYMENT_EXIT, REPAYS, STATE_RULES, STATES, TRANSIENT_STATES
-from ..portfolio import synthetic_rent_book
+from ..portfolio import synthetic_mortgage_book, synthetic_rent_book
+from ..simulation.mortgage import MortgageModel, prepare_mortgage_book
 from ..simulation.rent import RentModel
 from ..simulation.rent.book import prepare_book
 
@@ -119,3 +120,67 @@ def inforce_books_from_params(scenario, params_path, model: RentModel) -> tuple[
     if v.receivables_csv:
         receivables = read_book_csv(base / v.receivables_csv, "receivables")
     return book, receivables
+
+
+def synthetic_inforce_mortgage_book(n_loans: int, model: MortgageModel, seed: int, *,
+                                    lump_sum_share: float = 0.5) -> pd.DataFrame:
+    """A mortgage book in force of ``n_loans`` loans up to 10 years old
+    (:func:`~actuarial.portfolio.synthetic_mortgage_book`) with the delinquent and
+    subrogated inventory the model implies in a steady state at the mean economy.
+
+    A grade's monthly default hazard ``d`` is the rate at which loans are subrogated; with
+    ``K = subrogation_after_months_delinquent`` and ``c`` the monthly cure rate, loans fall
+    into arrears at ``e = d / (1 - c)^(K - 1)`` a month, so a loan is delinquent ``m`` months
+    (1 to ``K - 1``) with chance ``e (1 - c)^(m - 1)`` and subrogated ``k`` months ago (0 to
+    ``recovery_delay_months - 1``, its collateral not yet sold) with chance ``d``; its
+    receivable is the balance when its payments stopped, ``m + K`` months before. A loan
+    too young for its draw is performing. Lump-sum loans carry the fee the curve charged
+    (``fee_paid_yen``). Draws come from ``SeedSequence(seed, spawn_key=(1,))``."""
+    book = synthetic_mortgage_book(n_loans, seed, new_share=0.0, lump_sum_share=lump_sum_share)
+    laid = prepare_mortgage_book(book, model)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+    d = 1 - (1 - laid.annual_pd[laid.grade]) ** (1 / 12)
+    c, K, delay = model.delinquent_monthly_cure_rate, model.subrogation_after_months_delinquent, \
+        model.recovery_delay_months
+    e = d / (1 - c) ** (K - 1)
+    chances = np.concatenate([e[:, None] * (1 - c) ** np.arange(K - 1)[None, :],
+                              np.repeat(d[:, None], delay, axis=1)], axis=1)  # m = 1..K-1, then k = 0..delay-1
+    edges = np.cumsum(chances, axis=1)
+    pick = (rng.random(len(book))[:, None] >= edges).sum(axis=1)  # K - 1 + delay: performing
+    age = laid.age
+    m = np.where(pick < K - 1, pick + 1, 0)
+    k = np.where((pick >= K - 1) & (pick < K - 1 + delay), pick - (K - 1), -1)
+    stopped = age - k - K  # payments made before the receivable's balance
+    delinquent = (m > 0) & (m <= age)
+    subrogated = (k >= 0) & (stopped >= 0)
+    owed = np.floor(laid.principal * laid.shapes[laid.product, np.maximum(stopped, 0)] + 1e-6).astype(np.int64)
+    fee = np.floor(laid.principal * laid.unearned[laid.product, 0] + 1e-6).astype(np.int64)
+    out = book.assign(loan_id=[f"M{i:07d}" for i in range(len(book))],
+                      status=np.select([delinquent, subrogated], ["delinquent", "subrogated"], "performing"),
+                      months_delinquent=np.where(delinquent, m, 0),
+                      receivable_yen=np.where(subrogated, owed, 0),
+                      months_since_subrogation=np.where(subrogated, k, 0),
+                      fee_paid_yen=np.where(laid.lump, fee, 0))
+    first = ["loan_id", "status", "months_delinquent", "receivable_yen", "months_since_subrogation"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def inforce_mortgage_book_from_params(scenario, params_path) -> pd.DataFrame | None:
+    """The mortgage book in force a scenario file's ``valuation`` section names (a CSV file
+    relative to the file), or a synthetic one of ``synthetic_loans`` loans seeded by
+    ``portfolio.seed`` (:func:`synthetic_inforce_mortgage_book`); None without a
+    ``mortgage_model``."""
+    from pathlib import Path
+
+    from ..portfolio import read_book_csv
+
+    v = scenario.valuation
+    if v is None:
+        raise ValueError(f"scenario {scenario.scenario.name!r} has no valuation section")
+    if scenario.mortgage_model is None:
+        return None
+    if v.mortgage_book_csv:
+        return read_book_csv(Path(params_path).resolve().parent / v.mortgage_book_csv, "mortgage")
+    return synthetic_inforce_mortgage_book(v.synthetic_loans, MortgageModel.from_params(scenario),
+                                           scenario.portfolio.seed,
+                                           lump_sum_share=scenario.portfolio.mortgage_lump_sum_share)
