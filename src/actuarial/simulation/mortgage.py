@@ -227,8 +227,9 @@ class MortgageEconomy(NamedTuple):
 
 class LoanArrays(NamedTuple):
     """Each loan's principal, age, months left, collateral, grade, lump-sum flag, product,
-    cohort and fee basis (:class:`MortgageBook`), and the positions of the loans performing
-    on the valuation date, which the scenario kernel runs."""
+    cohort, fee basis and output group (:class:`MortgageBook`), and the positions of the
+    loans performing on the valuation date, which the scenario kernel runs, with their first
+    month (1)."""
 
     principal: np.ndarray
     age: np.ndarray
@@ -239,7 +240,9 @@ class LoanArrays(NamedTuple):
     product: np.ndarray
     cohort: np.ndarray
     fee_base: np.ndarray
+    group: np.ndarray
     performing: np.ndarray
+    start: np.ndarray
 
 
 class CurveArrays(NamedTuple):
@@ -290,61 +293,6 @@ def _partial_prepayments(rng, i, first, last, log_stay, economy, loans, curves, 
         k += 1
 
 
-@numba.njit(nogil=True, cache=True, inline="always")
-def _loan_path(rng, i, start, hazard, sale, economy, loans, curves, out, alive_diff):
-    """Loan ``i`` performing from month ``start`` (1 for a loan performing on the valuation
-    date) to its event, drawn from ``rng`` in this order: its default month (geometric in the
-    monthly ``hazard``), its full-prepayment month (PSJ ramp, by inverse CDF of the
-    cumulative hazard ``G``), then, when the partial-prepayment chance is above 0, the gaps
-    between its partial prepayments. Writes its refunds, subrogation and recovery (the
-    collateral sold at the price factor ``sale``) into ``out`` and its principal into its
-    cohort's alive array; returns ``(event month, kind, subrogated, recovered)``, kind 1 a
-    default, 2 a full prepayment, 0 neither within the horizon."""
-    T, delay = economy.months, economy.recovery_delay_months
-    age, product, cohort, principal = loans.age[i], loans.product[i], loans.cohort[i], loans.principal[i]
-    G = curves.G
-    L = min(T, loans.life[i])
-    u1 = rng.random()
-    u2 = rng.random()
-    td = start - 1 + _default_month(u1, hazard, L - start + 1)
-    target = G[age + start - 1] - math.log(1.0 - u2)
-    lo, hi = age + start - 1, G.shape[0]  # first a with G[a] >= target
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if G[mid] >= target:
-            hi = mid
-        else:
-            lo = mid + 1
-    tp = lo - age if lo < G.shape[0] else L + 1
-    if td <= tp and td <= L:
-        event, kind = td, 1
-    elif tp < td and tp <= L:
-        event, kind = tp, 2
-    else:
-        event, kind = L + 1, 0
-    alive_diff[cohort, start] += principal
-    k = 0
-    if economy.partial_prepayment_rate > 0.0:
-        log_stay = math.log(1.0 - economy.partial_prepayment_rate)
-        k = _partial_prepayments(rng, i, start - 1, event - 1, log_stay, economy, loans, curves, out, alive_diff)
-    scale = math.exp(math.log(1.0 - economy.partial_prepayment_share) * k)
-    if event <= T:
-        alive_diff[cohort, event] -= principal * scale
-    bal, rec = 0, 0
-    if kind == 1:
-        bal = int(math.floor(principal * curves.shapes[product, age + event - 1] * scale + 1e-6))
-        out[3, event] += bal
-        rec = min(bal, int(math.floor(loans.collateral[i] * sale + 1e-6)))
-        if event + delay <= T:
-            out[4, event + delay] += rec
-    elif kind == 2 and loans.lump[i]:
-        m = age + event + 1
-        fee = int(math.floor(loans.fee_base[i] * curves.unearned[product, min(m, curves.unearned.shape[1] - 1)]
-                             * scale + 1e-6))
-        out[2, event] += _refund_yen(fee, m, curves, economy.transfer_fee_yen)
-    return event, kind, bal, rec
-
-
 @numba.njit(nogil=True, cache=True)
 def given_factor(z, economy):
     """Given the scenario's factor ``z``: each grade's monthly default hazard and the share of
@@ -354,27 +302,88 @@ def given_factor(z, economy):
 
 
 @numba.njit(nogil=True, cache=True)
-def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff, defaults):
-    """One scenario drawn from ``rng``: fill ``out`` rows 2..4 (refunds, subrogation,
-    recoveries) and the cohorts' alive-principal difference arrays; returns ``(z, n)``.
-    ``economy``, ``loans`` and ``curves`` are the run's :class:`MortgageEconomy`,
-    :class:`LoanArrays` and :class:`CurveArrays`; the loans run are ``loans.performing``, in
-    that order, each by :func:`_loan_path` from month 1. Each default within the horizon is
-    written to the next row of ``defaults`` (loan, month, balance subrogated, collateral
-    recovered), ``n`` of them, while it has room (a run without claims passes an empty one)."""
-    z = rng.standard_normal()
-    d, sale = given_factor(z, economy)
-    n_defaults = 0
-    for j in range(loans.performing.shape[0]):
-        i = loans.performing[j]
-        event, kind, bal, rec = _loan_path(rng, i, 1, d[loans.grade[i]], sale, economy, loans, curves, out,
-                                           alive_diff)
+def loan_paths(rng, ids, starts, d, sale, economy, loans, curves, out, alive_diff, defaults, n_defaults, grouped):
+    """Loans ``ids``, each performing from month ``starts[j]`` (1 for a loan performing on
+    the valuation date) to its event, given the grades' monthly default hazards ``d`` and the
+    sale factor ``sale``. Each loan draws from ``rng``, in this order: its default month
+    (geometric in its hazard, by inverse CDF), its full-prepayment month (PSJ ramp, by
+    inverse CDF of the cumulative hazard ``G``), then, when the partial-prepayment chance is
+    above 0, the gaps between its partial prepayments. Writes refunds, subrogation and
+    recoveries into ``out``, principal alive into the cohorts' ``alive_diff``, and each
+    default's subrogation and recovery into ``grouped[loan's group]`` and, while there is
+    room, a row of ``defaults`` (loan, month, balance subrogated, collateral recovered);
+    returns the defaults counted, ``n_defaults`` and those. The loop holds the whole rule:
+    a loan's path as a function of its own cost twice the time (numba passes the run's
+    arrays to it loan by loan)."""
+    T, delay = economy.months, economy.recovery_delay_months
+    principal, age, life, collateral = loans.principal, loans.age, loans.life, loans.collateral
+    lump, product, cohort, fee_base, group = loans.lump, loans.product, loans.cohort, loans.fee_base, loans.group
+    grade = loans.grade
+    shapes, unearned, G = curves.shapes, curves.unearned, curves.G
+    log_stay = math.log(1.0 - economy.partial_prepayment_rate) if economy.partial_prepayment_rate > 0.0 else 0.0
+    log_keep = math.log(1.0 - economy.partial_prepayment_share)
+    n_ages = G.shape[0]
+    for j in range(ids.shape[0]):
+        i, start = ids[j], starts[j]
+        L = min(T, life[i])
+        u1 = rng.random()
+        u2 = rng.random()
+        td = start - 1 + _default_month(u1, d[grade[i]], L - start + 1)
+        target = G[age[i] + start - 1] - math.log(1.0 - u2)
+        lo, hi = age[i] + start - 1, n_ages  # first a with G[a] >= target
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if G[mid] >= target:
+                hi = mid
+            else:
+                lo = mid + 1
+        tp = lo - age[i] if lo < n_ages else L + 1
+        if td <= tp and td <= L:
+            event, kind = td, 1
+        elif tp < td and tp <= L:
+            event, kind = tp, 2
+        else:
+            event, kind = L + 1, 0
+        alive_diff[cohort[i], start] += principal[i]
+        k = 0
+        if economy.partial_prepayment_rate > 0.0:
+            k = _partial_prepayments(rng, i, start - 1, event - 1, log_stay, economy, loans, curves, out, alive_diff)
+        scale = math.exp(log_keep * k)
+        if event <= T:
+            alive_diff[cohort[i], event] -= principal[i] * scale
         if kind == 1:
+            bal = int(math.floor(principal[i] * shapes[product[i], age[i] + event - 1] * scale + 1e-6))
+            out[3, event] += bal
+            grouped[group[i], 0, event] += bal
+            rec = min(bal, int(math.floor(collateral[i] * sale + 1e-6)))
+            if event + delay <= T:
+                out[4, event + delay] += rec
+                grouped[group[i], 1, event + delay] += rec
             if n_defaults < defaults.shape[0]:
                 defaults[n_defaults, 0], defaults[n_defaults, 1] = i, event
                 defaults[n_defaults, 2], defaults[n_defaults, 3] = bal, rec
             n_defaults += 1
-    return z, n_defaults
+        elif kind == 2 and lump[i]:
+            m = age[i] + event + 1
+            fee = int(math.floor(fee_base[i] * unearned[product[i], min(m, unearned.shape[1] - 1)] * scale + 1e-6))
+            out[2, event] += _refund_yen(fee, m, curves, economy.transfer_fee_yen)
+    return n_defaults
+
+
+@numba.njit(nogil=True, cache=True)
+def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff, defaults, grouped):
+    """One scenario drawn from ``rng``: its factor ``z``, then the loans performing on the
+    valuation date (``loans.performing``, in that order) from month 1 by :func:`loan_paths`;
+    fills ``out`` rows 2..4 (refunds, subrogation, recoveries), the cohorts' alive-principal
+    difference arrays and ``grouped`` (see :func:`loan_paths`). Returns ``(z, n)``, ``n``
+    the defaults (as many rows of ``defaults`` as it has room for; a run without claims
+    passes an empty one). ``economy``, ``loans`` and ``curves`` are the run's
+    :class:`MortgageEconomy`, :class:`LoanArrays` and :class:`CurveArrays`."""
+    z = rng.standard_normal()
+    d, sale = given_factor(z, economy)
+    n = loan_paths(rng, loans.performing, loans.start, d, sale, economy, loans, curves, out, alive_diff, defaults, 0,
+                   grouped)
+    return z, n
 
 
 #: No room for default rows: a run without claims.
@@ -392,7 +401,8 @@ def _kernel_inputs(book: MortgageBook, model: MortgageModel) -> tuple:
                               model.partial_prepayment_rate, model.partial_prepayment_share,
                               model.recovery_delay_months, model.transfer_fee_yen)
     loans = LoanArrays(book.principal, book.age, book.life, book.collateral, book.grade, book.lump, book.product,
-                       book.cohort, book.fee_base, book.status.performing)
+                       book.cohort, book.fee_base, book.status.group, book.status.performing,
+                       np.ones(len(book.status.performing), dtype=np.int64))
     curves = CurveArrays(book.shapes, book.unearned, book.G, book.keep_num, book.keep_den, book.edges)
     return economy, loans, curves
 
@@ -409,7 +419,8 @@ def default_claims(book: MortgageBook, model: MortgageModel, seed: int, scenario
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         rows = np.zeros((len(book.principal), 4), dtype=np.int64)  # a loan defaults once at most
         _, n = _mortgage_scenario(rng, economy, loans, curves, np.zeros((5, T + 1), dtype=np.int64),
-                                  np.zeros((book.inst_factor.shape[0], T + 2)), rows)
+                                  np.zeros((book.inst_factor.shape[0], T + 2)), rows,
+                                  np.zeros((book.status.n_groups, 2, T + 1), dtype=np.int64))
         frames.append(np.column_stack([np.full(n, s), rows[:n]]))
     raw = np.concatenate(frames) if frames else np.zeros((0, 5), dtype=np.int64)
     grades = list(map(str, model.annual_default_rate))
@@ -439,9 +450,8 @@ def run_into(book: MortgageBook, model: MortgageModel, seed: int, jobs, outputs:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s,)))
         ints = np.zeros((5, T + 1), dtype=np.int64)
         alive_diff = np.zeros((n_cohorts, T + 2))
-        z[j], _ = _mortgage_scenario(rng, economy, loans, curves, ints, alive_diff, _NO_ROWS)
         grouped = np.zeros((status.n_groups, 2, T + 1), dtype=np.int64)
-        grouped[0] = ints[3:5]
+        z[j], _ = _mortgage_scenario(rng, economy, loans, curves, ints, alive_diff, _NO_ROWS, grouped)
         if walk:
             d, sale = given_factor(z[j], economy)
             walk_loans(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s, 1))), d, sale, economy,

@@ -10,7 +10,7 @@ delinquent_monthly_cure_rate`` and ``delay = recovery_delay_months``:
 - ``delinquent``, ``months_delinquent = m >= 1`` payments missed: in each month ``j = 1, 2,
   ...`` the borrower pays all the arrears with chance ``c``, and the loan is performing
   again from month ``j + 1`` (its balance back on schedule, in the same economy: its default,
-  prepayments and fees as a performing loan's, :func:`~.mortgage._loan_path`). A loan not
+  prepayments and fees as a performing loan's, :func:`~.mortgage.loan_paths`). A loan not
   cured by month ``J = max(K - m, 1)`` is subrogated then: the guarantor pays the bank the
   balance owed since the first missed payment, ``floor(principal x shape(age - m))``, and
   the collateral sells ``delay`` months later for ``min(that balance, floor(collateral x
@@ -23,8 +23,8 @@ delinquent_monthly_cure_rate`` and ``delay = recovery_delay_months``:
   ended: no fee, no refund.
 
 The walk draws from the scenario's second stream, ``SeedSequence(seed, spawn_key=(s, 1))``,
-one uniform for a delinquent loan's cure month and then, for a cured loan, its performing
-path's draws; the economy ``z`` is the kernel's. So the performing loans' results do not
+one uniform for each delinquent loan's cure month, then the cured loans' performing paths'
+draws; the economy ``z`` is the kernel's. So the performing loans' results do not
 depend on the others.
 """
 
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..products.common import first_row, require_whole
-from .mortgage import _loan_path
+from .mortgage import loan_paths
 
 PERFORMING, DELINQUENT, SUBROGATED = "performing", "delinquent", "subrogated"
 #: The statuses of a mortgage loan on the valuation date.
@@ -138,12 +138,17 @@ def with_groups(status: LoanStatus, group: np.ndarray, n_groups: int | None = No
 
 @numba.njit(nogil=True, cache=True)
 def walk_loans(rng, d, sale, economy, loans, curves, status, after_months, cure_rate, out, alive_diff, grouped):
-    """Scenario's delinquent and subrogated loans (module docstring), given its grades'
+    """The scenario's delinquent and subrogated loans (module docstring), given its grades'
     monthly default hazards ``d`` and the sale factor ``sale``: adds their flows to ``out``
     (the kernel's integer lines) and ``alive_diff``, and their subrogation and recoveries by
-    month to ``grouped[group, 0 or 1]``. ``after_months`` is ``K``, ``cure_rate`` ``c``."""
+    month to ``grouped[group, 0 or 1]``. ``after_months`` is ``K``, ``cure_rate`` ``c``.
+    Draws from ``rng``: one uniform for each delinquent loan's cure month, in book order,
+    then the cured loans' paths (:func:`~.mortgage.loan_paths`), in book order."""
     T, delay = economy.months, economy.recovery_delay_months
     log_stay = math.log(1.0 - cure_rate) if cure_rate > 0.0 else 0.0
+    cured_ids = np.empty(status.delinquent.shape[0], dtype=np.int64)
+    cured_start = np.empty(status.delinquent.shape[0], dtype=np.int64)
+    n_cured = 0
     for j in range(status.delinquent.shape[0]):
         i = status.delinquent[j]
         g = status.group[i]
@@ -156,12 +161,8 @@ def walk_loans(rng, d, sale, economy, loans, curves, status, after_months, cure_
                 cured = tc
         if cured > 0:
             if cured + 1 <= min(T, loans.life[i]):
-                event, kind, bal, rec = _loan_path(rng, i, cured + 1, d[loans.grade[i]], sale, economy, loans,
-                                                   curves, out, alive_diff)
-                if kind == 1:
-                    grouped[g, 0, event] += bal
-                    if event + delay <= T:
-                        grouped[g, 1, event + delay] += rec
+                cured_ids[n_cured], cured_start[n_cured] = i, cured + 1
+                n_cured += 1
         elif last <= T:
             bal = int(math.floor(loans.principal[i] * curves.shapes[loans.product[i],
                                                                     loans.age[i] - status.months_delinquent[j]]
@@ -172,6 +173,8 @@ def walk_loans(rng, d, sale, economy, loans, curves, status, after_months, cure_
             if last + delay <= T:
                 out[4, last + delay] += rec
                 grouped[g, 1, last + delay] += rec
+    loan_paths(rng, cured_ids[:n_cured], cured_start[:n_cured], d, sale, economy, loans, curves, out, alive_diff,
+               np.zeros((0, 4), dtype=np.int64), 0, grouped)
     for j in range(status.subrogated.shape[0]):
         i = status.subrogated[j]
         month = max(delay - status.months_since[j], 1)
@@ -201,5 +204,6 @@ def simulate_mortgage_groups(portfolio: pd.DataFrame, model, n_scenarios: int, s
     grouped = np.zeros((n_scenarios, book.status.n_groups, 2, T + 1), dtype=np.int64)
     z = np.empty(n_scenarios)
     run_scenarios(run_into, book, model, seed, n_scenarios, (flows, z, grouped), threads=threads, backend=backend,
-                  client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios, bar=progress_bar(False, n_scenarios, 0, 1))
+                  client=client, scheduler=scheduler, chunk_scenarios=chunk_scenarios,
+                  bar=progress_bar(False, n_scenarios, 0, 1))
     return flows, grouped, z
