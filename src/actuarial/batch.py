@@ -13,7 +13,8 @@
 - A run writes into ``reports/.<run-id>.partial/`` and is renamed to ``reports/<run-id>/``
   when complete, so a half-written run is never mistaken for a finished one and no earlier
   run is ever overwritten. Inside: each notebook executed and as HTML without code, the key
-  figures as CSV/JSON, ``summary.xlsx``, ``run.json`` and ``index.html``.
+  figures as CSV/JSON, ``summary.xlsx``, ``run.json``, ``index.html`` and the manifest of
+  what produced the run (:mod:`actuarial.runs`: code, packages, params and books by sha256).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ import html
 import json
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
 from .params import ParamsError, load_params
+from .runs import write_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -218,6 +221,7 @@ def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: st
     tasks = plan(params_files, notebooks, overrides or {}, partial)  # raises before anything is written
     partial.mkdir()
     started = dt.datetime.now().isoformat(timespec="seconds")
+    clock = time.perf_counter()
     first = [t for t in tasks if NOTEBOOKS[t["stem"]][0] != "summary"]
     last = [t for t in tasks if NOTEBOOKS[t["stem"]][0] == "summary"]
     results = []
@@ -225,6 +229,8 @@ def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: st
         for group in (first, last):
             results += _run_group(group, jobs, scheduler, bar)
     _write_outputs(partial, run_id, started, params_files, results)
+    write_manifest(partial, run_id, params_files=params_files, notebooks=notebooks, overrides=overrides or {},
+                   started=started, seconds=time.perf_counter() - clock, results=results)
     final = reports / run_id
     partial.rename(final)
     (reports / "latest.txt").write_text(run_id + "\n", encoding="utf-8")

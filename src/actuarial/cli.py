@@ -1,8 +1,10 @@
-"""The ``actuarial`` command: ``batch``, ``report`` (the default batch), ``check``, ``bench``."""
+"""The ``actuarial`` command: ``batch``, ``report`` (the default batch), ``check``, ``bench``,
+and the run registry: ``runs``, ``show``, ``rerun``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from .params import load_params
@@ -27,7 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check", help="validate params files, and the CSV books they name, and report the first "
                                        "problem of each")
     chk.add_argument("files", nargs="+")
+    runs = sub.add_parser("runs", help="list the batch runs: id, start, valuation dates, scenarios, status")
+    show = sub.add_parser("show", help="print a run's manifest: code, packages, params and books")
+    show.add_argument("run")
+    show.add_argument("--json", action="store_true", help="the whole manifest, with every resolved value")
+    again = sub.add_parser("rerun", help="rerun a run from its manifest into a new run and compare the key figures")
+    again.add_argument("run")
+    again.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
+    for p in (runs, show, again):
+        p.add_argument("--reports", default="reports", help="the folder of the runs (default: reports/)")
     args = parser.parse_args(argv)
+    if args.command in ("runs", "show", "rerun"):
+        return _registry(args)
     status = 0
     for f in args.files:
         try:
@@ -38,6 +51,32 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             status = 2
     return status
+
+
+def _registry(args) -> int:
+    from . import runs
+
+    try:
+        if args.command == "runs":
+            table = runs.list_runs(args.reports)
+            print(table.to_string(index=False) if len(table) else f"no runs in {args.reports}")
+            return 0
+        manifest = runs.read_manifest(args.reports, args.run)
+        if args.command == "show":
+            print(json.dumps(manifest, indent=2, ensure_ascii=False) if args.json else runs.describe(manifest))
+            return 0
+        new_dir, differ, why = runs.rerun(args.reports, args.run, jobs=args.jobs, progress=sys.stderr.isatty())
+    except runs.RunError as exc:
+        print(f"actuarial {args.command}: {exc}", file=sys.stderr)
+        return 2
+    if differ.empty:
+        print(f"rerun {new_dir.name}: every key figure identical to {args.run}")
+        return 0
+    print(f"rerun {new_dir.name}: {len(differ)} key figure(s) differ from {args.run}:")
+    print(differ.to_string(index=False))
+    print("what differs between the two runs: " + ("; ".join(why) if why else
+                                                  "nothing recorded (same code, packages and files)"))
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
