@@ -44,3 +44,11 @@ def test_mortgage_bench_entry_has_every_field():
     assert KEYS <= set(entry) and entry["months"] == 60
     runs = entry["seconds_runs"]
     assert len(runs) == 2 and entry["seconds"] == pytest.approx((runs[0] + runs[1]) / 2, abs=1e-3)  # their median
+
+
+def test_experience_bench_entry_has_every_field():
+    from actuarial.bench import run_experience
+
+    entry = run_experience(300, 0, 12, 0, 0, threads=1, repeat=1)
+    assert entry["contracts"] == 300 and entry["months"] == 12 and len(entry["seconds_runs"]) == 1
+    assert entry["history_rows"] > entry["steps"] > 0 and entry["seconds"] > 0

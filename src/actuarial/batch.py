@@ -54,6 +54,7 @@ NOTEBOOKS = {
     "05_stress_and_capital": ("run", ("rent_model",)),
     "07_calibration": ("scenario", ("collection",)),
     "08_quarter_close": ("scenario", ("rent_model", "valuation")),
+    "10_experience": ("scenario", ("rent_model", "experience")),
     "06_batch_summary": ("summary", ()),
 }
 #: folders of a run that are not a scenario's

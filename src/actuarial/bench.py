@@ -29,6 +29,8 @@ WORKLOADS = {
     # about 1,000,000 contracts in force (a book seasoned from 1,500,000) with their closed
     # receivables, valued by the Monte Carlo and the exact oracle; no baseline
     "quarter_close": (1_500_000, 10_000, 60, 0, 0),
+    # an experience study of a status history of 1,000,000 contracts over 24 months
+    "experience": (1_000_000, 0, 24, 0, 0),
 }
 
 
@@ -136,6 +138,36 @@ def run_quarter_close(contracts: int, scenarios: int, months: int, base_contract
             "peak_memory_mb": round(_peak_mb(), 1), "threads": threads}
 
 
+def run_experience(contracts: int, scenarios: int, months: int, base_contracts: int, base_scenarios: int,
+                   threads: int, repeat: int = 3) -> dict:
+    """Time an experience study (the history checked, its transitions, exposure, A/E by state,
+    grade and vintage, roll rates, vintage curves, the chain's fit) of a synthetic history;
+    returns the bench.json entry."""
+    from pathlib import Path as _P
+
+    from . import experience as ex
+    from .params import load_params
+    from .simulation import RentModel
+
+    model = RentModel.from_params(load_params(_P(__file__).resolve().parents[2] / "params" / "base.yaml"))
+    history = ex.synthetic_history(contracts, model, seed=2026, months=months)
+
+    def study():
+        steps = ex.transitions(ex.prepare_history(history))
+        ex.exposure(steps)
+        for by in ((), ("grade",), ("vintage",)):
+            ex.actual_vs_expected(steps, model, by=by)
+        ex.roll_rates(steps)
+        ex.vintage_curves(steps)
+        ex.fit_chain(steps, model.chain, 100.0)
+        return len(steps)
+
+    seconds, steps = _timed(study, repeat)
+    return {"contracts": contracts, "history_rows": len(history), "steps": steps, "months": months,
+            "seconds": round(statistics.median(seconds), 3), "seconds_runs": [round(x, 3) for x in seconds],
+            "peak_memory_mb": round(_peak_mb(), 1), "threads": 1}
+
+
 def _entry(contracts, scenarios, months, runs, base_contracts, base_scenarios, base_seconds, threads) -> dict:
     seconds = statistics.median(runs)
     rate = contracts * scenarios / seconds
@@ -167,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--repeat must be >= 1, got {args.repeat}")
     if args.workload:  # child process: one workload, JSON on stdout
         c, s, m, bc, bs = WORKLOADS[args.workload]
-        run_workload = {"rent": run_rent, "mortgage": run_mortgage,
-                        "quarter_close": run_quarter_close}[args.workload]
+        run_workload = {"rent": run_rent, "mortgage": run_mortgage, "quarter_close": run_quarter_close,
+                        "experience": run_experience}[args.workload]
         entry = run_workload(c, max(1, round(s * args.scale)), m, bc, bs, args.threads, args.repeat)
         print(json.dumps(entry))
         return 0
@@ -187,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['closed_receivables']:,} closed receivables, {r['scenarios']:,} scenarios x {r['months']} "
                   f"months in {r['seconds']:.1f} s (of which the exact figures {r['exact_seconds']:.1f} s), "
                   f"peak {r['peak_memory_mb']:.0f} MB, {r['threads']} threads")
+            continue
+        if name == "experience":
+            print(f"{name}: a history of {r['contracts']:,} contracts over {r['months']} months ({r['history_rows']:,} "
+                  f"rows, {r['steps']:,} steps) studied in {r['seconds']:.1f} s (median of "
+                  f"{len(r['seconds_runs'])}), peak {r['peak_memory_mb']:.0f} MB")
             continue
         runs = ", ".join(f"{x:.2f}" for x in r["seconds_runs"])
         print(f"{name}: {r['contracts']:,} x {r['scenarios']:,} x {r['months']} months in {r['seconds']:.2f} s "

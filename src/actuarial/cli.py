@@ -1,5 +1,5 @@
 """The ``actuarial`` command: ``batch``, ``report`` (the default batch), ``check``, ``bench``,
-and the run registry: ``runs``, ``show``, ``rerun``."""
+the run registry (``runs``, ``show``, ``rerun``) and ``fit-chain``."""
 
 from __future__ import annotations
 
@@ -38,9 +38,21 @@ def main(argv: list[str] | None = None) -> int:
     again.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
     for p in (runs, show, again):
         p.add_argument("--reports", default="reports", help="the folder of the runs (default: reports/)")
+    fit = sub.add_parser("fit-chain", help="fit the collection chain to a status history, blended with a "
+                                           "params file's by credibility, and write it as a params file")
+    fit.add_argument("history",
+                     help="status history CSV: contract_id, month, status, months_owed [, grade, origination]")
+    fit.add_argument("--prior", required=True, help="the params file whose chain is the prior (and which the output "
+                                                    "extends)")
+    fit.add_argument("--prior-weight", type=float, default=None,
+                     help="months the prior counts as in each state (default: the prior's experience.prior_weight, "
+                          "else 100)")
+    fit.add_argument("-o", "--output", required=True, help="the params file to write")
     args = parser.parse_args(argv)
     if args.command in ("runs", "show", "rerun"):
         return _registry(args)
+    if args.command == "fit-chain":
+        return _fit_chain(args)
     status = 0
     for f in args.files:
         try:
@@ -51,6 +63,46 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             status = 2
     return status
+
+
+def _fit_chain(args) -> int:
+    from pathlib import Path
+
+    from .experience import check_prior_weight, fit_chain, prepare_history, read_history, transitions
+    from .runs import sha256
+
+    try:
+        prior = load_params(args.prior)
+        if prior.collection is None:
+            raise ValueError(f"{args.prior}: has no collection section to fit")
+        weight = args.prior_weight
+        if weight is None:
+            weight = prior.experience.prior_weight if prior.experience is not None else 100.0
+        weight = check_prior_weight(weight)
+        if Path(args.output).resolve() == Path(args.prior).resolve():
+            raise ValueError(f"{args.output}: would overwrite the prior; write the fit to a file of its own")
+        path = Path(args.history)
+        frame = read_history(path)
+        try:
+            steps = transitions(prepare_history(frame, what="history"))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        from .experience import write_fitted_params
+
+        chain = prior.collection.chain()
+        fit = fit_chain(steps, chain, weight)
+        digest = sha256(path)
+        source = (f"fitted to {path.name} (sha256 {digest[:12]}...), {len(steps):,d} transitions, "
+                  f"prior weight {weight:g}")
+        out = write_fitted_params(fit, args.prior, args.output, source=source,
+                                  detail=f"history: {path.resolve()} (sha256 {digest}, {len(frame):,d} rows)")
+    except ValueError as exc:  # ParamsError too
+        print(f"actuarial fit-chain: {exc}", file=sys.stderr)
+        return 2
+    observed = int((fit.groupby(level="from")["steps"].first() > 0).sum())
+    print(f"{out}: the collection chain fitted to {len(steps):,d} transitions of {path.name} ({observed} of "
+          f"{fit.index.get_level_values('from').nunique()} collection states observed), prior weight {weight:g}")
+    return 0
 
 
 def _registry(args) -> int:

@@ -266,6 +266,14 @@ class ValuationParams(_Model):
                                  self.discount_annual_rate, self.fee_earning_months)
 
 
+class ExperienceParams(_Model):
+    """The experience study (:mod:`actuarial.experience`): the status history, relative to
+    the scenario file, and the weight of the params' chain when the chain is fitted to it."""
+
+    history_csv: str
+    prior_weight: Annotated[float, Field(ge=0.0, le=1e9, allow_inf_nan=False)] = 100.0
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -278,6 +286,7 @@ class Scenario(_Model):
     mortgage_model: MortgageModelParams | None = None
     portfolio: PortfolioParams = PortfolioParams()
     valuation: ValuationParams | None = None
+    experience: ExperienceParams | None = None
 
     @model_validator(mode="after")
     def _contract_amount_needs_a_calendar(self):
@@ -377,7 +386,7 @@ def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
 
 #: The keys that name a book file, relative to the params file that gives them.
 BOOK_KEYS = (("portfolio", "rent_book_csv"), ("portfolio", "mortgage_book_csv"), ("valuation", "rent_book_csv"),
-             ("valuation", "receivables_csv"), ("valuation", "mortgage_book_csv"))
+             ("valuation", "receivables_csv"), ("valuation", "mortgage_book_csv"), ("experience", "history_csv"))
 
 
 def _anchor_books(data: dict, folder: Path) -> dict:

@@ -201,3 +201,19 @@ def quarterly_cash_flows(cash: pd.DataFrame, *, title: str, quarters: int = 12):
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
+
+
+def vintage_curves(curves: pd.DataFrame, *, title: str, expected: pd.Series | None = None):
+    """Cumulative share of each vintage with a first missed rent by months since origination
+    (one line a vintage, percent), and the model's expectation as a dashed line."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for vintage in curves.columns:
+        line = curves[vintage].dropna()
+        ax.plot(line.index, line.to_numpy() * 100, marker=".", linewidth=1, label=str(vintage))
+    if expected is not None:
+        ax.plot(expected.index, expected.to_numpy() * 100, "k--", linewidth=1.5, label="the params' expectation")
+    ax.set_ylim(0, 100)
+    fig = _finish(fig, ax, title, "months since origination", "with a first missed rent, % of the vintage",
+                  legend=False)
+    ax.legend(fontsize=7, ncol=2, loc="lower right", title="origination quarter", title_fontsize=7)
+    return fig

@@ -238,4 +238,15 @@ def check_books(scenario, params_path) -> list[str]:
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
         found.append(f"valuation mortgage {v.mortgage_book_csv}: {len(book):,d} loans")
+    e = scenario.experience
+    if e is not None:
+        from .experience import prepare_history, read_history
+
+        path = base / e.history_csv
+        history = read_history(path)
+        try:
+            prepare_history(history)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        found.append(f"experience history {e.history_csv}: {len(history):,d} rows")
     return found
