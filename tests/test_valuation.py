@@ -290,7 +290,7 @@ def test_check_names_a_bad_row_of_the_valuation_books(tmp_path):
     from actuarial.portfolio import check_books
 
     (tmp_path / "books").mkdir()
-    for name in ("inforce_rent_book.csv", "closed_receivables.csv", "inforce_mortgage_book.csv"):
+    for name in ("inforce_rent_book.csv", "closed_receivables.csv", "inforce_mortgage_book.csv", "status_history.csv"):
         (tmp_path / "books" / name).write_text((ROOT / "params" / "books" / name).read_text(encoding="utf-8"),
                                                encoding="utf-8")
     params = tmp_path / "base.yaml"
