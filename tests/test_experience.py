@@ -127,7 +127,10 @@ def test_fit_chain_writes_a_params_file_with_its_sources(tmp_path, capsys):
     digest = __import__("hashlib").sha256(history.read_bytes()).hexdigest()
     assert digest in text and f"{len(steps):,d} transitions, prior weight 100" in text
     prov = calibration.provenance(out)
-    assert (prov.loc[prov["parameter"].str.startswith("collection.transitions"), "kind"] == "fitted").all()
+    chain = prov[prov["parameter"].str.startswith("collection.transitions")]
+    seen = chain["parameter"].str.split(".").str[2].isin(steps["from"].astype(str).unique())
+    assert (chain.loc[seen, "kind"] == "fitted").all() and (chain.loc[~seen, "kind"] == "assumed").all()
+    assert seen.sum() >= 10 and (~seen).sum() >= 5
 
 
 @pytest.mark.parametrize("weight", ["-1", "nan", "inf"])
@@ -180,5 +183,41 @@ def test_a_csv_history_names_spreadsheet_rows_and_an_unknown_grade(tmp_path):
     with pytest.raises(ValueError, match=r"grade' has 'Z', which the params do not rate"):
         experience.actual_vs_expected(steps, MODEL)
     HAND.assign(months_owed=["0"] * 11 + ["x"]).to_csv(path, index=False)
-    with pytest.raises(ValueError, match=r"h\.csv: column 'months_owed' must hold whole months, got 'x' in row 13"):
+    with pytest.raises(ValueError, match=r"h\.csv: column 'months_owed' must hold whole months \(0 to 1,200\), got 'x' "
+                                         r"in row 13"):
         experience.prepare_history(experience.read_history(path))
+
+
+def test_a_history_without_grades_or_with_a_grade_that_changes_is_named(tmp_path):
+    steps = experience.transitions(experience.prepare_history(HAND.drop(columns="grade")))
+    with pytest.raises(ValueError, match=r"the history has no 'grade' column: the params' expectations are by grade"):
+        experience.actual_vs_expected(steps, MODEL)
+    with pytest.raises(ValueError, match=r"'grade' in row 1: 'B' differs from the contract's earlier rows"):
+        experience.prepare_history(_edit(lambda h: h.loc.__setitem__((1, "grade"), "B")))
+    with pytest.raises(ValueError, match=r"'origination' in row 2: '2025-11' differs"):
+        experience.prepare_history(HAND.assign(origination=["2025-12", "2025-12", "2025-11"] + ["2025-12"] * 9))
+
+
+@pytest.mark.parametrize("cell, shown", [("inf", "inf"), ("1e30", r"1e\+30"), ("", "an empty cell"),
+                                          ("2.5", r"2\.5"), ("ten", "'ten'")])
+def test_a_csv_history_refuses_months_owed_that_are_not_whole_months(tmp_path, cell, shown):
+    path = tmp_path / "h.csv"
+    HAND.astype({"months_owed": object}).assign(months_owed=["0"] * 11 + [cell]).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=rf"column 'months_owed' must hold whole months \(0 to 1,200\), got "
+                                         rf"{shown} in row 13"):
+        experience.read_history(path)
+
+
+def test_fit_chain_refuses_to_overwrite_a_file_or_the_prior_s_chain(tmp_path, capsys):
+    history, base = str(ROOT / "params" / "books" / "status_history.csv"), str(ROOT / "params" / "base.yaml")
+    out = tmp_path / "fit.yaml"
+    out.write_text("keep me\n", encoding="utf-8")
+    assert cli.main(["fit-chain", history, "--prior", base, "-o", str(out)]) == 2
+    assert "exists; choose a new file, or add --force" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "keep me\n"
+    assert cli.main(["fit-chain", history, "--prior", str(ROOT / "params" / "recession.yaml"), "-o", base]) == 2
+    assert "is the prior or a file it extends" in capsys.readouterr().err
+    assert cli.main(["fit-chain", history, "--prior", base, "-o", str(out), "--force"]) == 0
+    prov = calibration.provenance(out)
+    kept = prov[prov["parameter"].str.startswith("collection.transitions.judgment.")]
+    assert len(kept) and (kept["kind"] == "assumed").all()  # no month in judgment: the prior's values kept

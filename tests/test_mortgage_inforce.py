@@ -216,3 +216,13 @@ def test_bad_statuses_are_named(change, needle):
 def test_status_columns_need_the_status():
     with pytest.raises(ValueError, match=r"column 'months_delinquent' needs the column 'status'"):
         simulate_mortgage(_loan().drop(columns="status"), MODEL, 2, seed=1)
+
+
+def test_a_status_without_its_column_and_claims_on_a_book_in_force_are_named():
+    with pytest.raises(ValueError, match=r"row 0 is delinquent, which needs the column 'months_delinquent'"):
+        expected_mortgage_groups(_loan(status="delinquent").drop(columns="months_delinquent"), MODEL)
+    with pytest.raises(ValueError, match=r"row 0 is subrogated, which needs the column 'receivable_yen'"):
+        expected_mortgage_groups(_loan(status="subrogated").drop(columns="receivable_yen"), MODEL)
+    with pytest.raises(ValueError, match=r"claims lists the defaults of loans performing on the valuation date; "
+                                         r"this book has 1 delinquent or subrogated loans"):
+        simulate_mortgage(_loan(status="delinquent", months_delinquent=2), MODEL, 2, seed=1, claims=1)

@@ -40,6 +40,7 @@ def test_a_run_writes_a_read_only_manifest_of_what_produced_it(registry):
     assert m["params"][0]["files"][0]["sha256"] == runs.sha256(params)
     assert m["params"][0]["valuation_date"] == "2026-12-31"
     assert m["params"][0]["values"]["rent_model"]["months"] == 60  # resolved through the extends chain
+    assert {f["path"] for f in m["notebook_inputs"]} >= {str(ROOT / "params" / "calibration" / "collection_prior.yaml")}
     books = {b["key"]: b for b in m["books"]}
     assert books["valuation.receivables_csv"]["rows"] == 36
     assert m["notebooks"] == [{"stem": "01_product_terms",
@@ -55,7 +56,7 @@ def test_runs_lists_each_run_and_names_an_abandoned_one(registry, capsys):
     table = runs.list_runs(folder / "reports")
     row = table.set_index("run").loc[run_dir.name]
     assert row["status"] == "ok" and row["valuation_date"] == "2026-12-31"
-    assert table["status"].str.startswith("abandoned").sum() == 1
+    assert table["status"].str.startswith("running or abandoned").sum() == 1
     assert cli.main(["runs", "--reports", str(folder / "reports")]) == 0
     assert run_dir.name in capsys.readouterr().out
     assert cli.main(["show", run_dir.name, "--reports", str(folder / "reports")]) == 0
@@ -100,3 +101,9 @@ def test_a_missing_book_is_named(registry, tmp_path):
     m = json.loads((run_dir / runs.MANIFEST).read_text(encoding="utf-8"))
     m["books"][0]["path"] = str(tmp_path / "gone.csv")
     assert runs.changed_files(m) == [f"{tmp_path / 'gone.csv'}: missing"]
+
+
+def test_a_rerun_with_a_bad_job_count_is_named(registry, capsys):
+    folder, _, run_dir = registry
+    assert cli.main(["rerun", run_dir.name, "--reports", str(folder / "reports"), "--jobs", "0"]) == 2
+    assert "jobs must be a whole number >= 1" in capsys.readouterr().err

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     fit.add_argument("--prior-weight", type=float, default=None,
                      help="months the prior counts as in each state (default: the prior's experience.prior_weight, "
                           "else 100)")
-    fit.add_argument("-o", "--output", required=True, help="the params file to write")
+    fit.add_argument("-o", "--output", required=True, help="the params file to write (a new file)")
+    fit.add_argument("--force", action="store_true", help="replace the output file if it exists")
     args = parser.parse_args(argv)
     if args.command in ("runs", "show", "rerun"):
         return _registry(args)
@@ -79,8 +80,15 @@ def _fit_chain(args) -> int:
         if weight is None:
             weight = prior.experience.prior_weight if prior.experience is not None else 100.0
         weight = check_prior_weight(weight)
-        if Path(args.output).resolve() == Path(args.prior).resolve():
-            raise ValueError(f"{args.output}: would overwrite the prior; write the fit to a file of its own")
+        from .runs import params_chain
+
+        output = Path(args.output).resolve()
+        if output in params_chain(Path(args.prior)):
+            raise ValueError(f"{args.output}: is the prior or a file it extends; write the fit to a file of its own")
+        if output.exists() and not args.force:
+            raise ValueError(f"{args.output}: exists; choose a new file, or add --force to replace it")
+        if output.exists() and output.is_dir():
+            raise ValueError(f"{args.output}: is a folder; name the params file to write")
         path = Path(args.history)
         frame = read_history(path)
         try:
@@ -98,6 +106,9 @@ def _fit_chain(args) -> int:
                                   detail=f"history: {path.resolve()} (sha256 {digest}, {len(frame):,d} rows)")
     except ValueError as exc:  # ParamsError too
         print(f"actuarial fit-chain: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"actuarial fit-chain: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     observed = int((fit.groupby(level="from")["steps"].first() > 0).sum())
     print(f"{out}: the collection chain fitted to {len(steps):,d} transitions of {path.name} ({observed} of "
@@ -118,8 +129,11 @@ def _registry(args) -> int:
             print(json.dumps(manifest, indent=2, ensure_ascii=False) if args.json else runs.describe(manifest))
             return 0
         new_dir, differ, why = runs.rerun(args.reports, args.run, jobs=args.jobs, progress=sys.stderr.isatty())
-    except runs.RunError as exc:
+    except ValueError as exc:  # RunError, BatchError and a params file that no longer validates
         print(f"actuarial {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"actuarial {args.command}: {exc.filename or args.reports}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     if differ.empty:
         print(f"rerun {new_dir.name}: every key figure identical to {args.run}")

@@ -11,7 +11,8 @@ A run's ``manifest.json`` (written once, into the run folder before it is rename
 - each params file, with every file of its ``extends`` chain by sha256, and its resolved
   values;
 - each book file the params name (rent and mortgage books, the books in force, the closed
-  receivables), by sha256 and row count;
+  receivables, the status history), by sha256 and row count, and the calibration inputs the
+  notebooks read (``params/calibration/``) by sha256;
 - what was run: the notebooks, the notebook parameters given (``--scenarios``), the
   valuation dates and seeds the params give, the command line, and the timings.
 
@@ -83,7 +84,7 @@ def environment() -> dict:
     return {"python": platform.python_version(), "packages": versions}
 
 
-def _chain(path: Path) -> list[Path]:
+def params_chain(path: Path) -> list[Path]:
     """The params file and the files its ``extends`` chain reads, child first."""
     from .params import read_yaml
 
@@ -124,7 +125,7 @@ def params_record(params_files) -> tuple[list[dict], list[dict]]:
         scenario = load_params(f)
         params.append({
             "path": str(Path(f).resolve()), "scenario": scenario.scenario.name,
-            "files": [{"path": str(p), "sha256": sha256(p)} for p in _chain(Path(f))],
+            "files": [{"path": str(p), "sha256": sha256(p)} for p in params_chain(Path(f))],
             "valuation_date": None if scenario.valuation is None else scenario.valuation.valuation_date.isoformat(),
             "portfolio_seed": scenario.portfolio.seed,
             "values": scenario.model_dump(mode="json"),
@@ -135,6 +136,13 @@ def params_record(params_files) -> tuple[list[dict], list[dict]]:
                 seen.add(str(path))
                 books.append({"key": key, "path": str(path.resolve()), "sha256": sha256(path), "rows": _rows(path)})
     return params, books
+
+
+def notebook_inputs() -> list[Path]:
+    """The files the notebooks read by default beside the params and books: the calibration
+    inputs under ``params/calibration/``."""
+    folder = ROOT / "params" / "calibration"
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
 
 
 def write_manifest(run_dir: Path, run_id: str, *, params_files, notebooks, overrides: dict, started: str,
@@ -156,6 +164,7 @@ def write_manifest(run_dir: Path, run_id: str, *, params_files, notebooks, overr
         "notebooks": [{"stem": stem, "sha256": sha256(NOTEBOOK_DIR / f"{stem}.ipynb")} for stem in notebooks],
         "notebook_parameters": overrides,
         "params": params, "books": books,
+        "notebook_inputs": [{"path": str(p), "sha256": sha256(p)} for p in notebook_inputs()],
         "tasks": [{k: r[k] for k in ("scenario", "stem", "status")} for r in results],
     }
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -168,7 +177,10 @@ def read_manifest(reports_dir, run_id: str) -> dict:
     if not path.exists():
         known = ", ".join(r.name for r in _finished(Path(reports_dir))[-5:]) or "none"
         raise RunError(f"no run {run_id!r} with a manifest in {reports_dir} (the latest: {known})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path}: not a readable manifest ({exc})") from None
 
 
 def _finished(reports: Path) -> list[Path]:
@@ -181,13 +193,18 @@ def _finished(reports: Path) -> list[Path]:
 def list_runs(reports_dir) -> pd.DataFrame:
     """Every run folder: id, when it started, the valuation dates, the scenario count given,
     and its status (``ok``, ``failed``, ``no manifest`` for a run from before manifests, or
-    ``abandoned`` for a ``.partial`` folder a run left when it was stopped)."""
+    ``running or abandoned`` for a ``.partial`` folder: a run under way, or one stopped
+    before it finished)."""
     reports = Path(reports_dir)
     rows = []
     for p in _finished(reports):
         m = p / MANIFEST
         if m.exists():
-            man = json.loads(m.read_text(encoding="utf-8"))
+            try:
+                man = json.loads(m.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                rows.append((p.name, "", "-", "-", "unreadable manifest"))
+                continue
             dates = sorted({x["valuation_date"] for x in man["params"] if x["valuation_date"]})
             rows.append((p.name, man["started"], ", ".join(dates) or "-",
                          man["notebook_parameters"].get("n_scenarios", "notebook default"),
@@ -197,7 +214,7 @@ def list_runs(reports_dir) -> pd.DataFrame:
             rows.append((p.name, run.get("started", ""), "-", "-", "no manifest"))
     if reports.is_dir():
         for p in sorted(reports.glob(".*.partial")):
-            rows.append((p.name[1:-len(".partial")], "", "-", "-", "abandoned (" + p.name + ")"))
+            rows.append((p.name[1:-len(".partial")], "", "-", "-", "running or abandoned (" + p.name + ")"))
     return pd.DataFrame(rows, columns=["run", "started", "valuation_date", "scenarios", "status"])
 
 
@@ -208,6 +225,7 @@ def changed_files(manifest: dict) -> list[str]:
     from .batch import NOTEBOOK_DIR
 
     files += [{"path": str(NOTEBOOK_DIR / f"{n['stem']}.ipynb"), "sha256": n["sha256"]} for n in manifest["notebooks"]]
+    files += manifest.get("notebook_inputs", [])
     for f in files:
         path = Path(f["path"])
         if not path.exists():
@@ -235,8 +253,13 @@ def compare_figures(old_dir: Path, new_dir: Path) -> pd.DataFrame:
     """Each key figure of two runs that differs (notebook, scenario, figure, both values);
     empty when every figure is identical (a missing figure counts as differing)."""
     key = ["notebook", "scenario", "figure"]
-    a = pd.read_csv(Path(old_dir) / "summary" / "key_figures.csv")
-    b = pd.read_csv(Path(new_dir) / "summary" / "key_figures.csv")
+    tables = []
+    for run in (old_dir, new_dir):
+        path = Path(run) / "summary" / "key_figures.csv"
+        if not path.exists():
+            raise RunError(f"{path}: missing; the run's key figures cannot be compared")
+        tables.append(pd.read_csv(path))
+    a, b = tables
     both = a.merge(b, on=key, how="outer", suffixes=("_before", "_rerun"), indicator=True)
     before, after = both["value_before"], both["value_rerun"]
     same = ((before == after) | (before.isna() & after.isna())) & both["_merge"].eq("both")

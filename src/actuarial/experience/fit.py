@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from ..collection import STATES, TRANSIENT_STATES
 from ..products.common import is_real
@@ -86,21 +87,30 @@ def write_fitted_params(fit: pd.DataFrame, prior_path, out_path, *, source: str,
     lines = [f"# The collection chain fitted to a status history on {dt.date.today().isoformat()}, blended with",
              f"# {prior_path.name} by credibility (actuarial fit-chain); every other number is {prior_path.name}'s.",
              *([f"# {detail}"] if detail else []),
-             f"extends: {extends}",
-             f"scenario: {{name: {prior.scenario.name}_fitted, description: \"{prior.scenario.description} "
-             f"Collection chain fitted to experience.\"}}",
+             yaml.safe_dump({"extends": extends}, allow_unicode=True, width=1000).strip(),
+             yaml.safe_dump({"scenario": {"name": f"{prior.scenario.name}_fitted",
+                                          "description": f"{prior.scenario.description} Collection chain fitted "
+                                                         f"to experience."}},
+                            default_flow_style=None, allow_unicode=True, width=1000).strip(),
              "collection:",
              "  transitions:"]
     for s, moves in transitions.items():
         lines.append(f"    {s}:")
         for m, p in moves.items():
             steps = int(fit.loc[(s, m), "steps"]) if (s, m) in fit.index else 0
-            lines.append(f"      {m}: {p:.6f}  # source: {source}, {steps:,d} steps from {s}")
+            if steps:
+                lines.append(f"      {m}: {p:.6f}  # source: {source}, {steps:,d} steps from {s}")
+            else:
+                lines.append(f"      {m}: {p:.6f}  # assumption: kept from {prior_path.name}; the history has no "
+                             f"month in {s}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.tmp")
     try:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        load_params(tmp)  # what is written must load
+        try:
+            load_params(tmp)  # what is written must load
+        except ValueError as exc:
+            raise ValueError(f"{out_path}: the fitted params would not load: {exc}") from None
         tmp.replace(out_path)
     finally:
         tmp.unlink(missing_ok=True)

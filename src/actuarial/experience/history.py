@@ -1,11 +1,12 @@
 """A status history: one row per contract per month-end, checked, and its month-to-month
 transitions.
 
-Columns (:data:`HISTORY_COLUMNS`): ``contract_id``; ``month`` (``YYYY-MM``, or a date in
+Columns (:data:`HISTORY_COLUMNS`): ``contract_id``; ``month`` (``YYYY-MM``, or ``YYYY-MM-DD`` in
 that month); ``status`` (:data:`HISTORY_STATUSES`: ``performing``, a collection state, a
 tenancy-ending exit, or ``moved_out`` for a tenancy that ended with nothing owed);
 ``months_owed`` (whole months of rent subrogated and not yet recovered). Optional: ``grade``
-(the contract's risk grade) and ``origination`` (``YYYY-MM``, the month the guarantee
+(the contract's risk grade; without it every contract is rated ``all``, which a
+study against params needs them to rate) and ``origination`` (``YYYY-MM``, the month the guarantee
 started; without it, the contract's first month in the history).
 
 A contract's rows are consecutive months in order, with no month twice and none missing. A
@@ -108,6 +109,10 @@ def prepare_history(frame: pd.DataFrame, what: str = "history") -> History:
     if (owed < 0).any():
         row, i = first_row(frame, owed < 0)
         raise ValueError(f"{what} column 'months_owed' in row {row!r}: a negative number of months {owed[i]}")
+    if (owed > 1200).any():
+        row, i = first_row(frame, owed > 1200)
+        raise ValueError(f"{what} column 'months_owed' in row {row!r}: {owed[i]} months is beyond any tenancy "
+                         f"(at most 1,200)")
     month = _months(frame, "month", what)
     codes, ids = pd.factorize(frame["contract_id"])
     order = np.argsort(codes, kind="stable")  # each contract's rows together, in the file's order
@@ -143,12 +148,14 @@ def prepare_history(frame: pd.DataFrame, what: str = "history") -> History:
             raise ValueError(f"{what} column 'grade' in row {row!r}: an empty cell")
         grade, grades = pd.factorize(frame["grade"])
         grade, grades = grade[order], pd.Index(grades).astype(str)
+        _one_per_contract(frame, "grade", grade, same, order, what)
     else:
         grade, grades = np.zeros(len(frame), dtype=np.int64), pd.Index(["all"])
     first = np.r_[True, ~same]
     start = np.maximum.accumulate(np.where(first, np.arange(len(c)), 0))  # each row's contract's first row
     if "origination" in frame.columns:
         origination = _months(frame, "origination", what)[order]
+        _one_per_contract(frame, "origination", origination, same, order, what)
         late = origination > m
         if late.any():
             i = int(order[np.flatnonzero(late)[0]])
@@ -160,13 +167,23 @@ def prepare_history(frame: pd.DataFrame, what: str = "history") -> History:
     return History(c, ids, m, s, owed[order], grade, grades, origination)
 
 
+def _one_per_contract(frame, column, values, same, order, what) -> None:
+    """``ValueError`` when ``column`` changes within a contract (``values`` in contract order)."""
+    changed = same & (values[1:] != values[:-1])
+    if changed.any():
+        i = int(order[np.flatnonzero(changed)[0] + 1])
+        raise ValueError(f"{what} column {column!r} in row {plain(frame.index[i])!r}: "
+                         f"{plain(frame[column].iloc[i])!r} differs from the contract's earlier rows; a contract has "
+                         f"one {column}")
+
+
 def read_history(path) -> pd.DataFrame:
     """Read a status history CSV (UTF-8), rows numbered as a spreadsheet shows them (the
     header is row 1); errors name the file."""
     path = Path(path)
     try:
-        frame = pd.read_csv(path, dtype={"contract_id": str, "status": str, "grade": str, "month": str,
-                                         "origination": str})
+        frame = pd.read_csv(path, index_col=False, dtype={"contract_id": str, "status": str, "grade": str,
+                                                          "month": str, "origination": str})
     except UnicodeDecodeError:
         raise ValueError(f"{path}: cannot read the history: it is not UTF-8 text (from Excel, save it as "
                          f"'CSV UTF-8')") from None
@@ -174,13 +191,16 @@ def read_history(path) -> pd.DataFrame:
         raise ValueError(f"{path}: cannot read the history: {exc}") from None
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
     if "months_owed" in frame.columns and not pd.api.types.is_integer_dtype(frame["months_owed"]):
-        values = pd.to_numeric(frame["months_owed"], errors="coerce")
-        ok = (values.notna() & (values == values.round())).to_numpy()
+        column = frame["months_owed"]
+        values = pd.to_numeric(column, errors="coerce") if column.dtype != bool else \
+            pd.Series(np.nan, index=frame.index)
+        ok = (values.notna() & (values.abs() <= 1200) & (values == values.round())).to_numpy()
         if not ok.all():
             row, i = first_row(frame, ~ok)
             value = frame["months_owed"].iloc[i]
             got = "an empty cell" if pd.isna(value) else repr(plain(value))
-            raise ValueError(f"{path}: column 'months_owed' must hold whole months, got {got} in row {row}")
+            raise ValueError(f"{path}: column 'months_owed' must hold whole months (0 to 1,200), got {got} in row "
+                             f"{row}")
         frame["months_owed"] = values.astype(np.int64)
     return frame
 

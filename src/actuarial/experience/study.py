@@ -44,7 +44,10 @@ def move_probabilities(model) -> pd.DataFrame:
 
 
 def _check_grades(steps: pd.DataFrame, model) -> None:
-    unknown = sorted(set(steps["grade"].unique()) - set(map(str, model.delinquency_hazard)))
+    unknown = sorted(set(map(str, steps["grade"].unique())) - set(map(str, model.delinquency_hazard)))
+    if unknown == ["all"]:
+        raise ValueError(f"the history has no 'grade' column: the params' expectations are by grade "
+                         f"({', '.join(map(str, model.delinquency_hazard))}), so each contract needs one")
     if unknown:
         raise ValueError(f"history column 'grade' has {unknown[0]!r}, which the params do not rate; known: "
                          f"{', '.join(map(str, model.delinquency_hazard))}")

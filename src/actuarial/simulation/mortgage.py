@@ -481,6 +481,10 @@ def simulate_mortgage(portfolio: pd.DataFrame, model: MortgageModel, n_scenarios
     threads = check_run_arguments(n_scenarios=n_scenarios, seed=seed, threads=threads,
                                   chunk_scenarios=chunk_scenarios, backend=backend, claims=claims)
     book = prepare_mortgage_book(portfolio, model)
+    if claims and len(book.status.performing) < len(book.principal):
+        raise ValueError(f"claims lists the defaults of loans performing on the valuation date; this book has "
+                         f"{len(book.principal) - len(book.status.performing):,d} delinquent or subrogated loans "
+                         f"(simulate_mortgage_groups gives their subrogation and recoveries)")
     T = model.months
     bar = progress_bar(progress, n_scenarios, len(book.principal) * n_scenarios, 10**7)
     flows = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1))

@@ -38,7 +38,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from ..products.common import first_row, require_whole
+from ..products.common import first_row, plain, require_whole
 from .mortgage import loan_paths
 
 PERFORMING, DELINQUENT, SUBROGATED = "performing", "delinquent", "subrogated"
@@ -86,8 +86,12 @@ def loan_status(portfolio: pd.DataFrame, model, what: str = "portfolio") -> Loan
     bad = ~status.isin(MORTGAGE_STATUSES).to_numpy()
     if bad.any():
         row, i = first_row(portfolio, bad)
-        raise ValueError(f"{what} column 'status' has {status.iloc[i]!r} in row {row!r}, which is not a mortgage "
-                         f"status; known: {', '.join(MORTGAGE_STATUSES)}")
+        raise ValueError(f"{what} column 'status' has {plain(status.iloc[i])!r} in row {row!r}, which is not a "
+                         f"mortgage status; known: {', '.join(MORTGAGE_STATUSES)}")
+    for needed, column in ((DELINQUENT, "months_delinquent"), (SUBROGATED, "receivable_yen")):
+        if (status == needed).any() and column not in portfolio.columns:
+            row, _ = first_row(portfolio, (status == needed).to_numpy())
+            raise ValueError(f"{what}: row {row!r} is {needed}, which needs the column {column!r}")
     values = {}
     for c, unit in (("months_delinquent", "whole months"), ("receivable_yen", "whole yen"),
                     ("months_since_subrogation", "whole months")):
@@ -112,11 +116,11 @@ def loan_status(portfolio: pd.DataFrame, model, what: str = "portfolio") -> Loan
         ((code != 2) & (k != 0), "months_since_subrogation", "{v} on a loan that is not subrogated (must be 0)"),
         ((code != 0) & (age < 1), "age_months", "a loan {v} months old cannot be delinquent or subrogated yet"),
     )
+    shown = {"months_delinquent": m, "receivable_yen": r, "months_since_subrogation": k, "age_months": age}
     for mask, column, message in checks:
         if mask.any():
             row, i = first_row(portfolio, mask)
-            raise ValueError(f"{what} column {column!r} in row {row!r}: "
-                             + message.format(v=int(portfolio[column].iloc[i])))
+            raise ValueError(f"{what} column {column!r} in row {row!r}: " + message.format(v=int(shown[column][i])))
     delinquent, subrogated = np.flatnonzero(code == 1), np.flatnonzero(code == 2)
     return LoanStatus(np.flatnonzero(code == 0), delinquent, m[delinquent], subrogated, r[subrogated],
                       k[subrogated], np.zeros(n, np.int64))

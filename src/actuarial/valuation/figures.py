@@ -207,9 +207,9 @@ def _closed_receivables(receivables, model: RentModel, settings: ValuationSettin
         rec, rem, month = receivable_recoveries(receivables, model, float(zi))
         np.add.at(out["exact_by_month"], month, wz * (rec - rem))
     out["exact"] = float(out["exact_by_month"] @ disc)
-    for s, zs in enumerate(z):
-        rec, rem, month = receivable_recoveries(receivables, model, float(zs))
-        np.add.at(out["by_month"][s], month, rec - rem)
+    for lo in range(0, len(z), 256):  # scenarios a block at a time: 256 x receivables
+        rec, rem, month = receivable_recoveries(receivables, model, z[lo: lo + 256])
+        out["by_month"][lo: lo + 256] = (rec - rem) @ (month[:, None] == np.arange(T + 1)[None, :])
     out["by_scenario"] = out["by_month"] @ disc
     return out
 

@@ -58,17 +58,21 @@ def validate_receivables(receivables: pd.DataFrame, what: str = "receivables") -
                          f"appears more than once")
 
 
-def receivable_recoveries(receivables: pd.DataFrame, model: RentModel, z: float) -> tuple[np.ndarray, np.ndarray,
-                                                                                           np.ndarray]:
-    """Given the factor ``z``, each receivable's recovery, remittance (yen) and the
+def receivable_recoveries(receivables: pd.DataFrame, model: RentModel, z) -> tuple[np.ndarray, np.ndarray,
+                                                                                 np.ndarray]:
+    """Given the factor ``z`` (a number, or an array of scenarios' factors), each
+    receivable's recovery and remittance (yen; scenarios x receivables for an array) and the
     projection month they fall in (0 when the recovery month has passed: nothing)."""
     balance = receivables["balance_yen"].to_numpy(np.int64)
     month = model.recovery_delay_months - receivables["months_since_exit"].to_numpy(np.int64)
     due = (month >= 1) & (month <= model.months)
-    recovered = np.where(due, model.recovery_after_exit(balance, z), 0)
+    zs = np.asarray(z, dtype=float)
+    recovered = np.where(due[None, :], model.recovery_after_exit(balance, np.atleast_1d(zs)), 0)
     share = rate_fraction(model.jhf.recovery_share)
     owes = receivables["insured"].to_numpy(bool) & (receivables["jhf_payout_received_yen"].to_numpy() > 0)
-    remitted = np.where(owes, recovered * share.numerator // share.denominator, 0)
+    remitted = np.where(owes[None, :], recovered * share.numerator // share.denominator, 0)
+    if zs.ndim == 0:
+        recovered, remitted = recovered[0], remitted[0]
     return recovered, remitted, np.where(due, month, 0)
 
 

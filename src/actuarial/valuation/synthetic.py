@@ -133,7 +133,7 @@ def synthetic_inforce_mortgage_book(n_loans: int, model: MortgageModel, seed: in
     into arrears at ``e = d / (1 - c)^(K - 1)`` a month, so a loan is delinquent ``m`` months
     (1 to ``K - 1``) with chance ``e (1 - c)^(m - 1)`` and subrogated ``k`` months ago (0 to
     ``recovery_delay_months - 1``, its collateral not yet sold) with chance ``d``; its
-    receivable is the balance when its payments stopped, ``m + K`` months before. A loan
+    receivable is the balance when its payments stopped, ``k + K`` months before. A loan
     too young for its draw is performing. Lump-sum loans carry the fee the curve charged
     (``fee_paid_yen``). Draws come from ``SeedSequence(seed, spawn_key=(1,))``."""
     book = synthetic_mortgage_book(n_loans, seed, new_share=0.0, lump_sum_share=lump_sum_share)

@@ -98,10 +98,13 @@ class RentModel:
         """``exp(beta min(z, 0))``: 1 in good economies, lower in bad ones."""
         return math.exp(self.good_exit_sensitivity * min(z, 0.0))
 
-    def recovery_after_exit(self, arrears_yen, z: float):
+    def recovery_after_exit(self, arrears_yen, z):
         """``floor(arrears x recovery_rate x exp(beta min(z, 0)))``, yen: an ``int`` for a
-        scalar, an ``int64`` array for an array (the exact oracle's)."""
-        rec = np.floor(np.asarray(arrears_yen) * self.recovery_rate * self.good_exit_multiplier(z) + 1e-9)
+        scalar, an ``int64`` array for an array (the exact oracle's); for an array of factors
+        ``z``, scenarios x arrears."""
+        multiplier = self.good_exit_multiplier(z) if np.ndim(z) == 0 else \
+            np.array([self.good_exit_multiplier(float(x)) for x in np.ravel(z)])[:, None]
+        rec = np.floor(np.asarray(arrears_yen) * self.recovery_rate * multiplier + 1e-9)
         return int(rec) if rec.ndim == 0 else rec.astype(np.int64)
 
     def entry_cost_terms(self) -> dict:
