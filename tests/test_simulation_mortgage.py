@@ -112,17 +112,26 @@ def test_subrogation_is_the_scheduled_balance_and_recovery_the_discounted_collat
                             house_price_sensitivity=0.0, forced_sale_discount=0.3, recovery_delay_months=6)
     r = simulate(_one_loan(age_months=24, fee_type="installment"), m, 200, seed=2)
     bal = level_payment_balances(principal_yen=30_000_000, annual_interest_rate=0.012, term_months=360)
+    lag = m.subrogation_after_months_delinquent - 1  # the bank calls the loan at the 6th missed payment
+    assert lag == m.subrogation_lag_months == 5
+    seen = 0
     for s in range(200):
-        (t,) = (np.flatnonzero(r.cash_flows[s, L["subrogation"], :])
+        (u,) = (np.flatnonzero(r.cash_flows[s, L["subrogation"], :])
                 if r.cash_flows[s, L["subrogation"]].any() else (None,))
-        if t is None:
+        if u is None:
             continue
-        assert abs(r.cash_flows[s, L["subrogation"], t] - np.floor(bal[24 + t - 1])) <= 1
-        if t + 6 <= m.months:
-            assert r.cash_flows[s, L["recoveries"], t + 6] == 14_000_000  # 70% of 20,000,000 < balance
+        t = u - lag  # the default: the first missed payment
+        assert t >= 1 and abs(r.cash_flows[s, L["subrogation"], u] - np.floor(bal[24 + t - 1])) <= 1
+        if u + 6 <= m.months:
+            assert r.cash_flows[s, L["recoveries"], u + 6] == 14_000_000  # 70% of 20,000,000 < balance
         fees = r.cash_flows[s, L["fee_installment"], 1:t]  # alive before the default month only
         assert fees == pytest.approx(bal[24:24 + t - 1] * 0.002 / 12)
         assert r.cash_flows[s, L["fee_installment"], t:].sum() == 0
+        seen += 1
+    assert seen > 20
+    claims = simulate(_one_loan(age_months=24, fee_type="installment"), m, 20, seed=2, claims=20).claims
+    assert (claims["subrogation_month"] == claims["default_month"] + lag).all()
+    assert (claims["recovery_month"] == claims["default_month"] + lag + 6).all()
 
 
 def test_nothing_happens_after_maturity(model):

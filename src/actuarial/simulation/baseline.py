@@ -90,7 +90,8 @@ def simulate_month_stepping(portfolio, model: RentModel, n_scenarios: int, seed:
 def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: int) -> np.ndarray:
     """The mortgage model month by month over every loan: ``S x L x (T+1)`` yen. Each month
     every loan alive draws whether it defaults, prepays in full, or (surviving the month)
-    prepays the share ``s`` of its balance in part; ``k`` counts its partial prepayments."""
+    prepays the share ``s`` of its balance in part; ``k`` counts its partial prepayments. A
+    default is subrogated ``subrogation_lag_months`` later."""
     from ..products.mortgage_fee import refund
     from .mortgage import MORTGAGE_LINES, prepare_mortgage_book
 
@@ -100,7 +101,8 @@ def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: i
     d0 = 1 - (1 - book.annual_pd[book.grade]) ** (1 / 12)
     rule = {"transfer_fee": model.transfer_fee_yen, "schedule": model.deduction_schedule}
     share, q = model.partial_prepayment_share, model.partial_prepayment_rate
-    out = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1 + model.recovery_delay_months))
+    lag = model.subrogation_lag_months
+    out = np.zeros((n_scenarios, len(MORTGAGE_LINES), T + 1 + lag + model.recovery_delay_months))
     cohorts = book.inst_factor.shape[0]
     for s in range(n_scenarios):
         rng = np.random.default_rng(np.random.SeedSequence([seed, 2], spawn_key=(s,)))
@@ -124,12 +126,13 @@ def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: i
             dd = idx[default]
             bal = np.floor(book.principal[dd] * book.shapes[book.product[dd], book.age[dd] + t - 1]
                            * (1 - share) ** k[dd] + 1e-6)
-            f[3, t] += bal.sum()
-            f[4, t + model.recovery_delay_months] += np.minimum(bal, np.floor(book.collateral[dd] * sale + 1e-6)).sum()
+            f[3, t + lag] += bal.sum()  # subrogated when the loan has missed K payments
+            f[4, t + lag + model.recovery_delay_months] += np.minimum(bal, np.floor(book.collateral[dd] * sale
+                                                                                   + 1e-6)).sum()
             for chosen, removes in ((idx[prepay & book.lump[idx]], False), (idx[partial & book.lump[idx]], True)):
                 m = book.age[chosen] + t + 1
-                per_yen = book.principal[chosen] * book.unearned[book.product[chosen],
-                                                                 np.minimum(m, book.unearned.shape[1] - 1)]
+                per_yen = book.fee_base[chosen] * book.unearned[book.product[chosen],
+                                                                np.minimum(m, book.unearned.shape[1] - 1)]
                 fee = np.floor(per_yen * (1 - share) ** k[chosen] * (share if removes else 1) + 1e-6).astype(np.int64)
                 f[2, t] += refund(unearned_fee=fee, months_elapsed=m, **rule).sum()
             alive[idx[default | prepay]] = False

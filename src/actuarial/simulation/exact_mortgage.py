@@ -237,6 +237,17 @@ def _performing_flows(book: MortgageBook, model: MortgageModel, loans: np.ndarra
             flows[2, 1:] += wz * (before * (1 - d) * refunded[g] + after * partial[g])
             flows[1, 1:] += wz * after * installments[g]
     flows[2] = model.refunds_paid(flows[2])
+    return _subrogated_later(flows, model)
+
+
+def _subrogated_later(flows: np.ndarray, model: MortgageModel) -> np.ndarray:
+    """The flows with the subrogation and recovery lines moved from the default's month to
+    the subrogation's, ``subrogation_lag_months`` later (what then falls past the horizon
+    is dropped)."""
+    lag = min(model.subrogation_lag_months, flows.shape[1])
+    if lag:
+        flows[3:5, lag:] = flows[3:5, : flows.shape[1] - lag].copy()
+        flows[3:5, :lag] = 0.0
     return flows
 
 
@@ -277,4 +288,4 @@ def _performing_flows_by_loan(book: MortgageBook, model: MortgageModel, loans: n
                 flows[2, tt] += w * s_now * q * part
                 flows[1, tt] += w * s_now * installment * (1 - model.partial_prepayment_share) ** k
     flows[2] = model.refunds_paid(flows[2])  # by the month paid, not the month of the prepayment
-    return flows
+    return _subrogated_later(flows, model)

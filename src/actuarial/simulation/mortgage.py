@@ -12,9 +12,13 @@ Each loan amortises on a level-payment schedule. Per scenario ``s`` (its own str
    ``psj_plateau_cpr`` at ``psj_ramp_months`` and stays there) are sampled directly by
    inverse CDF, not by stepping months; the earlier one happens, a default first when both
    fall in the same month. Nothing happens after maturity or the horizon;
-3. a default in month ``t``: the guarantor pays the balance outstanding at the start of the
-   month (subrogation, 代位弁済) and recovers ``min(balance, collateral x price factor x
-   (1 - forced_sale_discount))`` ``recovery_delay_months`` later;
+3. a default in month ``t`` is the first missed payment of a loan that will not pay again:
+   the bank calls the loan (期限の利益喪失) once ``subrogation_after_months_delinquent``
+   (``K``) payments are missed, and the guarantor pays it the balance outstanding at the
+   start of month ``t`` in month ``t + K - 1`` (subrogation, 代位弁済; the lag is
+   :attr:`MortgageModel.subrogation_lag_months`), then recovers ``min(balance, collateral x
+   price factor x (1 - forced_sale_discount))`` ``recovery_delay_months`` after that. What
+   falls after the horizon is not counted;
 4. a full prepayment in month ``t`` of a lump-sum loan refunds the unearned fee by the
    deduction schedule (docs/domain.md §3.2), truncated, less the transfer fee
    (:func:`~actuarial.products.mortgage_fee.refund`);
@@ -140,6 +144,13 @@ class MortgageModel:
                    administration_fee_yen=fee.administration_fee_yen, **scenario.mortgage_model.model_dump())
 
     @property
+    def subrogation_lag_months(self) -> int:
+        """Months from a default (the first missed payment of a loan that will not pay again)
+        to its subrogation, defined as ``subrogation_after_months_delinquent - 1``: the
+        guarantor pays when the loan has missed that many payments."""
+        return self.subrogation_after_months_delinquent - 1
+
+    @property
     def partial_prepayment_rate(self) -> float:
         """The monthly chance that a loan alive through the month prepays in part, defined as
         ``partial_prepayment_smm / partial_prepayment_share``."""
@@ -211,7 +222,8 @@ class MortgageEconomy(NamedTuple):
     """A run's constants: the Vasicek terms, each grade's ``probit_d = Phi^-1(monthly PD)``
     (``-inf`` for none), the house-price sensitivity and the share a forced sale keeps, the
     horizon, the monthly chance of a partial prepayment and the share of the balance it
-    prepays, the recovery delay and the transfer fee."""
+    prepays, the recovery delay, the transfer fee and the months from a default (the first
+    missed payment) to its subrogation."""
 
     sqrt_rho: float
     sqrt_1mrho: float
@@ -223,6 +235,7 @@ class MortgageEconomy(NamedTuple):
     partial_prepayment_share: float
     recovery_delay_months: int
     transfer_fee_yen: int
+    subrogation_lag_months: int
 
 
 class LoanArrays(NamedTuple):
@@ -315,7 +328,7 @@ def loan_paths(rng, ids, starts, d, sale, economy, loans, curves, out, alive_dif
     returns the defaults counted, ``n_defaults`` and those. The loop holds the whole rule:
     a loan's path as a function of its own cost twice the time (numba passes the run's
     arrays to it loan by loan)."""
-    T, delay = economy.months, economy.recovery_delay_months
+    T, delay, lag = economy.months, economy.recovery_delay_months, economy.subrogation_lag_months
     principal, age, life, collateral = loans.principal, loans.age, loans.life, loans.collateral
     lump, product, cohort, fee_base, group = loans.lump, loans.product, loans.cohort, loans.fee_base, loans.group
     grade = loans.grade
@@ -351,14 +364,15 @@ def loan_paths(rng, ids, starts, d, sale, economy, loans, curves, out, alive_dif
         scale = math.exp(log_keep * k)
         if event <= T:
             alive_diff[cohort[i], event] -= principal[i] * scale
-        if kind == 1:
+        if kind == 1:  # payments stop; the guarantor pays the balance then owed ``lag`` months later
             bal = int(math.floor(principal[i] * shapes[product[i], age[i] + event - 1] * scale + 1e-6))
-            out[3, event] += bal
-            grouped[group[i], 0, event] += bal
+            if event + lag <= T:
+                out[3, event + lag] += bal
+                grouped[group[i], 0, event + lag] += bal
             rec = min(bal, int(math.floor(collateral[i] * sale + 1e-6)))
-            if event + delay <= T:
-                out[4, event + delay] += rec
-                grouped[group[i], 1, event + delay] += rec
+            if event + lag + delay <= T:
+                out[4, event + lag + delay] += rec
+                grouped[group[i], 1, event + lag + delay] += rec
             if n_defaults < defaults.shape[0]:
                 defaults[n_defaults, 0], defaults[n_defaults, 1] = i, event
                 defaults[n_defaults, 2], defaults[n_defaults, 3] = bal, rec
@@ -389,8 +403,8 @@ def _mortgage_scenario(rng, economy, loans, curves, out, alive_diff, defaults, g
 #: No room for default rows: a run without claims.
 _NO_ROWS = np.zeros((0, 4), dtype=np.int64)
 #: The columns of a mortgage run's :attr:`~actuarial.simulation.SimulationResult.claims`.
-DEFAULT_CLAIM_COLUMNS = ("scenario", "loan", "grade", "default_month", "subrogated_yen", "recovered_yen",
-                         "recovery_month", "net_loss_yen")
+DEFAULT_CLAIM_COLUMNS = ("scenario", "loan", "grade", "default_month", "subrogation_month", "subrogated_yen",
+                         "recovered_yen", "recovery_month", "net_loss_yen")
 
 
 def _kernel_inputs(book: MortgageBook, model: MortgageModel) -> tuple:
@@ -399,7 +413,7 @@ def _kernel_inputs(book: MortgageBook, model: MortgageModel) -> tuple:
     economy = MortgageEconomy(math.sqrt(model.rho), math.sqrt(1 - model.rho), probit_d,
                               float(model.house_price_sensitivity), 1 - model.forced_sale_discount, model.months,
                               model.partial_prepayment_rate, model.partial_prepayment_share,
-                              model.recovery_delay_months, model.transfer_fee_yen)
+                              model.recovery_delay_months, model.transfer_fee_yen, model.subrogation_lag_months)
     loans = LoanArrays(book.principal, book.age, book.life, book.collateral, book.grade, book.lump, book.product,
                        book.cohort, book.fee_base, book.status.group, book.status.performing,
                        np.ones(len(book.status.performing), dtype=np.int64))
@@ -409,9 +423,10 @@ def _kernel_inputs(book: MortgageBook, model: MortgageModel) -> tuple:
 
 def default_claims(book: MortgageBook, model: MortgageModel, seed: int, scenarios: int) -> pd.DataFrame:
     """One row per default within the horizon in scenarios ``0..scenarios-1``
-    (:data:`DEFAULT_CLAIM_COLUMNS`): the loan's row position, grade, default month, the
-    balance subrogated, the collateral recovered (whenever it comes: ``recovery_month`` may
-    fall after the horizon) and the loss, balance less recovery. The kernel writes them as it
+    (:data:`DEFAULT_CLAIM_COLUMNS`): the loan's row position, grade, default month (its first
+    missed payment), subrogation month, the balance subrogated, the collateral recovered
+    (whenever they come: ``subrogation_month`` and ``recovery_month`` may fall after the
+    horizon) and the loss, balance less recovery. The kernel writes them as it
     draws the scenario, from the same stream as the run."""
     economy, loans, curves = _kernel_inputs(book, model)
     T, frames = model.months, []
@@ -427,8 +442,10 @@ def default_claims(book: MortgageBook, model: MortgageModel, seed: int, scenario
     return pd.DataFrame({
         "scenario": raw[:, 0], "loan": raw[:, 1],
         "grade": pd.Categorical.from_codes(book.grade[raw[:, 1]], categories=grades),
-        "default_month": raw[:, 2], "subrogated_yen": raw[:, 3], "recovered_yen": raw[:, 4],
-        "recovery_month": raw[:, 2] + model.recovery_delay_months, "net_loss_yen": raw[:, 3] - raw[:, 4],
+        "default_month": raw[:, 2], "subrogation_month": raw[:, 2] + model.subrogation_lag_months,
+        "subrogated_yen": raw[:, 3], "recovered_yen": raw[:, 4],
+        "recovery_month": raw[:, 2] + model.subrogation_lag_months + model.recovery_delay_months,
+        "net_loss_yen": raw[:, 3] - raw[:, 4],
     }, columns=list(DEFAULT_CLAIM_COLUMNS))
 
 

@@ -5,9 +5,11 @@ guarantee losses by stage, the unearned fees and the cash flows (:func:`value_mo
 Stages: a performing loan is stage 1; a delinquent loan owing ``months_delinquent``
 payments is staged by the same month counts as a rent contract (``stage_2_months_owed``,
 ``stage_3_months_owed``); a subrogated loan has left the guarantee and holds a receivable.
-The provision of a stage over 12 months is the subrogation of months 1-12 less the
-recoveries of those subrogations (the collateral sells ``recovery_delay_months`` after each);
-over the lifetime, every subrogation to the horizon less the recoveries within it.
+The provision of a stage over 12 months is the loss on the defaults of months 1-12: a default
+is subrogated ``subrogation_lag_months`` after it, so the subrogation of months 1 to 12 +
+lag, less the recoveries of those subrogations (the collateral sells
+``recovery_delay_months`` after each); over the lifetime, every subrogation to the horizon
+less the recoveries within it.
 """
 
 from __future__ import annotations
@@ -62,12 +64,12 @@ def mortgage_stages(book: pd.DataFrame, model: MortgageModel, settings: Valuatio
     return stage, group, status
 
 
-def _windowed(grouped: np.ndarray, delay: int) -> tuple[np.ndarray, np.ndarray]:
+def _windowed(grouped: np.ndarray, lag: int, delay: int) -> tuple[np.ndarray, np.ndarray]:
     """Net loss (subrogation less recoveries) of each group over 12 months and lifetime from
-    ``... x G x 2 x (T + 1)`` flows: subrogation of months 1-12 less recoveries of months
-    1-(12 + delay), and of every month less every recovery."""
+    ``... x G x 2 x (T + 1)`` flows: subrogation of months 1-(12 + lag) less recoveries of
+    months 1-(12 + lag + delay), and of every month less every recovery."""
     sub, rec = grouped[..., 0, :], grouped[..., 1, :]
-    return sub[..., 1:13].sum(axis=-1) - rec[..., 1: 13 + delay].sum(axis=-1), \
+    return sub[..., 1: 13 + lag].sum(axis=-1) - rec[..., 1: 13 + lag + delay].sum(axis=-1), \
         sub[..., 1:].sum(axis=-1) - rec[..., 1:].sum(axis=-1)
 
 
@@ -78,9 +80,9 @@ def value_mortgage(book: pd.DataFrame, model: MortgageModel, settings: Valuation
     exact_flows, exact_groups = expected_mortgage_groups(book, model, group, SUBROGATED_GROUP + 1)
     flows, grouped, _ = simulate_mortgage_groups(book, model, n_scenarios, seed, group, SUBROGATED_GROUP + 1,
                                                  threads=threads)
-    delay = model.recovery_delay_months
-    e12, el = _windowed(exact_groups, delay)
-    m12, ml = _windowed(grouped.astype(float), delay)
+    lag, delay = model.subrogation_lag_months, model.recovery_delay_months
+    e12, el = _windowed(exact_groups, lag, delay)
+    m12, ml = _windowed(grouped.astype(float), lag, delay)
     rows = []
     for s in (1, 2, 3):
         booked = e12[s - 1] if s == 1 else el[s - 1]
