@@ -90,7 +90,8 @@ def _write_figures(path: Path, name: str, scenario: str, figures: dict) -> Path:
 
 def _write_tables(out: Path, name: str, tables: dict[str, pd.DataFrame] | None) -> None:
     for tname, df in (tables or {}).items():
-        df.to_csv(out / f"{name}_{tname}.csv")
+        if df is not None:  # a table the run has not got (a book it was not given)
+            df.to_csv(out / f"{name}_{tname}.csv")
 
 
 def collect_key_figures(run_dir: str | Path) -> pd.DataFrame:

@@ -75,6 +75,7 @@ class Valuation:
     z: np.ndarray  # each scenario's economic factor (the rent book's)
     mortgage_cash_flows: pd.DataFrame | None = None
     mortgage_loans: pd.DataFrame | None = None
+    mortgage_cash_flows_by_year: pd.DataFrame | None = None
 
     def key_figures(self) -> dict:
         """The flat dict the batch collects: the totals finance books."""
@@ -182,14 +183,15 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
     higher.index.name = "product"
     sim_net, exact_net = _rent_net(model, flows, exact_flows, receivable)
     cash, by_year = (_by_period(settings, model.months, sim_net, exact_net, years) for years in (False, True))
-    mortgage_cash = None if mortgage is None else _by_period(settings, mortgage_model.months, mortgage.simulated_net,
-                                                             mortgage.expected_net, False)
+    mortgage_cash, mortgage_years = (None, None) if mortgage is None else (
+        _by_period(settings, mortgage_model.months, mortgage.simulated_net, mortgage.expected_net, years)
+        for years in (False, True))
     contracts = pd.DataFrame({"contract_id": rent_book["contract_id"].to_numpy(), "stage": stage,
                               "months_owed": owed, "bucket": np.array(settings.bucket_labels())[bucket],
                               "receivable_yen": arrears})
     contracts.loc[state < 0, "bucket"] = ""
     return Valuation(settings, allowance, provision, unearned, higher, cash, by_year, contracts, n_scenarios, seed, z,
-                     mortgage_cash, None if mortgage is None else mortgage.loans)
+                     mortgage_cash, None if mortgage is None else mortgage.loans, mortgage_years)
 
 
 def _closed_receivables(receivables, model: RentModel, settings: ValuationSettings, z: np.ndarray) -> dict:
