@@ -77,7 +77,7 @@ def test_unreadable_files_and_an_unknown_kind_are_refused(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(ValueError, match=r"empty\.csv: cannot read the rent book"):
         read_book_csv(tmp_path / "empty.csv", "rent")
-    with pytest.raises(ValueError, match="kind must be 'rent', 'mortgage' or 'receivables', got 'loans'"):
+    with pytest.raises(ValueError, match="kind must be 'rent', 'mortgage', 'receivables' or 'history', got 'loans'"):
         read_book_csv(tmp_path / "empty.csv", "loans")
 
 

@@ -122,7 +122,8 @@ def books_from_params(scenario, params_path) -> tuple[pd.DataFrame | None, pd.Da
 
 
 def read_book_csv(path, kind: str) -> pd.DataFrame:
-    """Read a ``kind`` (``"rent"``, ``"mortgage"`` or ``"receivables"``) book from CSV with the column types
+    """Read a ``kind`` (``"rent"``, ``"mortgage"``, ``"receivables"`` or ``"history"``, a status
+    history) book from CSV with the column types
     the engines check; errors name the file, the column, the first bad value and its row.
     Rows are numbered as a spreadsheet shows the file, the header being row 1: the book's
     index starts at 2, so the engine's checks name the same rows.
@@ -142,12 +143,14 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
     whole = {"rent": (*PORTFOLIO_COLUMNS[:4], "start_month", "arrears_yen", "months_subrogated"),
              "mortgage": tuple(c for c in (*MORTGAGE_COLUMNS, *MORTGAGE_STATUS_COLUMNS, "fee_paid_yen")
                                if c.endswith(("_yen", "_months", "_delinquent", "_subrogation"))),
-             "receivables": ("balance_yen", "months_since_exit", "jhf_payout_received_yen")}
+             "receivables": ("balance_yen", "months_since_exit", "jhf_payout_received_yen"),
+             "history": ("months_owed",)}
     if kind not in whole:
-        raise ValueError(f"kind must be 'rent', 'mortgage' or 'receivables', got {kind!r}")
+        raise ValueError(f"kind must be 'rent', 'mortgage', 'receivables' or 'history', got {kind!r}")
     path = Path(path)
-    try:
-        book = pd.read_csv(path)
+    text = {"contract_id": str, "month": str, "status": str, "grade": str, "origination": str}
+    try:  # a row with one field too many must not turn the first column into the index
+        book = pd.read_csv(path, index_col=False, dtype=text if kind == "history" else None)
     except UnicodeDecodeError:
         raise ValueError(f"{path}: cannot read the {kind} book: it is not UTF-8 text (from Excel, save it as "
                          f"'CSV UTF-8')") from None

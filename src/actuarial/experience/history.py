@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -178,31 +177,12 @@ def _one_per_contract(frame, column, values, same, order, what) -> None:
 
 
 def read_history(path) -> pd.DataFrame:
-    """Read a status history CSV (UTF-8), rows numbered as a spreadsheet shows them (the
-    header is row 1); errors name the file."""
-    path = Path(path)
-    try:
-        frame = pd.read_csv(path, index_col=False, dtype={"contract_id": str, "status": str, "grade": str,
-                                                          "month": str, "origination": str})
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: cannot read the history: it is not UTF-8 text (from Excel, save it as "
-                         f"'CSV UTF-8')") from None
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ValueError(f"{path}: cannot read the history: {exc}") from None
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
-    if "months_owed" in frame.columns and not pd.api.types.is_integer_dtype(frame["months_owed"]):
-        column = frame["months_owed"]
-        values = pd.to_numeric(column, errors="coerce") if column.dtype != bool else \
-            pd.Series(np.nan, index=frame.index)
-        ok = (values.notna() & (values.abs() <= 1200) & (values == values.round())).to_numpy()
-        if not ok.all():
-            row, i = first_row(frame, ~ok)
-            value = frame["months_owed"].iloc[i]
-            got = "an empty cell" if pd.isna(value) else repr(plain(value))
-            raise ValueError(f"{path}: column 'months_owed' must hold whole months (0 to 1,200), got {got} in row "
-                             f"{row}")
-        frame["months_owed"] = values.astype(np.int64)
-    return frame
+    """Read a status history CSV (UTF-8; :func:`~actuarial.portfolio.read_book_csv`): rows
+    numbered as a spreadsheet shows them (the header is row 1), whole months owed; errors
+    name the file."""
+    from ..portfolio import read_book_csv
+
+    return read_book_csv(path, "history")
 
 
 #: The moves of a step: staying, a performing contract's missed rent or move-out, or the
