@@ -226,3 +226,11 @@ def test_a_status_without_its_column_and_claims_on_a_book_in_force_are_named():
     with pytest.raises(ValueError, match=r"claims lists the defaults of loans performing on the valuation date; "
                                          r"this book has 1 delinquent or subrogated loans"):
         simulate_mortgage(_loan(status="delinquent", months_delinquent=2), MODEL, 2, seed=1, claims=1)
+
+
+def test_the_month_stepping_baseline_refuses_a_book_in_force():
+    from actuarial.simulation.baseline import simulate_mortgage_month_stepping
+
+    with pytest.raises(ValueError, match=r"baseline runs books whose loans all perform"):
+        simulate_mortgage_month_stepping(_loan(status="subrogated", receivable_yen=9, months_since_subrogation=1),
+                                         MODEL, 2, seed=1)

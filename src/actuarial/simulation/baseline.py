@@ -96,6 +96,9 @@ def simulate_mortgage_month_stepping(portfolio, model, n_scenarios: int, seed: i
     from .mortgage import MORTGAGE_LINES, prepare_mortgage_book
 
     book = prepare_mortgage_book(portfolio, model)
+    if len(book.status.performing) < len(book.principal):
+        raise ValueError("the month-stepping baseline runs books whose loans all perform; this one has delinquent or "
+                         "subrogated loans")
     T = model.months
     n = len(book.principal)
     d0 = 1 - (1 - book.annual_pd[book.grade]) ** (1 / 12)

@@ -173,9 +173,11 @@ def _performing_flows(book: MortgageBook, model: MortgageModel, loans: np.ndarra
     Given ``z``, with ``S(t) = prod_{j<=t} (1 - d(z))(1 - p(age + j))``: a default in month
     ``t`` has probability ``S(t-1) d``, a full prepayment ``S(t-1)(1 - d) p(age + t)``, a
     partial prepayment ``S(t) q``, and the loan pays installment fees in month ``t`` with
-    probability ``S(t)``. Each amount is weighted by the chance of ``k`` partial prepayments
-    before the month (:func:`partial_count_probabilities`); the installment fee is linear in
-    the balance, so its weight is ``E[(1 - s)^K] = (1 - smm)^(t - 1)``.
+    probability ``S(t)``; a default's subrogation and sale are then moved
+    ``subrogation_lag_months`` later (:func:`_subrogated_later`). Each amount is weighted by
+    the chance of ``k`` partial prepayments before the month
+    (:func:`partial_count_probabilities`); the installment fee is linear in the balance, so its
+    weight is ``E[(1 - s)^K] = (1 - smm)^(t - 1)``.
 
     ``S(t) = (1 - d)^t Q(t)`` with ``Q`` the survival from prepayment alone, and ``d`` depends
     on ``z`` only through the grade. So the amounts are summed by grade once, times ``Q``, as

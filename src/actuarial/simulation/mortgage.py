@@ -11,7 +11,8 @@ Each loan amortises on a level-payment schedule. Per scenario ``s`` (its own str
    (PSJ ramp: the annual prepayment rate rises linearly from 0 at loan age 0 to
    ``psj_plateau_cpr`` at ``psj_ramp_months`` and stays there) are sampled directly by
    inverse CDF, not by stepping months; the earlier one happens, a default first when both
-   fall in the same month. Nothing happens after maturity or the horizon;
+   fall in the same month. No event happens after maturity or the horizon (a default's
+   subrogation and sale may fall after maturity; after the horizon they are not counted);
 3. a default in month ``t`` is the first missed payment of a loan that will not pay again:
    the bank calls the loan (期限の利益喪失) once ``subrogation_after_months_delinquent``
    (``K``) payments are missed, and the guarantor pays it the balance outstanding at the
