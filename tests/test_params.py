@@ -132,3 +132,16 @@ def test_cli_check_reports_the_bad_key(tmp_path):
     assert run.returncode == 2
     assert "base.yaml: ok (base; valuation rent books/inforce_rent_book.csv:" in run.stdout
     assert "jhf.premium_rate = 25" in run.stderr
+
+
+@pytest.mark.parametrize("section, key", [("rent_model", "good_exit_sensitivity"), ("rent_model", "rho"),
+                                          ("mortgage_model", "house_price_sensitivity"),
+                                          ("mortgage_model", "schedule_discount_rate"),
+                                          ("collection", "removal_cost_months"), ("experience", "prior_weight")])
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_a_number_that_is_not_finite_is_refused_by_name(tmp_path, section, key, value):
+    path = tmp_path / "x.yaml"
+    path.write_text(f"extends: {PARAMS / 'base.yaml'}\nscenario: {{name: x}}\n{section}:\n  {key}: {value}\n",
+                    encoding="utf-8")
+    with pytest.raises(ParamsError, match=rf"x\.yaml: {section}\.{key} = (-?inf|nan): Input should be a finite number"):
+        load_params(path)

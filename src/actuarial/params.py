@@ -46,7 +46,7 @@ STAGE_3_STATES = ("final_notice", "suit", "judgment", "execution", "broken_promi
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 #: A scenario name: one word, as it names folders and files (:class:`ScenarioInfo`).
