@@ -234,3 +234,12 @@ def test_the_month_stepping_baseline_refuses_a_book_in_force():
     with pytest.raises(ValueError, match=r"baseline runs books whose loans all perform"):
         simulate_mortgage_month_stepping(_loan(status="subrogated", receivable_yen=9, months_since_subrogation=1),
                                          MODEL, 2, seed=1)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), -0.1])
+def test_the_engines_refuse_a_sensitivity_that_is_not_a_finite_number(value):
+    rent = RentModel.from_params(BASE)
+    with pytest.raises(ValueError, match=r"good_exit_sensitivity must be a finite number >= 0"):
+        dataclasses.replace(rent, good_exit_sensitivity=value)
+    with pytest.raises(ValueError, match=r"house_price_sensitivity must be a finite number >= 0"):
+        dataclasses.replace(MODEL, house_price_sensitivity=value)

@@ -130,8 +130,10 @@ class MortgageModel:
         check_yen("transfer_fee_yen", self.transfer_fee_yen)
         check_yen("administration_fee_yen", self.administration_fee_yen)
         object.__setattr__(self, "refund_lag_months", int(check_count("refund_lag_months", self.refund_lag_months)))
-        if not is_real(self.house_price_sensitivity) or self.house_price_sensitivity < 0:
-            raise ValueError(f"house_price_sensitivity must be >= 0, got {self.house_price_sensitivity!r}")
+        if not is_real(self.house_price_sensitivity) or not math.isfinite(self.house_price_sensitivity) \
+                or self.house_price_sensitivity < 0:
+            raise ValueError(f"house_price_sensitivity must be a finite number >= 0, got "
+                             f"{self.house_price_sensitivity!r}")
         object.__setattr__(self, "deduction_schedule", validate_schedule(self.deduction_schedule))
 
     @classmethod

@@ -68,8 +68,8 @@ class RentModel:
                 raise ValueError(f"{name} must be a number of months in [0, 120], got {value!r}")
             rate_fraction(value, name)  # taken as an exact fraction: at most six decimals
         if isinstance(self.good_exit_sensitivity, bool) or not isinstance(self.good_exit_sensitivity, (int, float)) \
-                or self.good_exit_sensitivity < 0:
-            raise ValueError(f"good_exit_sensitivity must be >= 0, got {self.good_exit_sensitivity!r}")
+                or not math.isfinite(self.good_exit_sensitivity) or self.good_exit_sensitivity < 0:
+            raise ValueError(f"good_exit_sensitivity must be a finite number >= 0, got {self.good_exit_sensitivity!r}")
         if self.projection_start is not None and not isinstance(self.projection_start, dt.date):
             raise ValueError(f"projection_start must be a date, got {self.projection_start!r}")
         for name, plan in self.plans.items():
