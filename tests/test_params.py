@@ -145,3 +145,16 @@ def test_a_number_that_is_not_finite_is_refused_by_name(tmp_path, section, key, 
                     encoding="utf-8")
     with pytest.raises(ParamsError, match=rf"x\.yaml: {section}\.{key} = (-?inf|nan): Input should be a finite number"):
         load_params(path)
+
+
+@pytest.mark.parametrize("section, key, value, needle", [
+    ("jhf", "cap_yen", "100000000000000000000000000", "less than or equal to 1000000000000"),
+    ("portfolio", "rent_contracts", "2000000000", "less than or equal to 10000000"),
+    ("portfolio", "mortgage_loans", "2000000000", "less than or equal to 10000000"),
+])
+def test_an_implausibly_large_number_is_refused_by_name(tmp_path, section, key, value, needle):
+    path = tmp_path / "x.yaml"
+    path.write_text(f"extends: {PARAMS / 'base.yaml'}\nscenario: {{name: x}}\n{section}:\n  {key}: {value}\n",
+                    encoding="utf-8")
+    with pytest.raises(ParamsError, match=rf"x\.yaml: {section}\.{key} = {value}: Input should be {needle}"):
+        load_params(path)

@@ -35,7 +35,7 @@ class ParamsError(ValueError):
     """A params file is unreadable or invalid; the message names the file, key and value."""
 
 
-Yen = Annotated[int, Field(ge=0, strict=True)]
+Yen = Annotated[int, Field(ge=0, le=10**12, strict=True)]  # whole yen, up to a trillion
 Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 Months = Annotated[int, Field(ge=0, strict=True)]
 #: A cost as months of a contract's monthly total (0 to 120).
@@ -223,10 +223,10 @@ class PortfolioParams(_Model):
     """The book the notebooks and the batch run: synthetic, or the user's CSV files."""
 
     seed: Annotated[int, Field(ge=0, strict=True)] = 0
-    rent_contracts: Annotated[int, Field(ge=1, strict=True)] = 2_000
+    rent_contracts: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] = 2_000
     rent_insured_share: Probability = 0.3
     rent_book_csv: str | None = None
-    mortgage_loans: Annotated[int, Field(ge=1, strict=True)] = 500
+    mortgage_loans: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] = 500
     mortgage_lump_sum_share: Probability = 0.5
     mortgage_book_csv: str | None = None
 
