@@ -158,3 +158,16 @@ def test_an_implausibly_large_number_is_refused_by_name(tmp_path, section, key, 
                     encoding="utf-8")
     with pytest.raises(ParamsError, match=rf"x\.yaml: {section}\.{key} = {value}: Input should be {needle}"):
         load_params(path)
+
+
+def test_a_params_file_saved_as_shift_jis_is_named_with_the_way_out(tmp_path, capsys):
+    from actuarial import cli
+
+    path = tmp_path / "sjis.yaml"
+    path.write_bytes(f"extends: {PARAMS / 'base.yaml'}\nscenario: {{name: x, description: 家賃保証}}\n"
+                     .encode("shift_jis"))
+    with pytest.raises(ParamsError, match=r"sjis\.yaml: not UTF-8 text .*save it with the encoding UTF-8"):
+        load_params(path)
+    assert cli.main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8 text" in err and "Traceback" not in err

@@ -347,6 +347,9 @@ def read_yaml(path: str | Path) -> dict:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ParamsError(f"{path}: not UTF-8 text (a Japanese editor may have saved it as Shift-JIS); save it "
+                          f"with the encoding UTF-8 (文字コード: UTF-8)") from None
     except OSError as exc:
         raise ParamsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
