@@ -233,6 +233,22 @@ def require_whole(df: pd.DataFrame, column: str, what: str = "portfolio", unit: 
     raise ValueError(f"{message} dtype {col.dtype}")
 
 
+def require_known(frame, column: str, known, what: str, noun: str) -> None:
+    """``ValueError`` naming the first row whose ``column`` is not one of ``known``: its value
+    and what it should have been (``noun``: "state", "mortgage status").
+
+    >>> require_known(pd.DataFrame({"status": ["ok", "late"]}), "status", ("ok",), "book", "status")
+    Traceback (most recent call last):
+    ...
+    ValueError: book column 'status' has 'late' in row 1, which is not a status; known: ok
+    """
+    bad = ~frame[column].isin(known).to_numpy()
+    if bad.any():
+        row, i = first_row(frame, bad)
+        raise ValueError(f"{what} column {column!r} has {plain(frame[column].iloc[i])!r} in row {row!r}, which is "
+                         f"not a {noun}; known: {', '.join(known)}")
+
+
 def first_row(obj, mask) -> tuple[object, int]:
     """The index label and the position of the first row of ``obj`` (a DataFrame or
     Series) where ``mask`` holds. Read the row's values by position (``.iloc``): a book

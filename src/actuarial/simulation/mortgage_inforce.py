@@ -38,7 +38,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from ..products.common import first_row, plain, require_whole
+from ..products.common import first_row, require_known, require_whole
 from .mortgage import loan_paths
 
 PERFORMING, DELINQUENT, SUBROGATED = "performing", "delinquent", "subrogated"
@@ -82,12 +82,8 @@ def loan_status(portfolio: pd.DataFrame, model, what: str = "portfolio") -> Loan
         if extra:
             raise ValueError(f"{what}: column {extra[0]!r} needs the column 'status' beside it")
         return LoanStatus(np.arange(n, dtype=np.int64), *(np.zeros(0, np.int64),) * 5, np.zeros(n, np.int64))
+    require_known(portfolio, "status", MORTGAGE_STATUSES, what, "mortgage status")
     status = portfolio["status"]
-    bad = ~status.isin(MORTGAGE_STATUSES).to_numpy()
-    if bad.any():
-        row, i = first_row(portfolio, bad)
-        raise ValueError(f"{what} column 'status' has {plain(status.iloc[i])!r} in row {row!r}, which is not a "
-                         f"mortgage status; known: {', '.join(MORTGAGE_STATUSES)}")
     for needed, column in ((DELINQUENT, "months_delinquent"), (SUBROGATED, "receivable_yen")):
         if (status == needed).any() and column not in portfolio.columns:
             row, _ = first_row(portfolio, (status == needed).to_numpy())

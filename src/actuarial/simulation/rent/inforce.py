@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ...collection import ROLE_PAYMENT_EXIT, TRANSIENT_STATES
-from ...products.common import first_row, require_whole
+from ...products.common import first_row, require_known, require_whole
 from ..distributed import check_run_arguments, progress_bar, run_scenarios
 from .book import LIMIT_BITS, LIMIT_MASK, RentBook, contract_records, prepare_book
 from .claims import entry_cost
@@ -208,13 +208,8 @@ def check_status(portfolio: pd.DataFrame, model: RentModel, monthly_total_yen: n
     if len(present) < len(STATUS_COLUMNS):
         missing = [c for c in STATUS_COLUMNS if c not in portfolio.columns]
         raise ValueError(f"{what}: the status columns go together; {', '.join(present)} without {', '.join(missing)}")
-    known = (PERFORMING, *TRANSIENT_STATES)
+    require_known(portfolio, "status", (PERFORMING, *TRANSIENT_STATES), what, "state")
     status = portfolio["status"]
-    bad = ~status.isin(known).to_numpy()
-    if bad.any():
-        row, i = first_row(portfolio, bad)
-        raise ValueError(f"{what} column 'status' has {status.iloc[i]!r} in row {row!r}, which is not a state; "
-                         f"known: {', '.join(known)}")
     for c, unit in (("arrears_yen", "whole yen"), ("months_subrogated", "whole months")):
         require_whole(portfolio, c, what, unit=unit)
         bad = portfolio[c].to_numpy() < 0
