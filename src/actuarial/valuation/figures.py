@@ -49,6 +49,7 @@ from .fees import unearned_rent_fees
 from .mortgage import mortgage_stages, value_mortgage
 from .receivables import check_inforce_book, receivable_recoveries, validate_receivables
 from .settings import ValuationSettings
+from .summary import scenario_summary
 
 _W = {name: i for i, name in enumerate(WALK_LINES)}
 #: The windows each group's flows are summed over: months 1-12, months 1-T, and months 1-T
@@ -216,12 +217,6 @@ def _closed_receivables(receivables, model: RentModel, settings: ValuationSettin
     return out
 
 
-def _summary(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean, standard error and 99.5% quantile of per-scenario values."""
-    se = float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
-    return float(x.mean()), se, float(np.quantile(x, 0.995))
-
-
 def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, closed, extra_rows) -> pd.DataFrame:
     labels = settings.bucket_labels()
     n_open = len(labels) - 1
@@ -233,9 +228,9 @@ def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, cl
         gs = sorted({1 + s * n_open + b for s in range(3)})
         expected = float(_runoff(exact[gs][:, :, disc], 1).sum())
         unrecovered = balance - _runoff(grouped[:, gs][..., disc], 2).sum(axis=1)
-        rows.append((labels[b], int(members.sum()), balance, expected, *_summary(unrecovered)))
+        rows.append((labels[b], int(members.sum()), balance, expected, *scenario_summary(unrecovered)))
     unrecovered = closed["balance"] - closed["by_scenario"]
-    rows.append((labels[-1], closed["count"], closed["balance"], closed["exact"], *_summary(unrecovered)))
+    rows.append((labels[-1], closed["count"], closed["balance"], closed["exact"], *scenario_summary(unrecovered)))
     t = pd.DataFrame(rows, columns=["bucket", "receivables", "receivable_yen", "expected_recovery_yen",
                                     "mc_allowance_yen", "mc_standard_error_yen", "unrecovered_q995_yen"])
     if extra_rows:
@@ -257,7 +252,7 @@ def _provision_table(stage, state, group, grouped, exact, settings) -> pd.DataFr
         e12, el = (float(_net(exact[gs], 1, w, w).sum()) for w in (w12, wl))
         m12, ml = (_net(grouped[:, gs], 2, w, w).sum(axis=1) for w in (w12, wl))
         booked = e12 if s == 1 else el
-        rows.append(("rent", s, int((stage == s).sum()), e12, el, *_summary(m12)[:2], *_summary(ml)[:2],
+        rows.append(("rent", s, int((stage == s).sum()), e12, el, *scenario_summary(m12)[:2], *scenario_summary(ml)[:2],
                      "12 months" if s == 1 else "lifetime", booked))
     return pd.DataFrame(rows, columns=["product", "stage", "contracts", "ecl_12_months_yen", "ecl_lifetime_yen",
                                        "mc_12_months_yen", "mc_12_months_standard_error_yen", "mc_lifetime_yen",

@@ -24,6 +24,7 @@ from ..simulation.mortgage import SIGNS, MortgageModel, prepare_mortgage_book
 from ..simulation.mortgage_inforce import simulate_mortgage_groups
 from .fees import unearned_mortgage_fees
 from .settings import ValuationSettings
+from .summary import scenario_summary
 
 #: The label of the mortgage receivables' row in the allowance table.
 MORTGAGE_BUCKET = "mortgage, awaiting sale"
@@ -42,12 +43,6 @@ class MortgageFigures:
     loans: pd.DataFrame
     expected_net: np.ndarray    # by month 0..T
     simulated_net: np.ndarray   # scenarios x months 0..T
-
-
-def _summary(x: np.ndarray) -> tuple[float, float, float]:
-    """Mean, standard error and 99.5% quantile of per-scenario values."""
-    se = float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
-    return float(x.mean()), se, float(np.quantile(x, 0.995))
 
 
 def mortgage_stages(book: pd.DataFrame, model: MortgageModel, settings: ValuationSettings) -> tuple:
@@ -86,8 +81,9 @@ def value_mortgage(book: pd.DataFrame, model: MortgageModel, settings: Valuation
     rows = []
     for s in (1, 2, 3):
         booked = e12[s - 1] if s == 1 else el[s - 1]
-        rows.append(("mortgage", s, int((stage == s).sum()), e12[s - 1], el[s - 1], *_summary(m12[:, s - 1])[:2],
-                     *_summary(ml[:, s - 1])[:2], "12 months" if s == 1 else "lifetime", booked))
+        rows.append(("mortgage", s, int((stage == s).sum()), e12[s - 1], el[s - 1],
+                     *scenario_summary(m12[:, s - 1])[:2], *scenario_summary(ml[:, s - 1])[:2],
+                     "12 months" if s == 1 else "lifetime", booked))
     provision = pd.DataFrame(rows, columns=["product", "stage", "contracts", "ecl_12_months_yen", "ecl_lifetime_yen",
                                             "mc_12_months_yen", "mc_12_months_standard_error_yen", "mc_lifetime_yen",
                                             "mc_lifetime_standard_error_yen", "booked_basis", "booked_yen"])
@@ -99,7 +95,7 @@ def value_mortgage(book: pd.DataFrame, model: MortgageModel, settings: Valuation
     allowance_row = {"bucket": MORTGAGE_BUCKET, "receivables": len(status.subrogated), "receivable_yen": receivable,
                      "expected_recovery_yen": expected,
                      **dict(zip(("mc_allowance_yen", "mc_standard_error_yen", "unrecovered_q995_yen"),
-                                _summary(unrecovered), strict=True))}
+                                scenario_summary(unrecovered), strict=True))}
     unearned = unearned_mortgage_fees(book, model)
     unearned[status.subrogated] = 0  # the guarantee has ended
     t = np.arange(T + 1)
