@@ -54,6 +54,7 @@ NOTEBOOKS = {
     "05_stress_and_capital": ("run", ("rent_model",)),
     "07_calibration": ("scenario", ("collection",)),
     "08_quarter_close": ("scenario", ("rent_model", "valuation")),
+    "09_movement": ("scenario", ("rent_model", "valuation", "movement")),
     "10_experience": ("scenario", ("rent_model", "experience")),
     "06_batch_summary": ("summary", ()),
 }

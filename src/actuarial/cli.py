@@ -1,5 +1,5 @@
 """The ``actuarial`` command: ``batch``, ``report`` (the default batch), ``check``, ``bench``,
-the run registry (``runs``, ``show``, ``rerun``) and ``fit-chain``."""
+the run registry (``runs``, ``show``, ``rerun``), ``fit-chain`` and ``movement``."""
 
 from __future__ import annotations
 
@@ -49,7 +49,22 @@ def main(argv: list[str] | None = None) -> int:
                           "else 100)")
     fit.add_argument("-o", "--output", required=True, help="the params file to write (a new file)")
     fit.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    move = sub.add_parser("movement", help="the bridge of the quarter-close figures from an opening quarter to a "
+                                           "closing one (each a params file or a run id)")
+    move.add_argument("opening", help="last quarter: a params file with a valuation section, or a run id")
+    move.add_argument("closing", help="this quarter: a params file, or a run id")
+    move.add_argument("--scenario", default="base", help="for a run: the scenario whose quarter close to use "
+                                                         "(default base)")
+    move.add_argument("--scenarios", type=int, default=None,
+                      help="for a params file: Monte Carlo scenarios (default 500, as the quarter-close notebook)")
+    move.add_argument("--seed", type=int, default=None, help="for a params file: the seed (default 20261231)")
+    move.add_argument("--reports", default="reports", help="the folder of the runs (default: reports/)")
+    move.add_argument("-o", "--output", default=None, help="also write the bridge as CSV to this new file")
     args = parser.parse_args(argv)
+    if args.command == "movement":
+        from .movement.cli import run_movement
+
+        return run_movement(args)
     if args.command in ("runs", "show", "rerun"):
         return _registry(args)
     if args.command == "fit-chain":

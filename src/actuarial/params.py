@@ -274,6 +274,13 @@ class ExperienceParams(_Model):
     prior_weight: Annotated[float, Field(ge=0.0, le=1e9, allow_inf_nan=False)] = 100.0
 
 
+class MovementParams(_Model):
+    """The movement analysis (:mod:`actuarial.movement`): the params file of the quarter
+    close to bridge from, relative to the scenario file."""
+
+    opening_params: str
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -287,6 +294,7 @@ class Scenario(_Model):
     portfolio: PortfolioParams = PortfolioParams()
     valuation: ValuationParams | None = None
     experience: ExperienceParams | None = None
+    movement: MovementParams | None = None
 
     @model_validator(mode="after")
     def _contract_amount_needs_a_calendar(self):
@@ -392,11 +400,15 @@ BOOK_KEYS = (("portfolio", "rent_book_csv"), ("portfolio", "mortgage_book_csv"),
              ("valuation", "receivables_csv"), ("valuation", "mortgage_book_csv"), ("experience", "history_csv"))
 
 
+#: The keys that name a file relative to the params file: the books and the movement's opening.
+FILE_KEYS = (*BOOK_KEYS, ("movement", "opening_params"))
+
+
 def _anchor_books(data: dict, folder: Path) -> dict:
-    """``data`` (a file's merged mapping) with its relative book paths made absolute from
-    ``folder``, the file's own: a file that extends another in another folder still finds
-    the books the other names."""
-    for section, key in BOOK_KEYS:
+    """``data`` (a file's merged mapping) with its relative book paths (:data:`FILE_KEYS`)
+    made absolute from ``folder``, the file's own: a file that extends another in another
+    folder still finds the books the other names."""
+    for section, key in FILE_KEYS:
         block = data.get(section)
         if isinstance(block, dict) and isinstance(block.get(key), str) and not Path(block[key]).is_absolute():
             data = {**data, section: {**block, key: str(folder / block[key])}}

@@ -217,3 +217,24 @@ def vintage_curves(curves: pd.DataFrame, *, title: str, expected: pd.Series | No
                   legend=False)
     ax.legend(fontsize=7, ncol=2, loc="lower right", title="origination quarter", title_fontsize=7)
     return fig
+
+
+def waterfall(steps: pd.Series, *, title: str, ylabel: str):
+    """A bridge as a waterfall: the first and last entries (opening, closing) as full bars,
+    each step between as a bar from the running total, rises and falls coloured apart."""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    labels = list(steps.index)
+    values = steps.to_numpy(dtype=float)
+    running = values[0]
+    ax.bar(0, values[0], color="#4c72b0")
+    for i, v in enumerate(values[1:-1], start=1):
+        ax.bar(i, v, bottom=running, color="#c44e52" if v > 0 else "#55a868")
+        running += v
+    ax.bar(len(values) - 1, values[-1], color="#4c72b0")
+    ax.set_xticks(range(len(labels)), [label.replace(": ", ":\n") for label in labels], rotation=30, ha="right",
+                  fontsize=8)
+    ax.bar([], [], color="#c44e52", label="increase")
+    ax.bar([], [], color="#55a868", label="decrease")
+    _finish(fig, ax, title, "step", ylabel)
+    ax.yaxis.set_major_formatter(_YEN)
+    return fig

@@ -77,9 +77,25 @@ class Valuation:
     mortgage_cash_flows: pd.DataFrame | None = None
     mortgage_loans: pd.DataFrame | None = None
     mortgage_cash_flows_by_year: pd.DataFrame | None = None
+    credit_loss_by_scenario: dict | None = None  # product -> each scenario's lifetime credit loss
+
+    def credit_loss(self) -> pd.DataFrame:
+        """Each product's lifetime credit loss on the books in force and their receivables:
+        the provision over the lifetime of every stage plus the allowance; exact, and the
+        Monte Carlo mean, standard error and 99.5% quantile (the 1-in-200 figure) of each
+        scenario's lifetime net loss plus its receivables' amount not recovered."""
+        rows = []
+        for product, losses in (self.credit_loss_by_scenario or {}).items():
+            p = self.provision.xs(product, level="product")
+            a = self.allowance.loc[self.allowance.index.str.startswith("mortgage") == (product == "mortgage")]
+            rows.append((product, float(p["ecl_lifetime_yen"].sum() + a["allowance_yen"].sum()),
+                         *scenario_summary(np.asarray(losses, dtype=float))))
+        return pd.DataFrame(rows, columns=["product", "expected_yen", "mc_mean_yen", "mc_standard_error_yen",
+                                           "q995_yen"]).set_index("product")
 
     def key_figures(self) -> dict:
-        """The flat dict the batch collects: the totals finance books."""
+        """The flat dict the batch collects: the totals finance books, by product and stage,
+        and the lifetime credit loss (:meth:`credit_loss`)."""
         a, p = self.allowance, self.provision
         out = {"receivables_yen": float(a["receivable_yen"].sum()),
                "allowance_yen": float(a["allowance_yen"].sum()),
@@ -88,9 +104,19 @@ class Valuation:
         for (product, stage), row in p.iterrows():
             out[f"provision_{product}_stage_{stage}_12_months_yen"] = float(row["ecl_12_months_yen"])
             out[f"provision_{product}_stage_{stage}_lifetime_yen"] = float(row["ecl_lifetime_yen"])
+            out[f"provision_{product}_stage_{stage}_booked_yen"] = float(row["booked_yen"])
         for product, row in self.higher_of.iterrows():
             out[f"unearned_fees_{product}_yen"] = float(row["unearned_fee_yen"])
             out[f"higher_of_{product}_yen"] = float(row["measured_yen"])
+        mortgage = a.index.str.startswith("mortgage")
+        for product, rows in (("rent", ~mortgage), ("mortgage", mortgage)):
+            if product in self.higher_of.index:
+                out[f"allowance_{product}_yen"] = float(a.loc[rows, "allowance_yen"].sum())
+                out[f"allowance_{product}_mc_mean_yen"] = float(a.loc[rows, "mc_allowance_yen"].sum())
+        for product, row in self.credit_loss().iterrows():
+            out[f"credit_loss_{product}_expected_yen"] = float(row["expected_yen"])
+            out[f"credit_loss_{product}_mc_mean_yen"] = float(row["mc_mean_yen"])
+            out[f"credit_loss_{product}_q995_yen"] = float(row["q995_yen"])
         return out
 
 
@@ -164,9 +190,12 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
     receivable = _closed_receivables(receivables, model, settings, z)
     mortgage = None if mortgage_book is None else value_mortgage(mortgage_book, mortgage_model, settings,
                                                                   n_scenarios=n_scenarios, seed=seed, threads=threads)
-    allowance = _allowance_table(settings, bucket, state, arrears, group, grouped, exact, receivable,
-                                 [] if mortgage is None else [mortgage.allowance_row])
-    provision = _provision_table(stage, state, group, grouped, exact, settings)
+    allowance, unrecovered = _allowance_table(settings, bucket, state, arrears, group, grouped, exact, receivable,
+                                              [] if mortgage is None else [mortgage.allowance_row])
+    provision, lifetime = _provision_table(stage, state, group, grouped, exact, settings)
+    credit_loss = {"rent": lifetime + unrecovered}
+    if mortgage is not None:
+        credit_loss["mortgage"] = mortgage.credit_loss_by_scenario
     if mortgage is not None:
         provision = pd.concat([provision, mortgage.provision])
     provision = provision.set_index(["product", "stage"])
@@ -192,7 +221,7 @@ def value_book(rent_book: pd.DataFrame, model: RentModel, settings: ValuationSet
                               "receivable_yen": arrears})
     contracts.loc[state < 0, "bucket"] = ""
     return Valuation(settings, allowance, provision, unearned, higher, cash, by_year, contracts, n_scenarios, seed, z,
-                     mortgage_cash, None if mortgage is None else mortgage.loans, mortgage_years)
+                     mortgage_cash, None if mortgage is None else mortgage.loans, mortgage_years, credit_loss)
 
 
 def _closed_receivables(receivables, model: RentModel, settings: ValuationSettings, z: np.ndarray) -> dict:
@@ -217,10 +246,11 @@ def _closed_receivables(receivables, model: RentModel, settings: ValuationSettin
     return out
 
 
-def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, closed, extra_rows) -> pd.DataFrame:
+def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, closed, extra_rows) -> tuple:
+    """The allowance table and, by scenario, the rent receivables' amount not recovered."""
     labels = settings.bucket_labels()
     n_open = len(labels) - 1
-    rows = []
+    rows, losses = [], []
     disc = WINDOWS.index("lifetime_discounted")
     for b in range(n_open):
         members = (state >= 0) & (bucket == b)
@@ -228,8 +258,10 @@ def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, cl
         gs = sorted({1 + s * n_open + b for s in range(3)})
         expected = float(_runoff(exact[gs][:, :, disc], 1).sum())
         unrecovered = balance - _runoff(grouped[:, gs][..., disc], 2).sum(axis=1)
+        losses.append(unrecovered)
         rows.append((labels[b], int(members.sum()), balance, expected, *scenario_summary(unrecovered)))
     unrecovered = closed["balance"] - closed["by_scenario"]
+    losses.append(unrecovered)
     rows.append((labels[-1], closed["count"], closed["balance"], closed["exact"], *scenario_summary(unrecovered)))
     t = pd.DataFrame(rows, columns=["bucket", "receivables", "receivable_yen", "expected_recovery_yen",
                                     "mc_allowance_yen", "mc_standard_error_yen", "unrecovered_q995_yen"])
@@ -240,23 +272,26 @@ def _allowance_table(settings, bucket, state, arrears, group, grouped, exact, cl
                                     0.0)
     return t.set_index("bucket")[["receivables", "receivable_yen", "expected_recovery_yen", "allowance_yen",
                                   "allowance_ratio", "mc_allowance_yen", "mc_standard_error_yen",
-                                  "unrecovered_q995_yen"]]
+                                  "unrecovered_q995_yen"]], np.sum(losses, axis=0)
 
 
-def _provision_table(stage, state, group, grouped, exact, settings) -> pd.DataFrame:
+def _provision_table(stage, state, group, grouped, exact, settings) -> tuple:
+    """The rent rows of the provision table and, by scenario, the lifetime net loss of every
+    stage together."""
     n_open = len(settings.ageing_edges_months) + 1
-    rows = []
+    rows, lifetime = [], 0.0
     w12, wl = WINDOWS.index("12_months"), WINDOWS.index("lifetime")
     for s in (1, 2, 3):
         gs = [1 + (s - 1) * n_open + b for b in range(n_open)] + ([0] if s == 1 else [])
         e12, el = (float(_net(exact[gs], 1, w, w).sum()) for w in (w12, wl))
         m12, ml = (_net(grouped[:, gs], 2, w, w).sum(axis=1) for w in (w12, wl))
         booked = e12 if s == 1 else el
+        lifetime = lifetime + ml
         rows.append(("rent", s, int((stage == s).sum()), e12, el, *scenario_summary(m12)[:2], *scenario_summary(ml)[:2],
                      "12 months" if s == 1 else "lifetime", booked))
     return pd.DataFrame(rows, columns=["product", "stage", "contracts", "ecl_12_months_yen", "ecl_lifetime_yen",
                                        "mc_12_months_yen", "mc_12_months_standard_error_yen", "mc_lifetime_yen",
-                                       "mc_lifetime_standard_error_yen", "booked_basis", "booked_yen"])
+                                       "mc_lifetime_standard_error_yen", "booked_basis", "booked_yen"]), lifetime
 
 
 def _rent_net(model: RentModel, flows: np.ndarray, exact_flows: pd.DataFrame, closed: dict) -> tuple:

@@ -43,6 +43,7 @@ class MortgageFigures:
     loans: pd.DataFrame
     expected_net: np.ndarray    # by month 0..T
     simulated_net: np.ndarray   # scenarios x months 0..T
+    credit_loss_by_scenario: np.ndarray  # lifetime net loss of every stage plus the receivables not recovered
 
 
 def mortgage_stages(book: pd.DataFrame, model: MortgageModel, settings: ValuationSettings) -> tuple:
@@ -109,4 +110,5 @@ def value_mortgage(book: pd.DataFrame, model: MortgageModel, settings: Valuation
                           "stage": stage, "months_delinquent": owed, "receivable_yen": receivable_yen,
                           "unearned_fee_yen": unearned}, index=book.index)
     return MortgageFigures(allowance_row, provision, int(unearned.sum()), refunds, loans,
-                           exact_flows.to_numpy() @ SIGNS, np.einsum("slt,l->st", flows, SIGNS))
+                           exact_flows.to_numpy() @ SIGNS, np.einsum("slt,l->st", flows, SIGNS),
+                           ml[:, :3].sum(axis=1) + unrecovered)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..collection import PAYMENT_EXIT, REPAYS, STATE_RULES, STATES, TRANSIENT_STATES
+from ..collection import STATES, TRANSIENT_STATES
 from ..portfolio import synthetic_mortgage_book, synthetic_rent_book
 from ..simulation.mortgage import MortgageModel, prepare_mortgage_book
 from ..simulation.rent import RentModel
 from ..simulation.rent.book import prepare_book
+from .rollforward import closed_from_exits, rent_month, rent_rules
 
 
 def synthetic_inforce_book(n_contracts: int, model: RentModel, seed: int, *, max_age_months: int = 60,
@@ -38,11 +39,7 @@ def synthetic_inforce_book(n_contracts: int, model: RentModel, seed: int, *, max
     total, cap, covered = (np.empty_like(a) for a in (layout.total, layout.cap, layout.jhf_covered))
     total[layout.position], cap[layout.position], covered[layout.position] = (layout.total, layout.cap,
                                                                                layout.jhf_covered)
-    K = len(TRANSIENT_STATES)
-    cumulative = np.cumsum(model.chain.stressed(model.good_exit_multiplier(0.0)).matrix[:K], axis=1)
-    cumulative[:, -1] = 1.0
-    repays = np.array([STATE_RULES[s].month == REPAYS for s in STATES])
-    paying_exit = np.array([STATE_RULES[s].role == PAYMENT_EXIT for s in STATES])
+    rules = rent_rules(model)
     by_grade = {g: model.hazard(h, 0.0) for g, h in model.delinquency_hazard.items()}
     hazard = base["grade"].map(by_grade).to_numpy(float)
     state = np.full(n_contracts, -1)  # -1 performing, else a state of STATES
@@ -51,42 +48,16 @@ def synthetic_inforce_book(n_contracts: int, model: RentModel, seed: int, *, max
     exit_month = np.zeros(n_contracts, dtype=np.int64)
     cure_month = np.zeros(n_contracts, bool)  # paid up this month: the next missed rent comes later
     for month in range(1, max_age_months + 1):  # every contract alive and not yet at its date, at once
-        live = ~gone & (month <= age)
-        u = rng.random(n_contracts)
-        performing = live & (state < 0) & ~cure_month
-        cure_month[:] = False
-        missed = performing & (u < hazard)
-        left = performing & ~missed & (u < hazard + (1 - hazard) * model.moveout_hazard)
-        gone |= left
-        state[missed] = 0
-        u[missed] = rng.random(int(missed.sum()))  # the month's draw in dunning
-        collecting = live & (state >= 0)
-        plan = collecting & repays[np.maximum(state, 0)]
-        k[plan] -= np.minimum(k[plan], model.installment_repayment_months)
-        sub = collecting & ~plan & (k < cap)
-        k[sub] += 1
-        moves = collecting & (month < age)  # the valuation month's move is the projection's first draw
-        idx = np.flatnonzero(moves)
-        state[idx] = (u[idx, None] >= cumulative[state[idx]]).sum(axis=1)
-        cured = moves & (state >= K) & paying_exit[np.maximum(state, 0)]
-        state[cured], k[cured] = -1, 0
-        cure_month |= cured  # the cure is next month's; the earliest next missed rent the month after
-        ended = moves & (state >= K)
-        gone |= ended
-        exit_month[ended] = month + 1  # the move drawn this month happens next month
+        # the valuation month's move is the projection's first draw
+        rent_month(rng, rules, ~gone & (month <= age), month < age, True, hazard, cap, state, k, gone, cure_month,
+                   exit_month, month)
+    K = len(TRANSIENT_STATES)
     ended = gone & (state >= K)
     since = age - exit_month
-    keep = ended & (k > 0) & (since <= write_off_months)
-    balance = k * total
-    recovered = np.where(since >= model.recovery_delay_months, model.recovery_after_exit(balance, 0.0), 0)
     rent_at_start = (base["rent_yen"] + base["management_fee_yen"] + base["common_fee_yen"]).to_numpy(np.int64)
-    insured = base["insured"].to_numpy() & (since >= 1)  # the payout comes the month after the exit
-    payout = np.where(insured, model.jhf.payout(subrogated_rent=k * covered, rent_at_start=rent_at_start), 0)
-    receivables = pd.DataFrame({"receivable_id": [f"R{i:07d}" for i in np.flatnonzero(keep)],
-                                "balance_yen": (balance - recovered)[keep], "months_since_exit": since[keep],
-                                "exit_kind": np.array(STATES, dtype=object)[state[keep]],
-                                "insured": insured[keep] & (payout[keep] > 0), "jhf_payout_received_yen": payout[keep]})
-    receivables = receivables[receivables["balance_yen"] > 0].reset_index(drop=True)
+    receivables = closed_from_exits(model, ended & (k > 0) & (since <= write_off_months), k, total, covered, since,
+                                    np.maximum(state, 0), base["insured"].to_numpy(bool), rent_at_start,
+                                    np.array([f"R{i:07d}" for i in range(n_contracts)], dtype=object))
     collecting = state >= 0
     book = base.assign(contract_id=[f"C{i:07d}" for i in range(n_contracts)], start_month=-age,
                        status=np.where(collecting, np.array(STATES, dtype=object)[np.maximum(state, 0)], "performing"),
@@ -184,3 +155,46 @@ def inforce_mortgage_book_from_params(scenario, params_path) -> pd.DataFrame | N
     return synthetic_inforce_mortgage_book(v.synthetic_loans, MortgageModel.from_params(scenario),
                                            scenario.portfolio.seed,
                                            lump_sum_share=scenario.portfolio.mortgage_lump_sum_share)
+
+
+def synthetic_next_quarter(rent_book: pd.DataFrame, receivables: pd.DataFrame, model: RentModel, seed: int, *,
+                           months: int = 3, new_contracts: int = 0, hazard_factor: float = 1.0,
+                           mortgage_book: pd.DataFrame | None = None, mortgage_model: MortgageModel | None = None,
+                           new_loans: int = 0) -> dict:
+    """The books ``months`` months later, to try a movement analysis on: the books in force
+    rolled forward (:mod:`.rollforward`) with every grade's delinquency hazard and mortgage
+    default rate times ``hazard_factor`` (worse than expected above 1), and new business:
+    ``new_contracts`` performing rent contracts (ids ``N0000000``...) and ``new_loans``
+    performing loans, started in the last ``months`` months. Returns ``rent``,
+    ``receivables`` and, with a mortgage book, ``mortgage``. Draws come from
+    ``SeedSequence(seed)`` and its spawned streams."""
+    import dataclasses
+
+    from .rollforward import roll_forward_mortgage, roll_forward_rent
+
+    if not (isinstance(hazard_factor, (int, float)) and 0 < hazard_factor < 10):
+        raise ValueError(f"hazard_factor must be a number above 0 and below 10, got {hazard_factor!r}")
+    actual = dataclasses.replace(model, delinquency_hazard={g: min(h * hazard_factor, 0.99)
+                                                            for g, h in model.delinquency_hazard.items()})
+    rent, closed = roll_forward_rent(rent_book, receivables, actual, months, seed)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(9,)))
+    out = {"receivables": closed}
+    if new_contracts:
+        new = synthetic_rent_book(new_contracts, seed=seed + 1)
+        new = new.assign(contract_id=[f"N{i:07d}" for i in range(new_contracts)],
+                         start_month=-rng.integers(0, months, new_contracts), status="performing", arrears_yen=0,
+                         months_subrogated=0)
+        rent = pd.concat([rent, new[list(rent.columns)]], ignore_index=True)
+    out["rent"] = rent
+    if mortgage_book is not None:
+        worse = dataclasses.replace(mortgage_model, annual_default_rate={
+            g: min(p * hazard_factor, 0.99) for g, p in mortgage_model.annual_default_rate.items()})
+        loans = roll_forward_mortgage(mortgage_book, worse, months, seed)
+        if new_loans:
+            new = synthetic_inforce_mortgage_book(new_loans, mortgage_model, seed + 1)
+            new = new.assign(loan_id=[f"N{i:07d}" for i in range(new_loans)], status="performing",
+                             months_delinquent=0, receivable_yen=0, months_since_subrogation=0,
+                             age_months=rng.integers(0, months, new_loans))
+            loans = pd.concat([loans, new[list(loans.columns)]], ignore_index=True)
+        out["mortgage"] = loans
+    return out
