@@ -58,6 +58,9 @@ FIGURES = {
     "hazard_fit": lambda: plots.hazard_fit(calibration.against_generating(
         calibration.fit_hazards(pd.read_csv("params/calibration/synthetic_history.csv"), bands=(12, 24)),
         RENT.delinquency_hazard, RENT.moveout_hazard), title="t"),
+    "waterfall": lambda: plots.waterfall(
+        pd.Series([5e6, 1e6, -2e6, 3e5, 4.3e6], index=["opening", "unwind", "experience", "assumptions: x", "closing"]),
+        title="t", ylabel="provision (yen)"),
     "vintage_curves": lambda: plots.vintage_curves(
         pd.DataFrame({"2025Q1": [0.1, 0.2], "2025Q2": [0.12, None]}, index=[1, 2]), title="t",
         expected=pd.Series([0.11, 0.21], index=[1, 2])),

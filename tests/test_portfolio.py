@@ -106,9 +106,9 @@ def test_check_reads_the_books_a_scenario_names_and_names_the_row_of_a_problem(t
     books = root / "params" / "books"  # the valuation books base.yaml names, found from this other folder
     assert capsys.readouterr().out.strip() == (f"{tmp_path / 'q4.yaml'}: ok (q4; rent book book.csv: 30 contracts; "
                                                f"mortgage book loans.csv: 12 loans; valuation rent "
-                                               f"{books / 'inforce_rent_book.csv'}: 1,389 rows; valuation "
-                                               f"receivables {books / 'closed_receivables.csv'}: 36 rows; valuation "
-                                               f"mortgage {books / 'inforce_mortgage_book.csv'}: 2,000 loans; "
+                                               f"{books / 'inforce_rent_book.csv'}: 1,431 rows; valuation "
+                                               f"receivables {books / 'closed_receivables.csv'}: 35 rows; valuation "
+                                               f"mortgage {books / 'inforce_mortgage_book.csv'}: 2,056 loans; "
                                                f"experience history {books / 'status_history.csv'}: 14,255 rows)")
     book.assign(plan=book["plan"].where(book.index != 3, "premium")).to_csv(tmp_path / "book.csv", index=False)
     assert cli.main(["check", str(tmp_path / "q4.yaml")]) == 2

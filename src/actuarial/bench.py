@@ -31,6 +31,10 @@ WORKLOADS = {
     "quarter_close": (1_500_000, 10_000, 60, 0, 0),
     # an experience study of a status history of 1,000,000 contracts over 24 months
     "experience": (1_000_000, 0, 24, 0, 0),
+    # a movement from the quarter-close book to the same book a quarter on (20% worse, 5% new
+    # business, a changed recovery rate): its valuations on common random numbers, against one
+    # valuation of the closing book alone
+    "movement": (1_500_000, 10_000, 60, 0, 0),
 }
 
 
@@ -168,6 +172,54 @@ def run_experience(contracts: int, scenarios: int, months: int, base_contracts: 
             "peak_memory_mb": round(_peak_mb(), 1), "threads": 1}
 
 
+def run_movement(contracts: int, scenarios: int, months: int, base_contracts: int, base_scenarios: int,
+                 threads: int, repeat: int = 1) -> dict:
+    """Time a movement (:func:`~actuarial.movement.movement`) between a seasoned book and the
+    same book a quarter on, once, and one quarter close of the closing book alone, so that
+    the movement's cost reads as a number of valuations; returns the bench.json entry."""
+    import tempfile
+    from pathlib import Path as _P
+
+    from .movement import load_books, movement, quarter_from_params
+    from .params import load_params
+    from .simulation import RentModel
+    from .valuation import synthetic_inforce_book, value_book
+    from .valuation.synthetic import INFORCE_CSV_COLUMNS, synthetic_next_quarter
+
+    base = _P(__file__).resolve().parents[2] / "params" / "base.yaml"
+    scenario = load_params(base)
+    model = RentModel.from_params(scenario)
+    book, receivables = synthetic_inforce_book(contracts, model, seed=2026, write_off_months=60)
+    book = book[list(INFORCE_CSV_COLUMNS)]
+    later = synthetic_next_quarter(book, receivables, model, 2027, new_contracts=len(book) // 20, hazard_factor=1.2)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = _P(tmp)
+        for name, frames in (("q3", {"rent": book, "receivables": receivables}), ("q4", later)):
+            frames["rent"].to_csv(folder / f"{name}_rent.csv", index=False)
+            frames["receivables"].to_csv(folder / f"{name}_receivables.csv", index=False)
+        for name, date, extra in (("q3", "2026-09-30", "  recovery_rate: 0.25\n"), ("q4", "2026-12-31", "")):
+            (folder / f"{name}.yaml").write_text(
+                f"extends: {base}\nscenario: {{name: {name}}}\nmortgage_model: null\nmortgage_fee: null\n"
+                f"movement: null\nrent_model:\n  months: {months}\n{extra}valuation:\n  valuation_date: {date}\n"
+                f"  rent_book_csv: {name}_rent.csv\n  receivables_csv: {name}_receivables.csv\n"
+                f"  mortgage_book_csv: null\n", encoding="utf-8")
+        opening, closing = (quarter_from_params(folder / f"{n}.yaml", n_scenarios=scenarios, seed=1)
+                            for n in ("q3", "q4"))
+        t = time.perf_counter()
+        result = movement(opening, closing)
+        total = time.perf_counter() - t
+        books = load_books(closing)
+        t = time.perf_counter()
+        value_book(books["rent"], RentModel.from_params(closing.scenario), closing.scenario.valuation.settings(),
+                   receivables=books["receivables"], n_scenarios=scenarios, seed=1, threads=threads)
+        one = time.perf_counter() - t
+    return {"contracts_in_force": len(book), "closing_contracts": len(later["rent"]), "scenarios": scenarios,
+            "months": months, "valuations": len(result.valuations), "seconds": round(total, 3),
+            "seconds_runs": [round(total, 3)], "one_valuation_seconds": round(one, 3),
+            "movement_over_one_valuation": round(total / one, 2), "peak_memory_mb": round(_peak_mb(), 1),
+            "threads": threads}
+
+
 def _entry(contracts, scenarios, months, runs, base_contracts, base_scenarios, base_seconds, threads) -> dict:
     seconds = statistics.median(runs)
     rate = contracts * scenarios / seconds
@@ -200,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workload:  # child process: one workload, JSON on stdout
         c, s, m, bc, bs = WORKLOADS[args.workload]
         run_workload = {"rent": run_rent, "mortgage": run_mortgage, "quarter_close": run_quarter_close,
-                        "experience": run_experience}[args.workload]
+                        "experience": run_experience, "movement": run_movement}[args.workload]
         entry = run_workload(c, max(1, round(s * args.scale)), m, bc, bs, args.threads, args.repeat)
         print(json.dumps(entry))
         return 0
@@ -219,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['closed_receivables']:,} closed receivables, {r['scenarios']:,} scenarios x {r['months']} "
                   f"months in {r['seconds']:.1f} s (of which the exact figures {r['exact_seconds']:.1f} s), "
                   f"peak {r['peak_memory_mb']:.0f} MB, {r['threads']} threads")
+            continue
+        if name == "movement":
+            print(f"{name}: {r['contracts_in_force']:,} contracts to {r['closing_contracts']:,}, {r['valuations']} "
+                  f"valuations on {r['scenarios']:,} common scenarios in {r['seconds']:.1f} s; one valuation of the "
+                  f"closing book {r['one_valuation_seconds']:.1f} s ({r['movement_over_one_valuation']}x), "
+                  f"peak {r['peak_memory_mb']:.0f} MB")
             continue
         if name == "experience":
             print(f"{name}: a history of {r['contracts']:,} contracts over {r['months']} months ({r['history_rows']:,} "
