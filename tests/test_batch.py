@@ -26,11 +26,37 @@ def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch")
     (tmp / "small.yaml").write_text(SMALL, encoding="utf-8")
     (tmp / "broken.yaml").write_text(BROKEN, encoding="utf-8")
-    code = batch.main([str(tmp / "small.yaml"), str(tmp / "broken.yaml"), "--notebooks", "01_product_terms",
+    with pytest.MonkeyPatch.context() as mp:  # the batch refuses a missing book before it starts (tested below);
+        # let it through here, as if the book had gone after the check, to see a notebook fail in a run
+        mp.setattr(batch, "check_scenario_books", lambda *args: None)
+        code = _run_small(tmp)
+    return code, tmp / "reports"
+
+
+def _run_small(tmp):
+    return batch.main([str(tmp / "small.yaml"), str(tmp / "broken.yaml"), "--notebooks", "01_product_terms",
                        "02_rent_portfolio", "04_mortgage_portfolio", "05_stress_and_capital", "06_batch_summary",
                        "--jobs", "2",
                        "--scenarios", "20", "--reports", str(tmp / "reports")])
-    return code, tmp / "reports"
+
+
+def test_a_missing_or_misspelt_book_is_refused_before_anything_starts(tmp_path, capsys):
+    (tmp_path / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    code = batch.main([str(tmp_path / "broken.yaml"), "--notebooks", "01_product_terms", "--reports",
+                       str(tmp_path / "reports")])
+    err = capsys.readouterr().err
+    assert code == 2 and "no_such_book.csv" in err and "Traceback" not in err
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+    book = pd.read_csv(ROOT / "params" / "books" / "inforce_rent_book.csv").rename(columns={"grade": "grdae"})
+    book.drop(columns="grdae").assign(grade="A", strat_month=0).to_csv(tmp_path / "book.csv", index=False)
+    (tmp_path / "typo.yaml").write_text(SMALL.replace("name: small,", "name: typo,").replace(
+        "mortgage_loans: 40}", "mortgage_loans: 40, rent_book_csv: book.csv}"), encoding="utf-8")
+    scenario = batch.load_params(tmp_path / "typo.yaml")
+    batch.check_scenario_books(scenario, tmp_path / "typo.yaml", strict=False)
+    err = capsys.readouterr().err
+    assert "warning: " in err and "'strat_month' is not read by the rent engine; did you mean 'start_month'?" in err
+    with pytest.raises(batch.BatchError, match=r"book\.csv: column 'strat_month' is not read .* refused"):
+        batch.check_scenario_books(scenario, tmp_path / "typo.yaml", strict=True)
 
 
 def test_batch_runs_end_to_end_and_writes_every_output(run):

@@ -1,6 +1,8 @@
 """Books read from CSV: spreadsheet exports read back exactly, bad cells named by column and row as a
 spreadsheet numbers them; `actuarial check` checks the books a scenario file names."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,8 @@ from actuarial.params import load_params
 from actuarial.portfolio import check_books, read_book_csv, synthetic_mortgage_book, synthetic_rent_book
 from actuarial.simulation import MortgageModel, RentModel, simulate
 from actuarial.simulation.rent import validate_portfolio
+
+ROOT = Path(__file__).resolve().parents[1]
 
 MODEL = RentModel.from_params(load_params("params/base.yaml"))
 
@@ -141,3 +145,58 @@ def test_a_book_made_of_two_keeps_naming_the_bad_row_and_value(book):
     mortgage = MortgageModel.from_params(load_params("params/base.yaml"))
     with pytest.raises(ValueError, match=r"'principal_yen' must not be negative, got -1 in row 2$"):
         simulate(loans, mortgage, 2, seed=1)
+
+
+def _shipped_rent(tmp_path, transform) -> Path:
+    text = (ROOT / "params" / "books" / "inforce_rent_book.csv").read_text(encoding="utf-8")
+    path = tmp_path / "book.csv"
+    path.write_text(transform(text), encoding="utf-8")
+    return path
+
+
+def test_a_file_separated_by_semicolons_is_named(tmp_path):
+    path = _shipped_rent(tmp_path, lambda t: t.replace(",", ";"))
+    with pytest.raises(ValueError, match=r"book\.csv: the header is one column, .* separated by semicolons; save it "
+                                         r"as CSV separated by commas"):
+        read_book_csv(path, "rent")
+
+
+def test_a_column_named_twice_is_named(tmp_path):
+    path = _shipped_rent(tmp_path, lambda t: t.replace("plan,grade,insured", "plan,grade,grade", 1))
+    with pytest.raises(ValueError, match=r"book\.csv: the header names column 'grade' twice \(columns 11 and 12\)"):
+        read_book_csv(path, "rent")
+
+
+@pytest.mark.parametrize("kind, wrong, right", [("rent", "start_month", "start_mnth"),
+                                                ("rent", "months_subrogated", "months_subrogatd"),
+                                                ("mortgage", "fee_paid_yen", "fee_payed_yen"),
+                                                ("receivables", "months_since_exit", "month_since_exit")])
+def test_a_column_no_engine_reads_is_named_with_the_nearest_known_one(tmp_path, kind, wrong, right):
+    import warnings
+
+    name = {"rent": "inforce_rent_book.csv", "mortgage": "inforce_mortgage_book.csv",
+            "receivables": "closed_receivables.csv"}[kind]
+    text = (ROOT / "params" / "books" / name).read_text(encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(text.replace(wrong, right, 1), encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_book_csv(path, kind)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: column {right!r} is not read by the {kind} engine; did you mean {wrong!r}?"]
+    with pytest.raises(ValueError, match=rf"column {right!r} is not read .* \(refused by check and --strict"):
+        read_book_csv(path, kind, strict=True)
+
+
+def test_check_refuses_a_book_with_a_column_no_engine_reads(tmp_path):
+    (tmp_path / "books").mkdir()
+    for name in ("inforce_rent_book.csv", "closed_receivables.csv", "inforce_mortgage_book.csv", "status_history.csv"):
+        text = (ROOT / "params" / "books" / name).read_text(encoding="utf-8")
+        (tmp_path / "books" / name).write_text(text.replace("start_month", "start_mnth", 1), encoding="utf-8")
+    (tmp_path / "quarters").mkdir()
+    params = tmp_path / "base.yaml"
+    params.write_text((ROOT / "params" / "base.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "actuarial.cli", "check", str(params)], capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "inforce_rent_book.csv: column 'start_mnth' is not read by the rent engine; did you mean 'start_month'?" \
+        in run.stderr

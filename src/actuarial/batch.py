@@ -149,14 +149,35 @@ def _notebook_parameters(stem: str) -> set[str]:
     return set(pm.inspect_notebook(str(NOTEBOOK_DIR / f"{stem}.ipynb")))
 
 
-def plan(params_files, notebooks, overrides: dict, run_dir: Path) -> list[dict]:
-    """Validate everything and list the tasks; raises :class:`BatchError` before anything runs."""
+def check_scenario_books(scenario, params_file, strict: bool) -> None:
+    """The CSV books a scenario names, read and checked as ``actuarial check`` does
+    (:func:`~actuarial.portfolio.check_books`); a column no engine reads is printed as a
+    warning, or refused when ``strict``. Raises :class:`BatchError` naming the file."""
+    import sys
+    import warnings
+
+    from .portfolio import check_books
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            check_books(scenario, params_file, strict=strict)
+        except (ValueError, OSError) as exc:
+            raise BatchError(str(exc)) from None
+    for w in caught:
+        print(f"actuarial batch: warning: {w.message}", file=sys.stderr)
+
+
+def plan(params_files, notebooks, overrides: dict, run_dir: Path, *, strict: bool = False) -> list[dict]:
+    """Validate everything (params, and every CSV book they name) and list the tasks; raises
+    :class:`BatchError` before anything runs."""
     scenarios = {}
     for f in params_files:
         try:
             s = load_params(f)
         except ParamsError as exc:
             raise BatchError(str(exc)) from None
+        check_scenario_books(s, f, strict)
         if s.scenario.name in {v.scenario.name for v in scenarios.values()}:
             raise BatchError(f"{f}: scenario name {s.scenario.name!r} is used by another params file")
         if s.scenario.name in RUN_FOLDERS.values():
@@ -208,8 +229,9 @@ def _new_run_id(reports: Path) -> str:
 
 def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: str | None = None,
               reports_dir: str | Path = "reports", overrides: dict | None = None,
-              progress: bool = True) -> tuple[Path, bool]:
-    """Run the batch; returns the finished run folder and whether every notebook succeeded."""
+              progress: bool = True, strict: bool = False) -> tuple[Path, bool]:
+    """Run the batch; returns the finished run folder and whether every notebook succeeded.
+    ``strict``: a book column no engine reads stops the run (else it is a warning)."""
     from tqdm import tqdm
 
     params_files = [Path(p) for p in (params_files or [PARAMS_DIR / f"{n}.yaml" for n in DEFAULT_PARAMS])]
@@ -220,7 +242,7 @@ def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: st
     reports.mkdir(parents=True, exist_ok=True)
     run_id = _new_run_id(reports)
     partial = reports / f".{run_id}.partial"
-    tasks = plan(params_files, notebooks, overrides or {}, partial)  # raises before anything is written
+    tasks = plan(params_files, notebooks, overrides or {}, partial, strict=strict)  # raises before anything is written
     partial.mkdir()
     started = dt.datetime.now().isoformat(timespec="seconds")
     clock = time.perf_counter()
@@ -354,6 +376,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--scheduler", default=None, help="run on the Dask cluster at this address instead")
     p.add_argument("--scenarios", type=int, default=None, help="number of Monte Carlo scenarios for every notebook")
     p.add_argument("--reports", default=str(ROOT / "reports"), help="where run folders go (default: reports/)")
+    p.add_argument("--strict", action="store_true", help="refuse a book with a column no engine reads (by default "
+                                                         "a warning)")
     args = p.parse_args(argv)
     overrides = {} if args.scenarios is None else {"n_scenarios": args.scenarios}
     if args.scenarios is not None and args.scenarios < 1:
@@ -361,7 +385,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         run_dir, ok = run_batch(args.params or None, args.notebooks, jobs=args.jobs, scheduler=args.scheduler,
-                                reports_dir=args.reports, overrides=overrides)
+                                reports_dir=args.reports, overrides=overrides, strict=args.strict)
     except BatchError as exc:
         print(f"actuarial batch: {exc}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .collection import STATES, TRANSIENT_STATES, CollectionChain
-from .products.common import SUBROGATION_ITEMS, rate_fraction
+from .products.common import MAX_SENSITIVITY, SUBROGATION_ITEMS, rate_fraction
 from .products.jhf_insurance import JHFTerms
 from .products.mortgage_fee import validate_schedule
 from .products.rent_guarantee import PLAN_COSTS, FeePlan
@@ -37,7 +37,9 @@ class ParamsError(ValueError):
 
 Yen = Annotated[int, Field(ge=0, le=10**12, strict=True)]  # whole yen, up to a trillion
 Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
-Months = Annotated[int, Field(ge=0, strict=True)]
+Months = Annotated[int, Field(ge=0, le=600, strict=True)]  # up to 50 years
+#: An economic sensitivity (0 to :data:`~actuarial.products.common.MAX_SENSITIVITY`).
+Sensitivity = Annotated[float, Field(ge=0.0, le=MAX_SENSITIVITY, strict=True)]
 #: A cost as months of a contract's monthly total (0 to 120).
 CostMonths = Annotated[float, Field(ge=0.0, le=120.0, allow_inf_nan=False)]
 LooseDate = Annotated[dt.date, Field(strict=False)]
@@ -81,7 +83,7 @@ class JHFParams(_Model):
     cap_yen: Yen | None = JHFTerms.cap_yen
     premium_rate: Probability = JHFTerms.premium_rate
     recovery_share: Probability = JHFTerms.recovery_share
-    payment_lag_days: Annotated[int, Field(ge=0, strict=True)] = JHFTerms.payment_lag_days
+    payment_lag_days: Annotated[int, Field(ge=0, le=365, strict=True)] = JHFTerms.payment_lag_days
     covered_items: list[Literal[SUBROGATION_ITEMS]] = list(JHFTerms.covered_items)  # type: ignore[valid-type]
     contract_amount_yen: Yen | None = None
 
@@ -169,7 +171,7 @@ class RentModelParams(_Model):
     delinquency_hazard: dict[str, Annotated[float, Field(gt=0.0, lt=1.0, strict=True)]]
     moveout_hazard: Probability
     rho: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]
-    good_exit_sensitivity: Annotated[float, Field(ge=0.0, strict=True)] = 0.0
+    good_exit_sensitivity: Sensitivity = 0.0
     recovery_rate: Probability
     recovery_delay_months: Months = 0
     installment_repayment_months: Months = 0
@@ -196,7 +198,7 @@ class MortgageModelParams(_Model):
     partial_prepayment_share: Annotated[float, Field(gt=0.0, lt=1.0, strict=True)] = 0.1
     recovery_delay_months: Months = 12
     forced_sale_discount: Probability
-    house_price_sensitivity: Annotated[float, Field(ge=0.0, strict=True)] = 0.0
+    house_price_sensitivity: Sensitivity = 0.0
     fee_annual_rate: Probability
     schedule_loan_rate: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]
     schedule_discount_rate: Annotated[float, Field(gt=-0.5, lt=1.0, strict=True)]

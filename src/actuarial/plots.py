@@ -233,8 +233,10 @@ def waterfall(steps: pd.Series, *, title: str, ylabel: str):
     ax.bar(len(values) - 1, values[-1], color="#4c72b0")
     ax.set_xticks(range(len(labels)), [label.replace(": ", ":\n") for label in labels], rotation=30, ha="right",
                   fontsize=8)
-    ax.bar([], [], color="#c44e52", label="increase")
-    ax.bar([], [], color="#55a868", label="decrease")
-    _finish(fig, ax, title, "step", ylabel)
+    from matplotlib.patches import Patch
+
+    _finish(fig, ax, title, "step", ylabel, legend=False)
+    ax.legend(handles=[Patch(color="#4c72b0", label="opening, closing"), Patch(color="#c44e52", label="increase"),
+                       Patch(color="#55a868", label="decrease")], fontsize=8)
     ax.yaxis.set_major_formatter(_YEN)
     return fig

@@ -121,7 +121,54 @@ def books_from_params(scenario, params_path) -> tuple[pd.DataFrame | None, pd.Da
     return rent, mortgage
 
 
-def read_book_csv(path, kind: str) -> pd.DataFrame:
+def known_columns(kind: str) -> tuple[str, ...]:
+    """Every column the engines read from a ``kind`` book (:func:`read_book_csv`)."""
+    from .experience.history import HISTORY_COLUMNS
+    from .products.jhf_insurance import ELIGIBILITY_COLUMNS
+    from .simulation.mortgage import MORTGAGE_COLUMNS
+    from .simulation.mortgage_inforce import MORTGAGE_STATUS_COLUMNS
+    from .simulation.rent import PORTFOLIO_COLUMNS
+    from .simulation.rent.inforce import STATUS_COLUMNS
+    from .valuation.receivables import RECEIVABLE_COLUMNS
+
+    return {"rent": ("contract_id", "start_month", *PORTFOLIO_COLUMNS, *STATUS_COLUMNS, *ELIGIBILITY_COLUMNS),
+            "mortgage": ("loan_id", *MORTGAGE_COLUMNS, *MORTGAGE_STATUS_COLUMNS, "fee_paid_yen"),
+            "receivables": RECEIVABLE_COLUMNS,
+            "history": (*HISTORY_COLUMNS, "grade", "origination")}[kind]
+
+
+def _header_problems(path, kind: str, columns, strict: bool) -> None:
+    """A header the engines cannot read as meant: one column holding semicolons (a file
+    separated by semicolons), a name given twice, or a column no engine reads (a typo: named
+    with the nearest known name; a warning, an error when ``strict``)."""
+    import csv
+    import difflib
+    import warnings
+
+    names = list(columns)
+    if len(names) == 1 and ";" in str(names[0]):
+        raise ValueError(f"{path}: the header is one column, {str(names[0])[:60]!r}: the file is separated by "
+                         f"semicolons; save it as CSV separated by commas (Excel: 'CSV UTF-8 (comma delimited)')")
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f), [])
+    seen = {}
+    for i, name in enumerate(header, start=1):
+        if name in seen:
+            raise ValueError(f"{path}: the header names column {name!r} twice (columns {seen[name]} and {i}); "
+                             f"each column once")
+        seen[name] = i
+    known = known_columns(kind)
+    for name in names:
+        if name not in known:
+            near = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; the columns read are {', '.join(known)}"
+            message = f"{path}: column {name!r} is not read by the {kind} engine{hint}"
+            if strict:
+                raise ValueError(message + " (refused by check and --strict; remove or rename it)")
+            warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def read_book_csv(path, kind: str, *, strict: bool = False) -> pd.DataFrame:
     """Read a ``kind`` (``"rent"``, ``"mortgage"``, ``"receivables"`` or ``"history"``, a status
     history) book from CSV with the column types
     the engines check; errors name the file, the column, the first bad value and its row.
@@ -131,7 +178,10 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
     What a spreadsheet export does to a column is undone here: whole amounts written with a
     decimal point (``85000.0``) or as text become integers, and ``insured`` reads
     True/False, ``TRUE``/``FALSE`` or 1/0. A missing value, a fraction or text that is not a
-    number (``85,000``) in an amount or month column is an error. The engine's checks
+    number (``85,000``) in an amount or month column is an error, and so are a file
+    separated by semicolons and a header naming a column twice. A column no engine reads
+    (:func:`known_columns`; ``start_mnth`` for ``start_month``) is named with the nearest
+    known name: a warning, or an error when ``strict``. The engine's checks
     (:func:`~actuarial.simulation.rent.validate_portfolio`, :func:`check_books`) then name
     any other bad value."""
     from pathlib import Path
@@ -157,6 +207,7 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"{path}: cannot read the {kind} book: {exc}") from None
 
+    _header_problems(path, kind, book.columns, strict)
     # rows numbered as a spreadsheet shows the file (the header is row 1), so that every
     # error, here or in the engine's checks, names the row the user sees
     book.index = pd.RangeIndex(2, len(book) + 2, name="row")
@@ -184,12 +235,13 @@ def read_book_csv(path, kind: str) -> pd.DataFrame:
     return book
 
 
-def check_books(scenario, params_path) -> list[str]:
+def check_books(scenario, params_path, *, strict: bool = True) -> list[str]:
     """Read the CSV books a scenario file names (:func:`read_book_csv`) and check them as
     the engines will, against the scenario's own models: plans, grades, amounts, start
     months and JHF eligibility. Returns a line describing each book read; raises
     ``ValueError`` naming the file and the first problem. Synthetic books are not checked:
-    they are generated valid."""
+    they are generated valid. ``strict``: a column no engine reads is an error (else a
+    warning)."""
     from pathlib import Path
 
     from .simulation.mortgage import MortgageModel, validate_mortgage_book
@@ -200,7 +252,7 @@ def check_books(scenario, params_path) -> list[str]:
     found = []
     if scenario.rent_model is not None and p.rent_book_csv:
         path = base / p.rent_book_csv
-        book, model = read_book_csv(path, "rent"), RentModel.from_params(scenario)
+        book, model = read_book_csv(path, "rent", strict=strict), RentModel.from_params(scenario)
         try:
             validate_portfolio(book, model)
             start_months(book, model.months)
@@ -209,7 +261,7 @@ def check_books(scenario, params_path) -> list[str]:
         found.append(f"rent book {p.rent_book_csv}: {len(book):,d} contracts")
     if scenario.mortgage_model is not None and p.mortgage_book_csv:
         path = base / p.mortgage_book_csv
-        book = read_book_csv(path, "mortgage")
+        book = read_book_csv(path, "mortgage", strict=strict)
         try:
             validate_mortgage_book(book, MortgageModel.from_params(scenario))
         except ValueError as exc:
@@ -227,7 +279,7 @@ def check_books(scenario, params_path) -> list[str]:
             if not name:
                 continue
             path = base / name
-            book = read_book_csv(path, kind)
+            book = read_book_csv(path, kind, strict=strict)
             try:
                 check(book)
             except ValueError as exc:
@@ -235,7 +287,7 @@ def check_books(scenario, params_path) -> list[str]:
             found.append(f"valuation {kind} {name}: {len(book):,d} rows")
     if v is not None and scenario.mortgage_model is not None and v.mortgage_book_csv:
         path = base / v.mortgage_book_csv
-        book = read_book_csv(path, "mortgage")
+        book = read_book_csv(path, "mortgage", strict=strict)
         try:
             validate_mortgage_book(book, MortgageModel.from_params(scenario), "mortgage book")
         except ValueError as exc:
@@ -246,7 +298,7 @@ def check_books(scenario, params_path) -> list[str]:
         from .experience import prepare_history, read_history
 
         path = base / e.history_csv
-        history = read_history(path)
+        history = read_history(path, strict=strict)
         try:
             prepare_history(history)
         except ValueError as exc:

@@ -176,13 +176,13 @@ def _one_per_contract(frame, column, values, same, order, what) -> None:
                          f"one {column}")
 
 
-def read_history(path) -> pd.DataFrame:
+def read_history(path, *, strict: bool = False) -> pd.DataFrame:
     """Read a status history CSV (UTF-8; :func:`~actuarial.portfolio.read_book_csv`): rows
     numbered as a spreadsheet shows them (the header is row 1), whole months owed; errors
     name the file."""
     from ..portfolio import read_book_csv
 
-    return read_book_csv(path, "history")
+    return read_book_csv(path, "history", strict=strict)
 
 
 #: The moves of a step: staying, a performing contract's missed rent or move-out, or the

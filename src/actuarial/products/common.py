@@ -33,6 +33,11 @@ SUBROGATION_ITEMS = RENT_ITEMS + COST_ITEMS
 
 _MAX_DENOMINATOR = 10**6
 
+#: The largest economic sensitivity a model accepts (``good_exit_sensitivity``,
+#: ``house_price_sensitivity``): at 5 a 1-in-100 economy (z = -2.3) keeps exp(-11.6), about a
+#: hundred-thousandth, of a cure rate or a house price; anything larger is a typo.
+MAX_SENSITIVITY = 5.0
+
 
 def rate_fraction(rate: float, name: str = "rate") -> Fraction:
     """Exact fraction of a rate given in decimal, e.g. ``0.7`` -> ``Fraction(7, 10)``.

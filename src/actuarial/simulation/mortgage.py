@@ -51,6 +51,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..products.common import (
+    MAX_SENSITIVITY,
     check_count,
     check_rate,
     check_yen,
@@ -131,8 +132,8 @@ class MortgageModel:
         check_yen("administration_fee_yen", self.administration_fee_yen)
         object.__setattr__(self, "refund_lag_months", int(check_count("refund_lag_months", self.refund_lag_months)))
         if not is_real(self.house_price_sensitivity) or not math.isfinite(self.house_price_sensitivity) \
-                or self.house_price_sensitivity < 0:
-            raise ValueError(f"house_price_sensitivity must be a finite number >= 0, got "
+                or not 0 <= self.house_price_sensitivity <= MAX_SENSITIVITY:
+            raise ValueError(f"house_price_sensitivity must be a number in [0, {MAX_SENSITIVITY:g}], got "
                              f"{self.house_price_sensitivity!r}")
         object.__setattr__(self, "deduction_schedule", validate_schedule(self.deduction_schedule))
 

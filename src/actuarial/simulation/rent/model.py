@@ -11,7 +11,7 @@ import numpy as np
 from scipy.stats import norm
 
 from ...collection import COST_EXECUTION, COST_SUIT, NO_COST, CollectionChain, state_codes
-from ...products.common import check_count, check_rate, check_yen, is_real, rate_fraction
+from ...products.common import MAX_SENSITIVITY, check_count, check_rate, check_yen, is_real, rate_fraction
 from ...products.jhf_insurance import JHFTerms
 from ...products.rent_guarantee import FeePlan
 from ..result import RENT_LINES, RENT_SIGNS
@@ -68,8 +68,10 @@ class RentModel:
                 raise ValueError(f"{name} must be a number of months in [0, 120], got {value!r}")
             rate_fraction(value, name)  # taken as an exact fraction: at most six decimals
         if isinstance(self.good_exit_sensitivity, bool) or not isinstance(self.good_exit_sensitivity, (int, float)) \
-                or not math.isfinite(self.good_exit_sensitivity) or self.good_exit_sensitivity < 0:
-            raise ValueError(f"good_exit_sensitivity must be a finite number >= 0, got {self.good_exit_sensitivity!r}")
+                or not math.isfinite(self.good_exit_sensitivity) \
+                or not 0 <= self.good_exit_sensitivity <= MAX_SENSITIVITY:
+            raise ValueError(f"good_exit_sensitivity must be a number in [0, {MAX_SENSITIVITY:g}], got "
+                             f"{self.good_exit_sensitivity!r}")
         if self.projection_start is not None and not isinstance(self.projection_start, dt.date):
             raise ValueError(f"projection_start must be a date, got {self.projection_start!r}")
         for name, plan in self.plans.items():
