@@ -430,13 +430,19 @@ class FeeCurve:
 
     # -- calibration -------------------------------------------------------------------------------
     @classmethod
-    def calibrate(cls, principal, term_years, fee_paid, table, *, month_offset: int = 1) -> FeeCurve:
+    def calibrate(cls, principal, term_years, fee_paid, table, *, month_offset: int = 1,
+                  max_relative_error: float = 0.02) -> FeeCurve:
         """Fit the curve to a published table of unearned fees by least squares (scipy).
 
         ``table`` maps months elapsed -> unearned fee in yen (a dict, a Series, or a DataFrame
         with ``months_elapsed`` and ``unearned_fee_yen``). The fee rate is set so that the
         lump sum equals ``fee_paid``; ``loan_annual_rate`` and ``discount_annual_rate`` are
         fitted to the relative errors. The returned curve's ``fit`` holds the residual table.
+
+        A table the curve cannot fit raises ``ValueError`` before or after the fit: a month
+        given twice, an unearned fee that rises with the months elapsed or exceeds the fee
+        paid, or a best fit whose worst point is off by more than ``max_relative_error``
+        (named with its month, the published and fitted fees).
         """
         p = check_yen("principal", principal)
         n = check_count("term_years", term_years, minimum=1)
@@ -446,6 +452,20 @@ class FeeCurve:
         months, published = _table(table)
         if np.any(months > n * 12):
             raise ValueError(f"table has months_elapsed beyond the term ({n * 12}): {months.max()}")
+        order = np.argsort(months, kind="stable")
+        months, published = months[order], published[order]
+        twice = months[1:][months[1:] == months[:-1]]
+        if len(twice):
+            raise ValueError(f"table gives months_elapsed {int(twice[0])} twice")
+        rises = np.flatnonzero(published[1:] > published[:-1])
+        if len(rises):
+            i = int(rises[0])
+            raise ValueError(f"table's unearned fee rises from {published[i]:,.0f} yen at month {months[i]} to "
+                             f"{published[i + 1]:,.0f} yen at month {months[i + 1]}; an unearned fee only falls as "
+                             f"the months pass, so the curve cannot fit it")
+        if published[0] > fee:
+            raise ValueError(f"table's unearned fee at month {months[0]} ({published[0]:,.0f} yen) exceeds the fee paid "
+                             f"({fee:,d} yen); the table and the fee do not belong together")
 
         def curve(x) -> FeeCurve:
             base = cls(p, n, 0.01, float(x[0]), float(x[1]), month_offset)
@@ -453,18 +473,34 @@ class FeeCurve:
             return dataclasses.replace(base, fee_annual_rate=0.01 * fee / total)
 
         def residuals(x):
-            return curve(x).unearned(months) / published - 1.0
+            try:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    r = curve(x).unearned(months) / published - 1.0
+            except (ValueError, ZeroDivisionError):  # a trial point where the curve is undefined
+                return np.full(len(months), 1e6)
+            return np.where(np.isfinite(r), r, 1e6)
 
         best = None
         for x0 in ((0.02, 0.02), (0.05, 0.03), (0.08, 0.05), (0.01, 0.0)):
             sol = least_squares(residuals, x0, bounds=([0.0, -0.2], [0.3, 0.3]))
             if best is None or sol.cost < best.cost:
                 best = sol
-        fitted = curve(best.x)
+        try:
+            fitted = curve(best.x)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError("the fee curve cannot fit this table: no loan rate and discount rate give a curve "
+                             "through it; check the table, the principal, the term and the fee paid") from None
         model = fitted.unearned(months)
         fit = pd.DataFrame({"months_elapsed": months, "published_yen": published.astype(np.int64),
                             "fitted_yen": model, "residual_yen": model - published,
                             "relative_error": model / published - 1.0})
+        worst = fit["relative_error"].abs().fillna(np.inf).idxmax()
+        w = fit.loc[worst]
+        if not np.isfinite(fit["relative_error"]).all() or abs(w["relative_error"]) > max_relative_error:
+            raise ValueError(f"the fee curve cannot fit this table: its best fit is off by "
+                             f"{w['relative_error']:+.1%} at month {int(w['months_elapsed'])} (fitted "
+                             f"{w['fitted_yen']:,.0f} yen, published {w['published_yen']:,.0f} yen), more than "
+                             f"{max_relative_error:.0%}; check the table, the principal, the term and the fee paid")
         return dataclasses.replace(fitted, fit=fit)
 
 
