@@ -81,3 +81,42 @@ def test_collecting_a_folder_that_is_not_there_and_formatting_a_non_table_are_re
         reporting.collect_key_figures(tmp_path / "no_run")
     with pytest.raises(ValueError, match="table must be a pandas DataFrame .*got Series"):
         reporting.format_metrics_table(pd.Series({"expected_loss": 1.0}))
+
+
+def test_a_tail_figure_from_too_few_scenarios_is_shown_as_words_not_a_number():
+    import numpy as np
+
+    from actuarial.risk import metric_errors, metrics
+
+    rng = np.random.default_rng(1)
+    losses, fees = rng.gamma(2.0, 1e6, 1_500), np.full(1_500, 2e6)
+    m = metrics(losses, fees)
+    text = reporting.format_metrics(m)
+    assert "var_99.0%:" in text and "not enough scenarios" not in text.split("var_99.0%:")[1].splitlines()[0]
+    assert "var_99.5%: not enough scenarios (1,500; needs 2,000)" in text
+    assert "tvar_99.9%: not enough scenarios (1,500; needs 10,000)" in text
+    assert f"{m['expected_loss']:,.0f}" in text  # the level-free figures stay numbers
+    table = pd.DataFrame({"a": m, "b": metrics(losses[:900], fees[:900])})
+    table.attrs["n_scenarios"] = {"a": 1_500, "b": 900}
+    lines = {line.split()[0]: line for line in reporting.format_metrics_table(table).splitlines()[1:8]}
+    assert "not enough scenarios (900; needs 1,000)" in lines["var_99.0%"]
+    assert f"{m['var_99.0%']:,.0f}" in lines["var_99.0%"]
+    errors = metric_errors(losses, fees).drop(index="loss_ratio")
+    shown = reporting.format_metric_errors(errors, 1_500)
+    assert "not enough scenarios (1,500; needs 2,000)" in shown and f"{errors.loc['sd', 'estimate']:,.0f}" in shown
+    assert "10 / (1 - p) scenarios" in shown
+
+
+def test_the_batch_refuses_a_single_scenario(tmp_path, capsys):
+    from actuarial import batch
+
+    code = batch.main([str(reporting_root() / "params" / "base.yaml"), "--scenarios", "1", "--reports",
+                       str(tmp_path)])
+    assert code == 2 and "--scenarios must be at least 2" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def reporting_root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1]

@@ -380,8 +380,9 @@ def main(argv: list[str]) -> int:
                                                          "a warning)")
     args = p.parse_args(argv)
     overrides = {} if args.scenarios is None else {"n_scenarios": args.scenarios}
-    if args.scenarios is not None and args.scenarios < 1:
-        print(f"actuarial batch: --scenarios must be >= 1, got {args.scenarios}", file=sys.stderr)
+    if args.scenarios is not None and args.scenarios < 2:
+        print(f"actuarial batch: --scenarios must be at least 2 (a standard error and a tail need two; a 99.5% "
+              f"VaR is shown from 2,000), got {args.scenarios}", file=sys.stderr)
         return 2
     try:
         run_dir, ok = run_batch(args.params or None, args.notebooks, jobs=args.jobs, scheduler=args.scheduler,

@@ -22,8 +22,11 @@ def result_figures(result: SimulationResult, prefix: str = "") -> dict:
 
 
 def metrics_table(results: dict[str, SimulationResult]) -> pd.DataFrame:
-    """Metrics of several results side by side, one column per name."""
-    return pd.DataFrame({name: r.metrics() for name, r in results.items()})
+    """Metrics of several results side by side, one column per name (each run's scenario
+    count in ``attrs["n_scenarios"]``, for :func:`format_metrics_table`)."""
+    table = pd.DataFrame({name: r.metrics() for name, r in results.items()})
+    table.attrs["n_scenarios"] = {name: r.n_scenarios for name, r in results.items()}
+    return table
 
 
 def format_table(df: pd.DataFrame, *, yen_columns=(), pct_columns=(), decimals: dict | None = None) -> str:
@@ -142,14 +145,49 @@ def format_metrics_table(table: pd.DataFrame) -> str:
     """
     if not isinstance(table, pd.DataFrame):
         raise ValueError(f"table must be a pandas DataFrame (metrics_table), got {type(table).__name__}")
-    text = {run: [f"{v:.2%}" if k == "loss_ratio" else f"{v:,.0f}" for k, v in table[run].items()]
-            for run in table.columns}
-    return pd.DataFrame(text, index=table.index).to_string()
+    counts = table.attrs.get("n_scenarios", {})
+    text = {run: [_metric_text(k, v, counts.get(run)) for k, v in table[run].items()] for run in table.columns}
+    out = pd.DataFrame(text, index=table.index).to_string()
+    return out + _thin_note(table.index, counts.values())
 
 
 def format_metrics(metrics: pd.Series) -> str:
-    """One metric a line: yen with separators, the loss ratio as a percentage."""
-    lines = []
-    for k, v in metrics.items():
-        lines.append(f"{k:>16}: {v:>18.2%}" if k == "loss_ratio" else f"{k:>16}: {v:>18,.0f}")
-    return "\n".join(lines)
+    """One metric a line: yen with separators, the loss ratio as a percentage; a VaR or TVaR
+    from too few scenarios (``attrs["n_scenarios"]``, :func:`~actuarial.risk.too_few_scenarios`)
+    as the words that say so."""
+    n = metrics.attrs.get("n_scenarios")
+    lines = [f"{k:>16}: {_metric_text(k, v, n):>18}" for k, v in metrics.items()]
+    return "\n".join(lines) + _thin_note(metrics.index, [n])
+
+
+def _metric_text(name: str, value: float, n_scenarios) -> str:
+    from .risk import too_few_scenarios
+
+    thin = too_few_scenarios(name, n_scenarios) if n_scenarios is not None else None
+    if thin:
+        return thin
+    return f"{value:.2%}" if name == "loss_ratio" else f"{value:,.0f}"
+
+
+def _thin_note(names, counts) -> str:
+    from .risk import too_few_scenarios
+
+    if any(too_few_scenarios(k, n) for k in names for n in counts if n is not None):
+        return ("\n(a VaR or TVaR at level p is shown from about 10 / (1 - p) scenarios on: fewer put under ten "
+                "scenarios beyond it, and its figure is mostly noise; the key-figure files keep the number)")
+    return ""
+
+
+def format_metric_errors(errors: pd.DataFrame, n_scenarios: int) -> str:
+    """:func:`~actuarial.risk.metric_errors` (money rows) as text: yen with separators; a VaR
+    or TVaR from too few scenarios says so in place of its figures."""
+    from .risk import too_few_scenarios
+
+    rows = {}
+    for name, row in errors.iterrows():
+        thin = too_few_scenarios(name, n_scenarios)
+        rows[name] = ([thin, "", "", "", ""] if thin else
+                      [f"{row[c]:,.0f}" for c in ("estimate", "standard_error", "lower", "upper")] + [row["interval"]])
+    out = pd.DataFrame.from_dict(rows, orient="index",
+                                 columns=["estimate", "standard_error", "lower", "upper", "interval"]).to_string()
+    return out + _thin_note(errors.index, [n_scenarios])

@@ -172,7 +172,32 @@ def metrics(losses, fees, levels=DEFAULT_LEVELS) -> pd.Series:
         out[f"tvar_{q:.1%}"] = tail_value_at_risk(loss, q)
     out["loss_ratio"] = float(loss.mean() / fee.mean()) if fee.mean() > 0 else float("nan")
     out["expected_profit"] = float((fee - loss).mean())
-    return pd.Series(out)
+    series = pd.Series(out)
+    series.attrs["n_scenarios"] = len(loss)  # what a report needs to say a tail figure is too thin
+    return series
+
+
+def scenarios_needed(level: float) -> int:
+    """The scenarios a VaR or TVaR at ``level`` needs before a report shows it: about ten
+    beyond the quantile, ``ceil(10 / (1 - level))``.
+
+    >>> scenarios_needed(0.995), scenarios_needed(0.99), scenarios_needed(0.999)
+    (2000, 1000, 10000)
+    """
+    return math.ceil(round(10.0 / (1.0 - level), 6))  # rounded first: 0.999 is not exact in binary
+
+
+def too_few_scenarios(name: str, n_scenarios: int) -> str | None:
+    """For a VaR or TVaR named as :func:`metrics` names it, from fewer scenarios than
+    :func:`scenarios_needed`: the text a report shows instead of the number; else None.
+
+    >>> too_few_scenarios("var_99.5%", 1000), too_few_scenarios("var_99.5%", 2000), too_few_scenarios("sd", 5)
+    ('not enough scenarios (1,000; needs 2,000)', None, None)
+    """
+    levels = metric_levels(name) if isinstance(name, str) and name.startswith(("var_", "tvar_")) else ()
+    if not levels or n_scenarios >= scenarios_needed(levels[0]):
+        return None
+    return f"not enough scenarios ({n_scenarios:,d}; needs {scenarios_needed(levels[0]):,d})"
 
 
 #: The metrics of :func:`metrics` that have no level.

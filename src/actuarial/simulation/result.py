@@ -39,6 +39,11 @@ class SimulationResult:
     signs: np.ndarray = dataclasses.field(default_factory=lambda: RENT_SIGNS.copy())
 
     @property
+    def n_scenarios(self) -> int:
+        """The number of scenarios simulated."""
+        return len(self.losses)
+
+    @property
     def insurer_payouts(self) -> np.ndarray:
         return self.losses["jhf_payout"].to_numpy()
 
