@@ -55,7 +55,7 @@ def test_a_missing_or_misspelt_book_is_refused_before_anything_starts(tmp_path, 
     batch.check_scenario_books(scenario, tmp_path / "typo.yaml", strict=False)
     err = capsys.readouterr().err
     assert "warning: " in err and "'strat_month' is not read by the rent engine; did you mean 'start_month'?" in err
-    with pytest.raises(batch.BatchError, match=r"book\.csv: column 'strat_month' is not read .* refused"):
+    with pytest.raises(batch.BatchError, match=r"book\.csv: column 'strat_month' is not read .*\(refused"):
         batch.check_scenario_books(scenario, tmp_path / "typo.yaml", strict=True)
 
 
@@ -197,3 +197,39 @@ def test_metrics_tables_whose_names_share_a_prefix_keep_their_own_sheets(tmp_pat
     for sheet, file in zip(contents["sheet"], contents["file"], strict=True):
         folder = file.split("/")[0]
         pd.testing.assert_frame_equal(sheets[sheet], tables[folder], check_names=False)
+
+
+def test_a_reports_folder_that_cannot_hold_runs_is_named_before_anything_runs(tmp_path, capsys):
+    small = tmp_path / "small.yaml"
+    small.write_text(SMALL, encoding="utf-8")
+    a_file = tmp_path / "reports.txt"
+    a_file.write_text("", encoding="utf-8")
+    for reports, needle in ((a_file, "is a file, not a folder"), (Path("/sys/actuarial-reports"), "cannot write runs "
+                                                                                                  "into /sys/")):
+        code = batch.main([str(small), "--notebooks", "01_product_terms", "--reports", str(reports)])
+        err = capsys.readouterr().err
+        assert code == 2 and needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unreachable_scheduler_is_named_before_anything_runs():
+    with pytest.raises(batch.BatchError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9 within 2 s"):
+        batch._reach("tcp://127.0.0.1:9", timeout_s=2)
+
+
+def test_an_interrupted_run_is_named_abandoned_and_exits_130(tmp_path, capsys, monkeypatch):
+    from actuarial import runs
+
+    small = tmp_path / "small.yaml"
+    small.write_text(SMALL, encoding="utf-8")
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "_run_group", interrupted)
+    code = batch.main([str(small), "--notebooks", "01_product_terms", "--reports", str(tmp_path / "reports")])
+    err = capsys.readouterr().err
+    assert code == 130 and "stopped before it finished (KeyboardInterrupt)" in err and "Traceback" not in err
+    (left,) = (tmp_path / "reports").iterdir()
+    assert left.name.endswith(".abandoned") and left.name.startswith(".")
+    listed = runs.list_runs(tmp_path / "reports")
+    assert listed["status"].str.startswith("abandoned: stopped before it finished").tolist() == [True]

@@ -25,6 +25,7 @@ import html
 import json
 import multiprocessing
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -66,6 +67,40 @@ DEFAULT_PARAMS = ("base", "recession", "high_recovery", "jhf_insured", "jhf_2025
 
 class BatchError(ValueError):
     """The batch cannot start: bad params, an unknown notebook, or a bad notebook parameter."""
+
+
+class RunAbandoned(RuntimeError):
+    """A run stopped before it finished (interrupted, or its scheduler lost); its folder is
+    renamed ``.<run-id>.abandoned``."""
+
+
+def _reports_folder(reports_dir) -> Path:
+    """The reports folder, made if missing and checked writable; :class:`BatchError` names
+    the problem (a file in its place, no permission) before anything runs."""
+    reports = Path(reports_dir).resolve()
+    if reports.exists() and not reports.is_dir():
+        raise BatchError(f"--reports {reports} is a file, not a folder; name a folder for the runs")
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        probe = reports / f".write-test-{os.getpid()}"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise BatchError(f"cannot write runs into {reports}: {exc.strerror or exc}") from None
+    return reports
+
+
+def _reach(scheduler: str, timeout_s: float = 10.0) -> None:
+    """Connect to the Dask scheduler once, before anything runs; :class:`BatchError` if it
+    does not answer within ``timeout_s``."""
+    from distributed import Client
+
+    try:
+        with Client(scheduler, timeout=f"{timeout_s}s"):
+            pass
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise BatchError(f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s "
+                         f"({type(exc).__name__}); is it running, and is the address right?") from None
 
 
 @contextlib.contextmanager
@@ -238,23 +273,33 @@ def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: st
     notebooks = list(notebooks or NOTEBOOKS)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise BatchError(f"jobs must be a whole number >= 1, got {jobs!r}")
-    reports = Path(reports_dir).resolve()
-    reports.mkdir(parents=True, exist_ok=True)
+    reports = _reports_folder(reports_dir)
     run_id = _new_run_id(reports)
     partial = reports / f".{run_id}.partial"
     tasks = plan(params_files, notebooks, overrides or {}, partial, strict=strict)  # raises before anything is written
+    if scheduler:
+        _reach(scheduler)
+    if progress:
+        for old in sorted(reports.glob(".*.abandoned")):
+            print(f"note: {old} is a run that stopped before it finished", file=sys.stderr)
     partial.mkdir()
     started = dt.datetime.now().isoformat(timespec="seconds")
     clock = time.perf_counter()
     first = [t for t in tasks if NOTEBOOKS[t["stem"]][0] != "summary"]
     last = [t for t in tasks if NOTEBOOKS[t["stem"]][0] == "summary"]
     results = []
-    with tqdm(total=len(tasks), unit="notebook", desc=f"batch {run_id}", disable=not progress) as bar:
-        for group in (first, last):
-            results += _run_group(group, jobs, scheduler, bar)
-    _write_outputs(partial, run_id, started, params_files, results)
-    write_manifest(partial, run_id, params_files=params_files, notebooks=notebooks, overrides=overrides or {},
-                   started=started, seconds=time.perf_counter() - clock, results=results)
+    try:
+        with tqdm(total=len(tasks), unit="notebook", desc=f"batch {run_id}", disable=not progress) as bar:
+            for group in (first, last):
+                results += _run_group(group, jobs, scheduler, bar)
+        _write_outputs(partial, run_id, started, params_files, results)
+        write_manifest(partial, run_id, params_files=params_files, notebooks=notebooks, overrides=overrides or {},
+                       started=started, seconds=time.perf_counter() - clock, results=results)
+    except BaseException as exc:  # Ctrl-C, a lost scheduler: the folder says the run was abandoned
+        abandoned = reports / f".{run_id}.abandoned"
+        partial.rename(abandoned)
+        why = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+        raise RunAbandoned(f"the run stopped before it finished ({why}); what it wrote is in {abandoned}") from exc
     final = reports / run_id
     partial.rename(final)
     (reports / "latest.txt").write_text(run_id + "\n", encoding="utf-8")
@@ -389,6 +434,15 @@ def main(argv: list[str]) -> int:
                                 reports_dir=args.reports, overrides=overrides, strict=args.strict)
     except BatchError as exc:
         print(f"actuarial batch: {exc}", file=sys.stderr)
+        return 2
+    except RunAbandoned as exc:
+        print(f"actuarial batch: {exc}", file=sys.stderr)
+        return 130 if isinstance(exc.__cause__, KeyboardInterrupt) else 2
+    except KeyboardInterrupt:
+        print("actuarial batch: interrupted before the run started; nothing was written", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"actuarial batch: {exc.filename or args.reports}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     print(f"{'finished' if ok else 'finished with failures'}: {run_dir / 'index.html'}")
     return 0 if ok else 1

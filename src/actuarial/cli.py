@@ -133,6 +133,7 @@ def _fit_chain(args) -> int:
 
 def _registry(args) -> int:
     from . import runs
+    from .batch import RunAbandoned
 
     try:
         if args.command == "runs":
@@ -150,6 +151,9 @@ def _registry(args) -> int:
     except OSError as exc:
         print(f"actuarial {args.command}: {exc.filename or args.reports}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except (RunAbandoned, KeyboardInterrupt) as exc:
+        print(f"actuarial {args.command}: {exc or 'interrupted'}", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt) else 2
     if differ.empty:
         print(f"rerun {new_dir.name}: every key figure identical to {args.run}")
         return 0

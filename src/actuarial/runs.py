@@ -193,6 +193,7 @@ def _finished(reports: Path) -> list[Path]:
 def list_runs(reports_dir) -> pd.DataFrame:
     """Every run folder: id, when it started, the valuation dates, the scenario count given,
     and its status (``ok``, ``failed``, ``no manifest`` for a run from before manifests, or
+    ``abandoned`` for a ``.abandoned`` folder (a run interrupted or whose scheduler was lost),
     ``running or abandoned`` for a ``.partial`` folder: a run under way, or one stopped
     before it finished)."""
     reports = Path(reports_dir)
@@ -215,6 +216,9 @@ def list_runs(reports_dir) -> pd.DataFrame:
     if reports.is_dir():
         for p in sorted(reports.glob(".*.partial")):
             rows.append((p.name[1:-len(".partial")], "", "-", "-", "running or abandoned (" + p.name + ")"))
+        for p in sorted(reports.glob(".*.abandoned")):
+            rows.append((p.name[1:-len(".abandoned")], "", "-", "-", "abandoned: stopped before it finished ("
+                         + p.name + ")"))
     return pd.DataFrame(rows, columns=["run", "started", "valuation_date", "scenarios", "status"])
 
 

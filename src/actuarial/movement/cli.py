@@ -47,6 +47,9 @@ def run_movement(args) -> int:
     except OSError as exc:
         print(f"actuarial movement: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("actuarial movement: interrupted; nothing was written", file=sys.stderr)
+        return 130
     print(f"movement from {opening.label} ({opening.valuation_date:%Y-%m-%d}) to {closing.label} "
           f"({closing.valuation_date:%Y-%m-%d}), {result.months} months; yen, each step the difference of two "
           f"valuations")
@@ -56,6 +59,10 @@ def run_movement(args) -> int:
     for note in result.notes:
         print(f"note: {note}")
     if args.output:
-        result.bridge.to_csv(args.output)
+        try:
+            result.bridge.to_csv(args.output)
+        except OSError as exc:
+            print(f"actuarial movement: {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         print(f"bridge written: {args.output}")
     return 0
