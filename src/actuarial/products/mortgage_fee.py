@@ -464,8 +464,8 @@ class FeeCurve:
                              f"{published[i + 1]:,.0f} yen at month {months[i + 1]}; an unearned fee only falls as "
                              f"the months pass, so the curve cannot fit it")
         if published[0] > fee:
-            raise ValueError(f"table's unearned fee at month {months[0]} ({published[0]:,.0f} yen) exceeds the fee paid "
-                             f"({fee:,d} yen); the table and the fee do not belong together")
+            raise ValueError(f"table's unearned fee at month {months[0]} ({published[0]:,.0f} yen) exceeds the fee "
+                             f"paid ({fee:,d} yen); the table and the fee do not belong together")
 
         def curve(x) -> FeeCurve:
             base = cls(p, n, 0.01, float(x[0]), float(x[1]), month_offset)
