@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m actuarial.warm
 	@touch $(STAMP)
 
 # The lint gate (ruff, configured in pyproject.toml) runs first, then the whole suite.

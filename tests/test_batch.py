@@ -185,17 +185,16 @@ def test_metrics_tables_whose_names_share_a_prefix_keep_their_own_sheets(tmp_pat
         (tmp_path / folder / "02_rent_portfolio.json").write_text(json.dumps(
             {"notebook": "02_rent_portfolio", "scenario": folder, "figures": {"el": float(k)}}))
     assert [(sheet, csv.parent.name) for sheet, csv in batch.metrics_sheets(tmp_path)] == [
-        ("Base_02_rent_portfo", "Base"), ("base_02_rent_portfo~2", "base"),
-        ("jhf_2025_suppo_02_rent_portfo", "jhf_2025_support"),
-        ("jhf_2025_suppo_02_rent_portfo~2", "jhf_2025_support_restoration")]
+        ("Base 02", "Base"), ("base 02~2", "base"), ("jhf_2025_support 02", "jhf_2025_support"),
+        ("jhf_2025_support_restoration 02", "jhf_2025_support_restoration")]
     results = [{"scenario": f, "stem": "02_rent_portfolio", "status": "ok", "error_cell": None, "error": None}
                for f in tables]
     batch._write_outputs(tmp_path, "run", "2026-11-23T09:00:00", [], results)
     sheets = pd.read_excel(tmp_path / "summary.xlsx", sheet_name=None, index_col=0)
-    contents = pd.read_excel(tmp_path / "summary.xlsx", sheet_name="metrics_sheets")
-    assert len(contents) == 4
-    for sheet, file in zip(contents["sheet"], contents["file"], strict=True):
-        folder = file.split("/")[0]
+    contents = pd.read_excel(tmp_path / "summary.xlsx", sheet_name="contents")
+    assert list(sheets)[0] == "contents" and len(contents) == 3 + 4
+    for sheet, what in zip(contents["sheet"][3:], contents["what it holds"][3:], strict=True):
+        folder = what.split("(")[1].split("/")[0]
         pd.testing.assert_frame_equal(sheets[sheet], tables[folder], check_names=False)
 
 
@@ -233,3 +232,36 @@ def test_an_interrupted_run_is_named_abandoned_and_exits_130(tmp_path, capsys, m
     assert left.name.endswith(".abandoned") and left.name.startswith(".")
     listed = runs.list_runs(tmp_path / "reports")
     assert listed["status"].str.startswith("abandoned: stopped before it finished").tolist() == [True]
+
+
+def test_the_summary_workbook_and_index_are_what_a_finance_team_reads(tmp_path):
+    for scenario, k in (("recession", 2.0), ("base", 1.0)):
+        (tmp_path / scenario).mkdir()
+        (tmp_path / scenario / "02_rent_portfolio.json").write_text(json.dumps(
+            {"notebook": "02_rent_portfolio", "scenario": scenario,
+             "figures": {"with_jhf_var_99.5%": 4.1e8 * k, "with_jhf_loss_ratio": 0.6 * k}}))
+        pd.DataFrame({scenario: [9e7 * k]}, index=["expected_loss"]).to_csv(
+            tmp_path / scenario / "02_rent_portfolio_metrics.csv")
+    (tmp_path / "base" / "08_quarter_close.json").write_text(json.dumps(
+        {"notebook": "08_quarter_close", "scenario": "base", "figures": {"allowance_yen": 27257512.2}}))
+    params = []
+    for name in ("base", "recession"):  # the order the run was given them
+        params.append(tmp_path / f"{name}.yaml")
+        params[-1].write_text(SMALL.replace("name: small,", f"name: {name},"), encoding="utf-8")
+    results = [{"scenario": s, "stem": "02_rent_portfolio", "status": "ok", "error_cell": None, "error": None}
+               for s in ("recession", "base")]
+    batch._write_outputs(tmp_path, "run", "2026-12-31T09:00:00", params, results)
+    book = openpyxl.load_workbook(tmp_path / "summary.xlsx")
+    assert book.sheetnames == ["contents", "comparison", "key_figures", "status", "base 02", "recession 02"]
+    sheet = book["comparison"]
+    header = {c.value: c.column_letter for c in sheet[1]}
+    assert sheet[f"{header['02:with_jhf_var_99.5%']}2"].number_format == "#,##0"
+    assert sheet[f"{header['02:with_jhf_loss_ratio']}2"].number_format == "0.0%"
+    assert sheet.freeze_panes == "B2" and sheet.column_dimensions[header["02:with_jhf_var_99.5%"]].width >= 20
+    assert book["base 02"]["B2"].number_format == "#,##0" and book["base 02"]["B2"].value == 9e7
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "<th>base</th><th>recession</th>" in index  # the params' order, not the alphabet's
+    assert "02 Rent portfolio" in index and "08 Quarter close" in index
+    assert "with JHF VaR 99.5% (yen)" in index and "410,000,000" in index and "60.0%" in index
+    assert "—" in index  # recession has no quarter close
+    assert index.index(">base<") < index.index(">recession<")

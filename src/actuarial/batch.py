@@ -34,6 +34,7 @@ import pandas as pd
 
 from .params import ParamsError, load_params
 from .runs import write_manifest
+from .workbook import comparison_html, write_workbook
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -340,31 +341,34 @@ def _write_outputs(run_dir: Path, run_id: str, started: str, params_files, resul
     figures.to_csv(summary / "key_figures.csv", index=False)
     comparison.to_csv(summary / "comparison.csv")
     status = pd.DataFrame([{k: r[k] for k in ("scenario", "stem", "status", "error_cell", "error")} for r in results])
-    with pd.ExcelWriter(run_dir / "summary.xlsx") as xl:
-        comparison.to_excel(xl, sheet_name="comparison")
-        figures.to_excel(xl, sheet_name="key_figures", index=False)
-        status.to_excel(xl, sheet_name="status", index=False)
-        sheets = metrics_sheets(run_dir)
-        pd.DataFrame([(sheet, csv.relative_to(run_dir).as_posix()) for sheet, csv in sheets],
-                     columns=["sheet", "file"]).to_excel(xl, sheet_name="metrics_sheets", index=False)
-        for sheet, csv in sheets:
-            pd.read_csv(csv, index_col=0).to_excel(xl, sheet_name=sheet)
+    metrics = [(sheet, f"metrics of {csv.stem.removesuffix('_metrics')} for {csv.parent.name} "
+                       f"({csv.relative_to(run_dir).as_posix()})", pd.read_csv(csv, index_col=0))
+               for sheet, csv in metrics_sheets(run_dir)]
+    write_workbook(run_dir / "summary.xlsx", comparison, figures, status, metrics)
     run = {"run_id": run_id, "started": started, "finished": dt.datetime.now().isoformat(timespec="seconds"),
            "params_files": [str(p) for p in params_files], "ok": all(r["status"] == "ok" for r in results),
            "notebooks": [{k: r[k] for k in ("scenario", "stem", "status", "error_cell", "error")} for r in results]}
     (run_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
-    (run_dir / "index.html").write_text(_index_html(run_dir, run, comparison), encoding="utf-8")
+    order = []
+    for f in params_files:
+        try:
+            order.append(load_params(f).scenario.name)
+        except (ParamsError, OSError):
+            pass
+    (run_dir / "index.html").write_text(_index_html(run_dir, run, comparison, order), encoding="utf-8")
 
 
 def metrics_sheets(run_dir: Path) -> list[tuple[str, Path]]:
     """Each ``*_metrics.csv`` of a run with the ``summary.xlsx`` sheet it goes to: its
-    folder's and its name's first 14 characters, and ``~2``, ``~3``, ... where those are
-    already taken. Excel allows 31 characters and compares sheet names without case, and
-    pandas writes a second table under a name already used into the same sheet, over the
-    first (``jhf_2025_support`` and ``jhf_2025_support_restoration`` shared one)."""
-    taken, out = {"comparison", "key_figures", "status", "metrics_sheets"}, []
+    folder (the scenario) and its notebook's number, ``base 02``; cut to 31 characters with
+    ``~2``, ``~3``, ... where a name is taken. Excel allows 31 characters and compares sheet
+    names without case, and pandas writes a second table under a name already used into the
+    same sheet, over the first."""
+    taken, out = {"contents", "comparison", "key_figures", "status"}, []
     for csv in sorted(run_dir.rglob("*_metrics.csv")):
-        base = f"{csv.parent.name[:14]}_{csv.stem[:14]}"
+        base = f"{csv.parent.name} {csv.stem[:2]}"
+        if len(base) > 31:
+            base = f"{csv.parent.name[:28]} {csv.stem[:2]}"
         sheet, k = base, 1
         while sheet.casefold() in taken:
             k += 1
@@ -374,37 +378,37 @@ def metrics_sheets(run_dir: Path) -> list[tuple[str, Path]]:
     return out
 
 
-def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame) -> str:
+def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame, order=()) -> str:
+    from .workbook import NOTEBOOK_TITLES
+
     rows = []
-    for r in run["notebooks"]:
+    rank = {name: i for i, name in enumerate(order)}
+    for r in sorted(run["notebooks"], key=lambda r: (rank.get(r["scenario"], len(rank)), r["stem"])):
         folder = RUN_FOLDERS.get(r["scenario"], r["scenario"])
         link = f"{folder}/{r['stem']}"
         ok = r["status"] == "ok"
         cell = "" if ok else f"cell {r['error_cell']}: " if r["error_cell"] is not None else ""
         rows.append(
-            f"<tr class='{r['status']}'><td>{html.escape(r['scenario'])}</td><td>{html.escape(r['stem'])}</td>"
+            f"<tr class='{r['status']}'><td>{html.escape(r['scenario'])}</td>"
+            f"<td>{html.escape(r['stem'][:2] + ' ' + NOTEBOOK_TITLES.get(r['stem'][:2], r['stem']))}</td>"
             f"<td>{r['status'].upper()}</td><td><a href='{link}.html'>report</a> · "
             f"<a href='{link}.ipynb'>notebook</a></td>"
             f"<td>{html.escape(cell + (r['error'] or ''))}</td></tr>")
-    if comparison.empty:
-        table = "<p>No key figures.</p>"
-    else:
-        shown = comparison.T.rename_axis(index=None, columns=None)
-        table = shown.to_html(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}", na_rep="",
-                              border=0)
+    table = comparison_html(comparison, order)
     failed = sum(r["status"] != "ok" for r in run["notebooks"])
     state = "all notebooks succeeded" if not failed else f"{failed} notebook(s) FAILED"
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Batch run {run['run_id']}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;font-size:90%}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} tr.failed{{background:#fdd}} \
+tr.group th{{text-align:left;background:#eef}} th.label{{text-align:left;font-weight:normal}} \
 tr.ok td:nth-child(3){{color:#070}}</style>
 </head><body><h1>Batch run {run['run_id']}</h1>
 <p>Started {run['started']}, finished {run['finished']}: {state}. <a href="summary.xlsx">summary.xlsx</a> ·
 <a href="summary/key_figures.csv">key_figures.csv</a> · <a href="run.json">run.json</a></p>
 <h2>Notebooks</h2><table><tr><th>scenario</th><th>notebook</th><th>status</th><th>outputs</th><th>error</th></tr>
 {''.join(rows)}</table><h2>Comparison of scenarios</h2>\
-<p>Key figures (rows, <code>notebook:figure</code>) by scenario (columns); \
-yen unless the name says ratio, share or rate.</p>{table}</body></html>
+<p>Key figures by notebook (rows; hover a label for its key in key_figures.csv) and scenario (columns, in \
+the order the run was given them).</p>{table}</body></html>
 """
 
 
