@@ -265,3 +265,39 @@ def test_the_summary_workbook_and_index_are_what_a_finance_team_reads(tmp_path):
     assert "with JHF VaR 99.5% (yen)" in index and "410,000,000" in index and "60.0%" in index
     assert "—" in index  # recession has no quarter close
     assert index.index(">base<") < index.index(">recession<")
+
+
+def test_a_notebook_runs_once_for_each_distinct_set_of_the_inputs_it_reads(tmp_path):
+    from actuarial.batch_inputs import discover
+
+    files = discover(ROOT / "params")
+    assert files[0].name == "base.yaml" and "jhf_2025_other.yaml" in [f.name for f in files]
+    assert all(f.parent == ROOT / "params" for f in files)  # last quarter's file in quarters/ is not a scenario
+    picked = [ROOT / "params" / f"{n}.yaml" for n in ("base", "jhf_insured", "recession", "high_recovery")]
+    tasks = batch.plan(picked, ["01_product_terms", "02_rent_portfolio", "04_mortgage_portfolio"], {}, tmp_path)
+    shared = {(t["stem"], t["scenario"]): t.get("shared_with") for t in tasks}
+    # the insured share is the rent book's: the mortgage notebook and the product terms are base's
+    assert shared[("04_mortgage_portfolio", "jhf_insured")] == "base"
+    assert shared[("01_product_terms", "jhf_insured")] == "base"
+    assert shared[("02_rent_portfolio", "jhf_insured")] is None
+    # a recovery assumption is the rent model's: the mortgage book is base's; the recession's is its own
+    assert shared[("04_mortgage_portfolio", "high_recovery")] == "base"
+    assert shared[("04_mortgage_portfolio", "recession")] is None
+    assert shared[("02_rent_portfolio", "high_recovery")] is None
+
+
+def test_a_shared_result_gives_each_scenario_its_own_figures(tmp_path):
+    from actuarial.batch_inputs import copy_shared
+
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "04_mortgage_portfolio.json").write_text(json.dumps(
+        {"notebook": "04_mortgage_portfolio", "scenario": "base", "figures": {"expected_loss": 5.0}}))
+    (tmp_path / "base" / "04_mortgage_portfolio_metrics.csv").write_text("x,base\nexpected_loss,5.0\n")
+    source = {"output_dir": str(tmp_path / "base"), "status": "ok", "error": None, "error_cell": None}
+    task = {"stem": "04_mortgage_portfolio", "scenario": "other", "output_dir": str(tmp_path / "other"),
+            "shared_with": "base"}
+    result = copy_shared(task, source)
+    assert result["status"] == "ok" and result["shared_with"] == "base"
+    data = json.loads((tmp_path / "other" / "04_mortgage_portfolio.json").read_text())
+    assert data == {"notebook": "04_mortgage_portfolio", "scenario": "other", "figures": {"expected_loss": 5.0}}
+    assert (tmp_path / "other" / "04_mortgage_portfolio_metrics.csv").exists()

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .batch_inputs import copy_shared, discover, share
 from .params import ParamsError, load_params
 from .runs import write_manifest
 from .workbook import comparison_html, write_workbook
@@ -62,8 +63,6 @@ NOTEBOOKS = {
 }
 #: folders of a run that are not a scenario's
 RUN_FOLDERS = {"(all)": "all_scenarios", "(run)": "summary"}
-DEFAULT_PARAMS = ("base", "recession", "high_recovery", "jhf_insured", "jhf_2025_support", "mortgage_base",
-                  "mortgage_high_prepayment")
 
 
 class BatchError(ValueError):
@@ -251,7 +250,7 @@ def plan(params_files, notebooks, overrides: dict, run_dir: Path, *, strict: boo
                           "output_dir": str(out), "parameters": {"run_dir": str(run_dir)}})
     if not tasks:
         raise BatchError("nothing to run: no notebook applies to these params files")
-    return tasks
+    return share(tasks, scenarios)
 
 
 def _new_run_id(reports: Path) -> str:
@@ -270,7 +269,7 @@ def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: st
     ``strict``: a book column no engine reads stops the run (else it is a warning)."""
     from tqdm import tqdm
 
-    params_files = [Path(p) for p in (params_files or [PARAMS_DIR / f"{n}.yaml" for n in DEFAULT_PARAMS])]
+    params_files = [Path(p) for p in (params_files or discover(PARAMS_DIR))]
     notebooks = list(notebooks or NOTEBOOKS)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise BatchError(f"jobs must be a whole number >= 1, got {jobs!r}")
@@ -292,7 +291,14 @@ def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: st
     try:
         with tqdm(total=len(tasks), unit="notebook", desc=f"batch {run_id}", disable=not progress) as bar:
             for group in (first, last):
-                results += _run_group(group, jobs, scheduler, bar)
+                results += _run_group([t for t in group if "shared_with" not in t], jobs, scheduler, bar)
+                done = {(r["stem"], r["scenario"]): r for r in results}
+                for t in group:
+                    if "shared_with" in t:
+                        results.append(copy_shared(t, done[(t["stem"], t["shared_with"])]))
+                        bar.update()
+        rank = {(t["stem"], t["scenario"]): i for i, t in enumerate(tasks)}
+        results.sort(key=lambda r: rank[(r["stem"], r["scenario"])])
         _write_outputs(partial, run_id, started, params_files, results)
         write_manifest(partial, run_id, params_files=params_files, notebooks=notebooks, overrides=overrides or {},
                        started=started, seconds=time.perf_counter() - clock, results=results)
@@ -347,7 +353,8 @@ def _write_outputs(run_dir: Path, run_id: str, started: str, params_files, resul
     write_workbook(run_dir / "summary.xlsx", comparison, figures, status, metrics)
     run = {"run_id": run_id, "started": started, "finished": dt.datetime.now().isoformat(timespec="seconds"),
            "params_files": [str(p) for p in params_files], "ok": all(r["status"] == "ok" for r in results),
-           "notebooks": [{k: r[k] for k in ("scenario", "stem", "status", "error_cell", "error")} for r in results]}
+           "notebooks": [{**{k: r[k] for k in ("scenario", "stem", "status", "error_cell", "error")},
+                          **({"shared_with": r["shared_with"]} if r.get("shared_with") else {})} for r in results]}
     (run_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
     order = []
     for f in params_files:
@@ -384,14 +391,16 @@ def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame, order=()) ->
     rows = []
     rank = {name: i for i, name in enumerate(order)}
     for r in sorted(run["notebooks"], key=lambda r: (rank.get(r["scenario"], len(rank)), r["stem"])):
-        folder = RUN_FOLDERS.get(r["scenario"], r["scenario"])
+        shared = r.get("shared_with")
+        folder = RUN_FOLDERS.get(r["scenario"], r["scenario"]) if not shared else shared
         link = f"{folder}/{r['stem']}"
         ok = r["status"] == "ok"
         cell = "" if ok else f"cell {r['error_cell']}: " if r["error_cell"] is not None else ""
         rows.append(
             f"<tr class='{r['status']}'><td>{html.escape(r['scenario'])}</td>"
             f"<td>{html.escape(r['stem'][:2] + ' ' + NOTEBOOK_TITLES.get(r['stem'][:2], r['stem']))}</td>"
-            f"<td>{r['status'].upper()}</td><td><a href='{link}.html'>report</a> · "
+            f"<td>{r['status'].upper()}{f' (same inputs as {html.escape(shared)}: its result)' if shared else ''}</td>"
+            f"<td><a href='{link}.html'>report</a> · "
             f"<a href='{link}.ipynb'>notebook</a></td>"
             f"<td>{html.escape(cell + (r['error'] or ''))}</td></tr>")
     table = comparison_html(comparison, order)
@@ -418,7 +427,7 @@ def main(argv: list[str]) -> int:
     import sys
 
     p = argparse.ArgumentParser(prog="actuarial batch", description="Run notebooks x scenarios into reports/<run-id>/.")
-    p.add_argument("params", nargs="*", help=f"params files (default: {', '.join(DEFAULT_PARAMS)} in params/)")
+    p.add_argument("params", nargs="*", help="params files (default: every *.yaml in params/, base.yaml first)")
     p.add_argument("--notebooks", nargs="+", default=None,
                    help=f"notebooks to run (default all: {', '.join(NOTEBOOKS)})")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (default: all cores)")
