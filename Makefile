@@ -6,16 +6,30 @@ STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: test lint report bench lab setup nbval-update clean
+.PHONY: test lint report bench lab setup lock nbval-update clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installs the exact versions of requirements.lock, then the package itself; then compiles
+# the numba kernels into their cache, so that a first simulation does not wait for them.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m actuarial.warm
 	@touch $(STAMP)
+
+# Refresh requirements.lock: the newest versions pyproject.toml allows, installed into a
+# scratch environment and frozen.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	{ echo "# Every package's exact version, as \`make\` installs them (\`make lock\` refreshes this file from"; \
+	  echo "# pyproject.toml; tests/test_environment.py checks that the two agree)."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^#'; } > requirements.lock
+	rm -rf .lock-venv
 
 # The lint gate (ruff, configured in pyproject.toml) runs first, then the whole suite.
 test: $(STAMP)

@@ -37,7 +37,22 @@ def test_an_assumption_that_changes_nothing_has_no_swing_and_any_var_level_is_a_
     t = stress.tornado(BOOK, MODEL, metric="var_99.7%", n_scenarios=30, seed=5,
                        sensitivities={"nothing": lambda m, f: m})
     var = simulate(BOOK, MODEL, 30, seed=5).metrics((0.997,))["var_99.7%"]
-    assert t.to_dict("records") == [{"assumption": "nothing", "low": var, "high": var, "base": var, "swing": 0.0}]
+    assert t.to_dict("records") == [{"assumption": "nothing", "low": var, "high": var, "base": var, "swing": 0.0,
+                                     "swing_standard_error": 0.0, "significant": False}]
+
+
+def test_a_swing_carries_its_standard_error_and_noise_is_not_called_significant():
+    # the expected loss moves every scenario the same way under a recovery change (amounts
+    # only): a large swing, far beyond its error; an assumption that is only re-labelled noise
+    # (the same model under another name, on another seed) has a swing within 2 errors
+    sens = {"recovery rate": stress.RENT_SENSITIVITIES["recovery rate"]}
+    t = stress.tornado(BOOK, MODEL, change=0.5, metric="expected_loss", n_scenarios=200, seed=3,
+                       sensitivities=sens).iloc[0]
+    assert t["significant"] and t["swing"] > 2 * t["swing_standard_error"] > 0
+    reseeded = {"noise": lambda m, f: dataclasses.replace(m, moveout_hazard=m.moveout_hazard * (1 + f * 1e-6))}
+    n = stress.tornado(BOOK, MODEL, change=0.5, metric="var_99.0%", n_scenarios=200, seed=3,
+                       sensitivities=reseeded).iloc[0]
+    assert not n["significant"] and n["swing"] <= 2 * n["swing_standard_error"]
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -144,7 +144,13 @@ def tornado_chart(table: pd.DataFrame, *, title: str, metric_label: str):
     ax.barh(y, t["low"] / 1e6 - base, left=base, color="C0", label="assumption -")
     ax.barh(y, t["high"] / 1e6 - base, left=base, color="C3", alpha=0.7, label="assumption +")
     ax.axvline(base, color="black", linewidth=0.8)
-    ax.set_yticks(y, t["assumption"], fontsize=8)
+    labels = list(t["assumption"])
+    if "significant" in t.columns:  # a swing within 2 standard errors is noise at this scenario count
+        labels = [a if sig else f"{a} (within 2 SE)" for a, sig in zip(labels, t["significant"], strict=True)]
+        for yi, sig in zip(y, t["significant"], strict=True):
+            if not sig:
+                ax.axhspan(yi - 0.45, yi + 0.45, color="grey", alpha=0.15, linewidth=0)
+    ax.set_yticks(y, labels, fontsize=8)
     return _finish(fig, ax, title, f"{metric_label} (million yen)", "assumption")
 
 

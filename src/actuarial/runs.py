@@ -74,14 +74,20 @@ def code_version() -> dict:
 
 
 def environment() -> dict:
-    """The Python version and every :data:`COMPUTING_PACKAGES` version installed."""
+    """The Python version, every :data:`COMPUTING_PACKAGES` version installed, every
+    package installed (``installed``) and the sha256 of the lock file ``make`` installs
+    from (``requirements.lock``; None outside a checkout)."""
     versions = {}
     for name in COMPUTING_PACKAGES:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
-    return {"python": platform.python_version(), "packages": versions}
+    installed = {d.metadata["Name"].lower(): d.version for d in importlib.metadata.distributions()
+                 if d.metadata["Name"]}
+    lock = ROOT / "requirements.lock"
+    return {"python": platform.python_version(), "packages": versions, "installed": dict(sorted(installed.items())),
+            "lock_sha256": sha256(lock) if lock.exists() else None}
 
 
 def params_chain(path: Path) -> list[Path]:

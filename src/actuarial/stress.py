@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
 from .products.common import is_real
-from .risk import metric_levels
+from .risk import metric_levels, metrics
 from .simulation import RentModel, simulate
 
 #: Assumptions a tornado varies: name -> how to apply a relative change ``f`` to the model.
@@ -36,22 +37,35 @@ def _scaled_costs(model: RentModel, factor: float) -> RentModel:
 
 
 def tornado(book: pd.DataFrame, model: RentModel, *, change: float = 0.2, metric: str = "var_99.5%",
-            n_scenarios: int, seed: int, sensitivities=None) -> pd.DataFrame:
+            n_scenarios: int, seed: int, sensitivities=None, resamples: int = 200) -> pd.DataFrame:
     """``metric`` with each assumption moved down and up by ``change`` (relative), the others
     at base, all runs on the same seed (common random numbers). Rows sorted by swing.
     ``metric`` is any :func:`~actuarial.risk.metrics` name, a VaR or TVaR at any level
     (``var_99.7%``) included.
 
-    Columns: ``low``, ``high`` (the metric), ``base``, ``swing = |high - low|``.
+    Columns: ``low``, ``high`` (the metric), ``base``, ``swing = |high - low|``, its Monte
+    Carlo ``swing_standard_error`` (``resamples`` paired bootstrap draws of the scenarios, the
+    same scenarios for the low and the high run, from ``SeedSequence(seed, spawn_key=(99,))``)
+    and ``significant``: the swing is more than 2 standard errors, so the assumption's
+    effect shows above the noise at this scenario count.
     """
     if not is_real(change) or not 0 < change < 1:
         raise ValueError(f"change must be a number in (0, 1), got {change!r}")
     levels = metric_levels(metric)  # any VaR or TVaR level, checked before anything runs
     sens = RENT_SENSITIVITIES if sensitivities is None else sensitivities
     base = float(simulate(book, model, n_scenarios, seed).metrics(levels)[metric])
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(99,)))
+    draws = rng.integers(0, n_scenarios, size=(resamples, n_scenarios))
     rows = []
     for name, apply in sens.items():
-        low = float(simulate(book, apply(model, -change), n_scenarios, seed).metrics(levels)[metric])
-        high = float(simulate(book, apply(model, change), n_scenarios, seed).metrics(levels)[metric])
-        rows.append({"assumption": name, "low": low, "high": high, "base": base, "swing": abs(high - low)})
+        runs = [simulate(book, apply(model, f), n_scenarios, seed).losses for f in (-change, change)]
+        low, high = (float(metrics(r["net_loss"].to_numpy(float), r["fees"].to_numpy(float), levels)[metric])
+                     for r in runs)
+        diffs = [float(metrics(runs[1]["net_loss"].to_numpy(float)[i], runs[1]["fees"].to_numpy(float)[i],
+                               levels)[metric])
+                 - float(metrics(runs[0]["net_loss"].to_numpy(float)[i], runs[0]["fees"].to_numpy(float)[i],
+                                 levels)[metric]) for i in draws]
+        se = float(np.std(diffs, ddof=1)) if resamples > 1 else float("nan")
+        rows.append({"assumption": name, "low": low, "high": high, "base": base, "swing": abs(high - low),
+                     "swing_standard_error": se, "significant": bool(abs(high - low) > 2 * se)})
     return pd.DataFrame(rows).sort_values("swing", ascending=False).reset_index(drop=True)
