@@ -191,3 +191,42 @@ def format_metric_errors(errors: pd.DataFrame, n_scenarios: int) -> str:
     out = pd.DataFrame.from_dict(rows, orient="index",
                                  columns=["estimate", "standard_error", "lower", "upper", "interval"]).to_string()
     return out + _thin_note(errors.index, [n_scenarios])
+
+
+def html_table(df: pd.DataFrame, *, yen=(), pct=(), counts=(), caption: str = "", note: str = "", key: str = "t",
+               tails=(), n_scenarios: int | None = None, level: float = 0.995):
+    """A table as a finance team reads it, for a notebook to display: HTML (a pandas Styler,
+    its element ids fixed by ``key`` so that the output is the same every run), yen with
+    thousands separators, ``pct`` columns as percentages to 0.1%, ``counts`` and any other
+    whole-number column with separators, other numbers to 2 places, anything missing as "—", a ``caption`` above and a ``note`` below. Column labels should
+    carry their unit, "(yen)". ``tails``: columns that are a quantile at ``level`` (or its
+    mirror) of ``n_scenarios`` scenarios; from fewer than
+    :func:`~actuarial.risk.scenarios_needed` they show "—" and the note says why."""
+    from IPython.display import HTML
+
+    from .risk import scenarios_needed
+
+    if tails and n_scenarios is not None and n_scenarios < scenarios_needed(level):
+        df = df.copy()
+        for c in tails:
+            if c in df.columns:
+                df[c] = float("nan")
+        why = (f"— in {', '.join(c for c in tails if c in df.columns)}: not enough scenarios for a {level:.1%} "
+               f"quantile ({n_scenarios:,d}; needs {scenarios_needed(level):,d})")
+        note = f"{note}; {why}" if note else why
+
+    formats = {c: "{:,.0f}" if pd.api.types.is_integer_dtype(df[c]) else "{:,.2f}" for c in df.columns
+               if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])}
+    formats.update({**{c: "{:,.0f}" for c in yen}, **{c: "{:.1%}" for c in pct}, **{c: "{:,.0f}" for c in counts}})
+    styler = (df.style.format({c: f for c, f in formats.items() if c in df.columns}, na_rep="—")
+              .set_uuid(key)
+              .set_table_styles([{"selector": "td", "props": "text-align: right; padding: 2px 10px;"},
+                                 {"selector": "th", "props": "text-align: left; padding: 2px 10px;"},
+                                 {"selector": "caption", "props": "caption-side: top; text-align: left; "
+                                                                  "font-weight: bold;"}]))
+    if caption:
+        styler = styler.set_caption(caption)
+    body = styler.to_html()
+    if note:
+        body += f"<p style='font-size: 90%'>{note}</p>"
+    return HTML(body)
