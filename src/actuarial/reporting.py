@@ -199,8 +199,9 @@ def html_table(df: pd.DataFrame, *, yen=(), pct=(), counts=(), caption: str = ""
     its element ids fixed by ``key`` so that the output is the same every run), yen with
     thousands separators, ``pct`` columns as percentages to 0.1%, ``counts`` and any other
     whole-number column with separators, other numbers to 2 places, anything missing as "—",
-    a ``caption`` above and a ``note`` below. Column labels should carry their unit, "(yen)". ``tails``: columns that are a quantile at ``level`` (or its
-    mirror) of ``n_scenarios`` scenarios; from fewer than
+    a ``caption`` above and a ``note`` below. Column labels should carry their unit, "(yen)".
+    ``tails``: columns that are a quantile at ``level`` (or its mirror) of ``n_scenarios``
+    scenarios; from fewer than
     :func:`~actuarial.risk.scenarios_needed` they show "—" and the note says why."""
     from IPython.display import HTML
 
