@@ -409,7 +409,7 @@ def _index_html(run_dir: Path, run: dict, comparison: pd.DataFrame, order=()) ->
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Batch run {run['run_id']}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;font-size:90%}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} tr.failed{{background:#fdd}} \
-tr.group th{{text-align:left;background:#eef}} th.label{{text-align:left;font-weight:normal}} \
+tr.group th{{text-align:left;background:#eef}} th.label{{text-align:left;font-weight:normal;min-width:22em}} \
 tr.ok td:nth-child(3){{color:#070}}</style>
 </head><body><h1>Batch run {run['run_id']}</h1>
 <p>Started {run['started']}, finished {run['finished']}: {state}. <a href="summary.xlsx">summary.xlsx</a> ·

@@ -13,6 +13,7 @@ import pandas as pd
 
 #: Each notebook's number and the title its figures are grouped under.
 NOTEBOOK_TITLES = {"01": "Product terms", "02": "Rent portfolio", "03": "Pricing", "04": "Mortgage portfolio",
+                   "06": "Batch summary",
                    "05": "Stress and capital", "07": "Calibration", "08": "Quarter close", "09": "Movement",
                    "10": "Experience study"}
 _WORDS = {"var": "VaR", "tvar": "TVaR", "jhf": "JHF", "sd": "standard deviation", "ae": "A/E", "mc": "simulated",
