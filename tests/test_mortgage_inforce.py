@@ -18,6 +18,7 @@ from actuarial.products.mortgage_fee import FeeCurve, balance_shape
 from actuarial.simulation import MortgageModel, RentModel
 from actuarial.simulation.exact_mortgage import expected_mortgage_cash_flows_by_loan, expected_mortgage_groups
 from actuarial.simulation.mortgage import simulate_mortgage
+from actuarial.simulation.mortgage_book import validate_mortgage_book
 from actuarial.simulation.mortgage_inforce import simulate_mortgage_groups
 from actuarial.valuation import ValuationSettings, value_book
 from actuarial.valuation.fees import unearned_mortgage_fees
@@ -244,3 +245,25 @@ def test_the_engines_refuse_a_sensitivity_outside_its_plausible_range(value):
     with pytest.raises(ValueError, match=r"house_price_sensitivity must be a number in \[0, 5\], got"):
         dataclasses.replace(MODEL, house_price_sensitivity=value)
     assert dataclasses.replace(MODEL, house_price_sensitivity=5.0).house_price_sensitivity == 5.0
+
+
+@pytest.mark.parametrize("change, needle", [
+    ({"principal_yen": 0}, r"column 'principal_yen' must be above 0 .*, got 0 in row"),
+    ({"annual_interest_rate": "1.4%"}, r"'annual_interest_rate' must hold numbers \(0\.014 for 1\.4%\), got '1\.4%'"),
+])
+def test_a_loan_a_bank_could_not_have_is_named(change, needle):
+    book = synthetic_mortgage_book(5, seed=2).assign(age_months=60, status="performing", months_delinquent=0,
+                                                     receivable_yen=0, months_since_subrogation=0)
+    for column, value in change.items():
+        book[column] = book[column].astype(object) if isinstance(value, str) and column != "status" else book[column]
+        book.loc[book.index[1], column] = value
+    with pytest.raises(ValueError, match=needle):
+        validate_mortgage_book(book, MODEL, "mortgage book")
+
+
+def test_a_loan_id_given_twice_or_empty_is_named():
+    book = synthetic_mortgage_book(4, seed=2).assign(loan_id=["L1", "L2", "L1", "L4"])
+    with pytest.raises(ValueError, match=r"column 'loan_id' names a loan twice, got 'L1' in row"):
+        validate_mortgage_book(book, MODEL, "mortgage book")
+    with pytest.raises(ValueError, match=r"column 'loan_id' needs an id in every row"):
+        validate_mortgage_book(book.assign(loan_id=["L1", None, "L3", "L4"]), MODEL, "mortgage book")

@@ -285,3 +285,33 @@ def test_the_shipped_quarters_are_made_again_byte_for_byte(tmp_path):
     assert opening_params_path(closing, BASE).name == "base_2026-09-30.yaml"
     q = quarter_from_params(opening_params_path(closing, BASE), n_scenarios=10, seed=1)
     assert q.valuation_date.isoformat() == "2026-09-30"
+
+
+def test_check_names_a_missing_opening_quarter_and_the_same_books_on_both_sides(tmp_path, quarters):
+    tmp, o, c, _ = quarters
+    bad = tmp_path / "q4.yaml"
+    bad.write_text(c.read_text(encoding="utf-8").replace("movement: null", "movement: {opening_params: nothere.yaml}")
+                   .replace("valuation:\n  valuation_date: 2026-12-31\n  rent_book_csv: q4",
+                            f"valuation:\n  valuation_date: 2026-12-31\n  rent_book_csv: {tmp / 'q4'}")
+                   .replace("receivables_csv: q4", f"receivables_csv: {tmp / 'q4'}")
+                   .replace("mortgage_book_csv: q4", f"mortgage_book_csv: {tmp / 'q4'}"), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "actuarial.cli", "check", str(bad)], capture_output=True, text=True)
+    assert run.returncode == 2 and "movement.opening_params: " in run.stderr and "nothere.yaml" in run.stderr
+    same = tmp_path / "same.yaml"
+    same.write_text(o.read_text(encoding="utf-8").replace("2026-09-30", "2026-12-31").replace(
+        "q3", str(tmp / "q3")).replace(f"name: {tmp / 'q3'}", "name: same"), encoding="utf-8")
+    with pytest.raises(MovementError, match=r"both quarters name the same rent_book_csv"):
+        movement(quarter_from_params(o, n_scenarios=4, seed=1), quarter_from_params(same, n_scenarios=4, seed=1))
+
+
+def test_the_cli_names_an_argument_that_is_neither_a_file_nor_a_run_and_a_missing_output_folder(quarters, tmp_path):
+    _, o, c, _ = quarters
+    for argv, needle in (([str(o), "nosuchrun", "--scenarios", "10"], "nosuchrun: neither a params file (.yaml) nor "
+                                                                        "a run"),
+                         ([str(o), str(c), "-o", str(tmp_path / "nodir" / "x.csv")], "does not exist")):
+        run = subprocess.run([sys.executable, "-m", "actuarial.cli", "movement", *argv, "--reports", str(tmp_path)],
+                             capture_output=True, text=True)
+        assert run.returncode == 2 and needle in run.stderr and "Traceback" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "actuarial.cli", "runs", "--reports", str(tmp_path / "none")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "is not a folder of runs" in run.stderr

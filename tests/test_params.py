@@ -176,3 +176,9 @@ def test_a_params_file_saved_as_shift_jis_is_named_with_the_way_out(tmp_path, ca
     assert cli.main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert "not UTF-8 text" in err and "Traceback" not in err
+
+
+def test_a_csv_book_given_as_a_params_file_says_what_it_is():
+    with pytest.raises(ParamsError, match=r"inforce_rent_book\.csv: must hold a mapping of sections, got str; a \.csv "
+                                          r"file is a book, which a params file names"):
+        load_params(PARAMS / "books" / "inforce_rent_book.csv")

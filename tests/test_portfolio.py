@@ -108,11 +108,13 @@ def test_check_reads_the_books_a_scenario_names_and_names_the_row_of_a_problem(t
                                       "portfolio: {rent_book_csv: book.csv, mortgage_book_csv: loans.csv}\n")
     assert cli.main(["check", str(tmp_path / "q4.yaml")]) == 0
     books = root / "params" / "books"  # the valuation books base.yaml names, found from this other folder
+    opening = root / "params" / "quarters" / "base_2026-09-30.yaml"
     assert capsys.readouterr().out.strip() == (f"{tmp_path / 'q4.yaml'}: ok (q4; rent book book.csv: 30 contracts; "
                                                f"mortgage book loans.csv: 12 loans; valuation rent "
                                                f"{books / 'inforce_rent_book.csv'}: 1,431 rows; valuation "
                                                f"receivables {books / 'closed_receivables.csv'}: 35 rows; valuation "
                                                f"mortgage {books / 'inforce_mortgage_book.csv'}: 2,056 loans; "
+                                               f"movement from {opening}; "
                                                f"experience history {books / 'status_history.csv'}: 14,255 rows)")
     book.assign(plan=book["plan"].where(book.index != 3, "premium")).to_csv(tmp_path / "book.csv", index=False)
     assert cli.main(["check", str(tmp_path / "q4.yaml")]) == 2
@@ -200,3 +202,25 @@ def test_check_refuses_a_book_with_a_column_no_engine_reads(tmp_path):
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "inforce_rent_book.csv: column 'start_mnth' is not read by the rent engine; did you mean 'start_month'?" \
         in run.stderr
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda lines: lines[:5] + [""] + lines[5:], r"row 6 is blank; remove it"),
+    (lambda lines: lines[:4] + [lines[4] + ",1"] + lines[5:], r"row 5 has 13 fields where the header has 12: a comma"),
+    (lambda lines: lines[:4] + [lines[4].rsplit(",", 1)[0]] + lines[5:], r"row 5 has 11 fields .* a cell is missing"),
+    (lambda lines: [line + "," for line in lines], r"column 13 of the header has no name \(a trailing comma"),
+])
+def test_a_ragged_or_blank_row_is_named_by_its_spreadsheet_row(tmp_path, change, needle):
+    lines = (ROOT / "params" / "books" / "inforce_rent_book.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "book.csv"
+    path.write_text("\n".join(change(lines)) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=needle):
+        read_book_csv(path, "rent")
+
+
+def test_blank_lines_at_the_end_and_a_yaml_given_as_a_book(tmp_path):
+    text = (ROOT / "params" / "books" / "inforce_rent_book.csv").read_text(encoding="utf-8")
+    (tmp_path / "book.csv").write_text(text + "\n\n", encoding="utf-8")
+    assert len(read_book_csv(tmp_path / "book.csv", "rent")) == len(text.splitlines()) - 1
+    with pytest.raises(ValueError, match=r"base\.yaml: a rent book is a CSV file, not a \.yaml file"):
+        read_book_csv(ROOT / "params" / "base.yaml", "rent")

@@ -107,3 +107,18 @@ def test_a_rerun_with_a_bad_job_count_is_named(registry, capsys):
     folder, _, run_dir = registry
     assert cli.main(["rerun", run_dir.name, "--reports", str(folder / "reports"), "--jobs", "0"]) == 2
     assert "jobs must be a whole number >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, needle", [("{}", "'run_id' is missing"), ("[]", "it holds a list, not a mapping"),
+                                          ('{"run_id": 3}', "'run_id' is a int")])
+def test_a_manifest_without_its_keys_is_named_not_a_traceback(tmp_path, capsys, text, needle):
+    run = tmp_path / "reports" / "20261231-090000"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text("{}", encoding="utf-8")
+    (run / "manifest.json").write_text(text, encoding="utf-8")
+    for argv in (["show", run.name], ["rerun", run.name]):
+        assert cli.main([*argv, "--reports", str(tmp_path / "reports")]) == 2
+        err = capsys.readouterr().err
+        assert f"not a manifest of a run: {needle}" in err and "Traceback" not in err
+    assert cli.main(["runs", "--reports", str(tmp_path / "reports")]) == 0
+    assert "unreadable manifest" in capsys.readouterr().out

@@ -137,6 +137,11 @@ def _registry(args) -> int:
 
     try:
         if args.command == "runs":
+            from pathlib import Path
+
+            if not Path(args.reports).is_dir():
+                print(f"actuarial runs: {args.reports} is not a folder of runs (--reports names it)", file=sys.stderr)
+                return 2
             table = runs.list_runs(args.reports)
             print(table.to_string(index=False) if len(table) else f"no runs in {args.reports}")
             return 0

@@ -371,7 +371,9 @@ def read_yaml(path: str | Path) -> dict:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ParamsError(f"{path}: must hold a mapping of sections, got {type(data).__name__}")
+        hint = (f"; a {Path(path).suffix} file is a book, which a params file names (rent_book_csv: ...), not a "
+                f"params file" if Path(path).suffix.lower() in (".csv", ".xlsx", ".txt") else "")
+        raise ParamsError(f"{path}: must hold a mapping of sections, got {type(data).__name__}{hint}")
     return data
 
 

@@ -137,6 +137,38 @@ def known_columns(kind: str) -> tuple[str, ...]:
             "history": (*HISTORY_COLUMNS, "grade", "origination")}[kind]
 
 
+def _scan_rows(path) -> None:
+    """Every row of a CSV file has the header's number of fields, and none is blank but at
+    the end (a blank line would shift the row numbers every message gives); the header names
+    no empty column. Raises ``ValueError`` naming the row as a spreadsheet numbers it."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            return  # an empty file: pandas names it
+        if len(header) > 1 and "" in header:
+            i = header.index("") + 1
+            raise ValueError(f"{path}: column {i} of the header has no name (a trailing comma from a spreadsheet "
+                             f"export?); remove the empty column")
+        n, blank = len(header), None
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                blank = blank or line  # blank lines at the very end are harmless
+                continue
+            if blank:
+                raise ValueError(f"{path}: row {blank} is blank; remove it (every message names rows as a "
+                                 f"spreadsheet numbers them)")
+            if len(row) > n:
+                raise ValueError(f"{path}: row {line} has {len(row)} fields where the header has {n}: a comma "
+                                 f"inside a value (write 61000, not 61,000, or quote the cell) or a stray comma")
+            if len(row) < n:
+                raise ValueError(f"{path}: row {line} has {len(row)} fields where the header has {n}: a cell is "
+                                 f"missing")
+
+
 def _header_problems(path, kind: str, columns, strict: bool) -> None:
     """A header the engines cannot read as meant: one column holding semicolons (a file
     separated by semicolons), a name given twice, or a column no engine reads (a typo: named
@@ -199,7 +231,11 @@ def read_book_csv(path, kind: str, *, strict: bool = False) -> pd.DataFrame:
         raise ValueError(f"kind must be 'rent', 'mortgage', 'receivables' or 'history', got {kind!r}")
     path = Path(path)
     text = {"contract_id": str, "month": str, "status": str, "grade": str, "origination": str}
+    if path.suffix.lower() in (".yaml", ".yml", ".json", ".xlsx", ".xls"):
+        raise ValueError(f"{path}: a {kind} book is a CSV file, not a {path.suffix} file (from Excel, save the "
+                         f"sheet as 'CSV UTF-8')")
     try:  # a row with one field too many must not turn the first column into the index
+        _scan_rows(path)
         book = pd.read_csv(path, index_col=False, dtype=text if kind == "history" else None)
     except UnicodeDecodeError:
         raise ValueError(f"{path}: cannot read the {kind} book: it is not UTF-8 text (from Excel, save it as "
@@ -233,6 +269,24 @@ def read_book_csv(path, kind: str, *, strict: bool = False) -> pd.DataFrame:
             fail("insured", "True/False", bad)
         book["insured"] = flags.astype(bool)
     return book
+
+
+def _check_opening(scenario, params_path) -> str:
+    """The movement's opening params file (last quarter's close) exists, loads and names CSV
+    books; raises ``ValueError`` naming it."""
+    from pathlib import Path
+
+    from .movement import MovementError, opening_params_path, quarter_from_params
+
+    opening = opening_params_path(scenario, params_path)
+    if opening.resolve() == Path(params_path).resolve():
+        raise ValueError(f"{params_path}: movement.opening_params names the file itself; name last quarter's "
+                         f"params file")
+    try:
+        quarter_from_params(opening, n_scenarios=2, seed=0)
+    except MovementError as exc:
+        raise ValueError(f"{params_path}: movement.opening_params: {exc}") from None
+    return f"movement from {scenario.movement.opening_params}"
 
 
 def check_books(scenario, params_path, *, strict: bool = True) -> list[str]:
@@ -293,6 +347,8 @@ def check_books(scenario, params_path, *, strict: bool = True) -> list[str]:
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
         found.append(f"valuation mortgage {v.mortgage_book_csv}: {len(book):,d} loans")
+    if getattr(scenario, "movement", None) is not None:
+        found.append(_check_opening(scenario, params_path))
     e = scenario.experience
     if e is not None:
         from .experience import prepare_history, read_history

@@ -184,9 +184,32 @@ def read_manifest(reports_dir, run_id: str) -> dict:
         known = ", ".join(r.name for r in _finished(Path(reports_dir))[-5:]) or "none"
         raise RunError(f"no run {run_id!r} with a manifest in {reports_dir} (the latest: {known})")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RunError(f"{path}: not a readable manifest ({exc})") from None
+    check_manifest(manifest, path)
+    return manifest
+
+
+#: What every manifest holds, and of which type.
+MANIFEST_KEYS = {"run_id": str, "started": str, "finished": str, "seconds": (int, float), "ok": bool,
+                 "command": list, "code": dict, "environment": dict, "notebooks": list,
+                 "notebook_parameters": dict, "params": list, "books": list}
+
+
+def check_manifest(manifest, path) -> None:
+    """A manifest is a mapping with every key of :data:`MANIFEST_KEYS` of its type, and each
+    params entry has its path, scenario, files and values; else :class:`RunError` names the
+    first thing missing."""
+    if not isinstance(manifest, dict):
+        raise RunError(f"{path}: not a manifest of a run: it holds a {type(manifest).__name__}, not a mapping")
+    for key, kind in MANIFEST_KEYS.items():
+        if not isinstance(manifest.get(key), kind):
+            got = "missing" if key not in manifest else f"a {type(manifest[key]).__name__}"
+            raise RunError(f"{path}: not a manifest of a run: {key!r} is {got}")
+    for i, entry in enumerate(manifest["params"]):
+        if not isinstance(entry, dict) or not all(k in entry for k in ("path", "scenario", "files", "values")):
+            raise RunError(f"{path}: not a manifest of a run: params entry {i} lacks path, scenario, files or values")
 
 
 def _finished(reports: Path) -> list[Path]:
@@ -209,10 +232,11 @@ def list_runs(reports_dir) -> pd.DataFrame:
         if m.exists():
             try:
                 man = json.loads(m.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
+                check_manifest(man, m)
+            except (UnicodeDecodeError, json.JSONDecodeError, RunError):
                 rows.append((p.name, "", "-", "-", "unreadable manifest"))
                 continue
-            dates = sorted({x["valuation_date"] for x in man["params"] if x["valuation_date"]})
+            dates = sorted({x.get("valuation_date") for x in man["params"] if x.get("valuation_date")})
             rows.append((p.name, man["started"], ", ".join(dates) or "-",
                          man["notebook_parameters"].get("n_scenarios", "notebook default"),
                          "ok" if man["ok"] else "failed"))

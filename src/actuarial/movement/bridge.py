@@ -142,6 +142,16 @@ def _months_between(opening: Quarter, closing: Quarter) -> int:
     return months
 
 
+def _distinct_books(opening: Quarter, closing: Quarter) -> None:
+    """The two quarters name different book files (the same files would bridge a quarter to
+    itself: every change an experience exactly undoing the unwind)."""
+    for key in ("rent_book_csv", "receivables_csv", "mortgage_book_csv"):
+        a, b = (getattr(q.scenario.valuation, key) for q in (opening, closing))
+        if a and b and (opening.folder / a).resolve() == (closing.folder / b).resolve():
+            raise MovementError(f"both quarters name the same {key} ({(closing.folder / b).resolve()}); the closing "
+                                f"quarter needs its own books, made at its own date")
+
+
 def _hybrid(opening: Scenario, closing: Scenario, sections, valuation_date) -> Scenario:
     """The opening params with ``sections`` taken from the closing ones, valued at
     ``valuation_date``."""
@@ -189,6 +199,7 @@ def movement(opening: Quarter, closing: Quarter, *, progress=None) -> Movement:
     if (opening.scenario.mortgage_model is None) != (closing.scenario.mortgage_model is None):
         raise MovementError("one quarter has a mortgage book and the other has not; a movement bridges the same "
                             "products on both sides")
+    _distinct_books(opening, closing)
     before, after = load_books(opening), load_books(closing)
     o, c = opening.scenario, closing.scenario
     at_close = closing.valuation_date

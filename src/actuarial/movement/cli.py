@@ -16,6 +16,9 @@ def _side(text: str, args):
             raise MovementError(f"{path}: no such params file")
         return quarter_from_params(path, n_scenarios=DEFAULT_SCENARIOS if args.scenarios is None else args.scenarios,
                                    seed=DEFAULT_SEED if args.seed is None else args.seed)
+    if not (Path(args.reports) / text).is_dir():
+        raise MovementError(f"{text}: neither a params file (.yaml) nor a run in {args.reports}/ (actuarial runs "
+                            f"lists them)")
     if args.scenarios is not None or args.seed is not None:
         raise MovementError(f"{text}: a run values on its own recorded scenarios and seed; --scenarios and --seed "
                             f"are for params files")
@@ -38,6 +41,8 @@ def run_movement(args) -> int:
             raise MovementError(f"--seed must be 0 or more, got {args.seed}")
         if args.output and Path(args.output).exists():
             raise MovementError(f"{args.output}: exists; the bridge is written to a new file")
+        if args.output and not Path(args.output).resolve().parent.is_dir():
+            raise MovementError(f"{args.output}: its folder {Path(args.output).resolve().parent} does not exist")
         opening, closing = _side(args.opening, args), _side(args.closing, args)
         say = (lambda s: print(s, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
         result = movement(opening, closing, progress=say)

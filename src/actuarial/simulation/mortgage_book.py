@@ -42,11 +42,15 @@ def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel, what: 
         first_bad(portfolio[c].to_numpy() < 0, c, "must not be negative")
     first_bad(portfolio["term_months"].to_numpy() % 12 != 0, "term_months", "must be whole years (a multiple of 12)")
     first_bad(portfolio["term_months"].to_numpy() == 0, "term_months", "must be positive")
+    first_bad(portfolio["principal_yen"].to_numpy() == 0, "principal_yen", "must be above 0 (a loan lends something)")
     first_bad(portfolio["age_months"].to_numpy() >= portfolio["term_months"].to_numpy(), "age_months",
               "must be below term_months")
     rate = portfolio["annual_interest_rate"]
     if not pd.api.types.is_float_dtype(rate):
+        numeric = pd.to_numeric(rate, errors="coerce")
+        first_bad(numeric.isna().to_numpy(), "annual_interest_rate", "must hold numbers (0.014 for 1.4%)")
         raise ValueError(f"{what} column 'annual_interest_rate' must hold numbers, got dtype {rate.dtype}")
+    first_bad(rate.isna().to_numpy(), "annual_interest_rate", "must hold a number in every row (0.014 for 1.4%)")
     first_bad(~((rate >= 0) & (rate < 1)).to_numpy(), "annual_interest_rate", "must be in [0, 1)")
     first_bad(~portfolio["grade"].isin(list(model.annual_default_rate)).to_numpy(), "grade",
               f"must be one of {', '.join(map(str, model.annual_default_rate))}")
@@ -58,6 +62,11 @@ def validate_mortgage_book(portfolio: pd.DataFrame, model: MortgageModel, what: 
         first_bad(lump & (paid > portfolio["principal_yen"].to_numpy()), "fee_paid_yen",
                   "must not exceed the loan's principal_yen")
         first_bad(~lump & (paid != 0), "fee_paid_yen", "must be 0 for an installment loan (it pays its fee monthly)")
+    if "loan_id" in portfolio.columns:  # optional; when given, each loan's own
+        ids = portfolio["loan_id"]
+        first_bad(ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy(), "loan_id",
+                  "needs an id in every row")
+        first_bad(ids.duplicated().to_numpy(), "loan_id", "names a loan twice")
     return loan_status(portfolio, model, what)
 
 
