@@ -301,3 +301,17 @@ def test_a_shared_result_gives_each_scenario_its_own_figures(tmp_path):
     data = json.loads((tmp_path / "other" / "04_mortgage_portfolio.json").read_text())
     assert data == {"notebook": "04_mortgage_portfolio", "scenario": "other", "figures": {"expected_loss": 5.0}}
     assert (tmp_path / "other" / "04_mortgage_portfolio_metrics.csv").exists()
+
+
+def test_the_progress_names_each_notebook_and_a_failure_at_once(capsys):
+    from tqdm import tqdm
+
+    with tqdm(total=2, file=__import__("io").StringIO()) as bar:
+        batch._finished_one(bar, {"stem": "02_rent_portfolio", "scenario": "base", "status": "ok", "error": None,
+                                  "error_cell": None})
+        batch._finished_one(bar, {"stem": "08_quarter_close", "scenario": "recession", "status": "failed",
+                                  "error": "ValueError: bad book", "error_cell": 3})
+        assert bar.n == 2
+    err = capsys.readouterr().err
+    assert "FAILED 08_quarter_close for recession: cell 3: ValueError: bad book" in err
+    assert "02_rent_portfolio" not in err  # a notebook that succeeded is only on the bar

@@ -313,6 +313,17 @@ def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: st
     return final, all(r["status"] == "ok" for r in results)
 
 
+def _finished_one(bar, result: dict) -> dict:
+    """Show a finished notebook on the progress bar (its notebook and scenario) and, when it
+    failed, print at once what failed and where."""
+    bar.set_postfix_str(f"{result['stem']} / {result['scenario']}: {result['status']}", refresh=False)
+    bar.update()
+    if result["status"] != "ok":
+        cell = f"cell {result['error_cell']}: " if result.get("error_cell") is not None else ""
+        bar.write(f"FAILED {result['stem']} for {result['scenario']}: {cell}{result['error']}", file=sys.stderr)
+    return result
+
+
 def _run_group(tasks, jobs, scheduler, bar) -> list[dict]:
     if not tasks:
         return []
@@ -322,17 +333,17 @@ def _run_group(tasks, jobs, scheduler, bar) -> list[dict]:
 
         with Client(scheduler) as client:
             for fut in as_completed([client.submit(execute_task, t, pure=False) for t in tasks]):
-                out.append(fut.result())
-                bar.update()
+                out.append(_finished_one(bar, fut.result()))
     elif jobs == 1 or len(tasks) == 1:
         for t in tasks:
-            out.append(execute_task(t))
-            bar.update()
+            bar.set_postfix_str(f"running {t['stem']} / {t['scenario']}")
+            out.append(_finished_one(bar, execute_task(t)))
     else:
+        from concurrent.futures import as_completed as finished
+
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for r in pool.map(execute_task, tasks):
-                out.append(r)
-                bar.update()
+            for fut in finished([pool.submit(execute_task, t) for t in tasks]):
+                out.append(_finished_one(bar, fut.result()))
     order = {(t["stem"], t["scenario"]): i for i, t in enumerate(tasks)}
     return sorted(out, key=lambda r: order[(r["stem"], r["scenario"])])
 
