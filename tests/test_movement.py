@@ -122,7 +122,9 @@ def _fake_run(reports: Path, run_id: str, params: Path, figures: dict, n_scenari
     books = [{"key": k, "path": str((params.parent / getattr(scenario.valuation, k)).resolve()),
               "sha256": sha256(params.parent / getattr(scenario.valuation, k)), "rows": 0}
              for k in ("rent_book_csv", "receivables_csv", "mortgage_book_csv")]
-    manifest = {"params": [{"path": str(params), "scenario": scenario.scenario.name,
+    manifest = {"run_id": run_id, "started": "2026-12-31T09:00:00", "finished": "2026-12-31T09:05:00", "seconds": 300.0,
+                "ok": True, "command": ["actuarial", "batch"], "notebooks": [], "notebook_parameters": {},
+                "params": [{"path": str(params), "scenario": scenario.scenario.name, "files": [],
                             "values": scenario.model_dump(mode="json")}], "books": books,
                 "code": {"git_commit": commit, "dirty": False}, "environment": {"python": "3.11", "packages": {}}}
     (reports / run_id / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -209,7 +211,8 @@ def test_the_cli_prints_the_bridge_and_names_bad_input_without_a_traceback(quart
     assert run.returncode == 2 and "give the earlier one first" in run.stderr and "Traceback" not in run.stderr
     run = subprocess.run([sys.executable, "-m", "actuarial.cli", "movement", str(o), "no_such_run"],
                          capture_output=True, text=True, cwd=tmp_path)
-    assert run.returncode == 2 and "no run 'no_such_run'" in run.stderr and "Traceback" not in run.stderr
+    assert run.returncode == 2 and "no_such_run: neither a params file (.yaml) nor a run" in run.stderr
+    assert "Traceback" not in run.stderr
     out = tmp_path / "bridge.csv"
     run = subprocess.run([sys.executable, "-m", "actuarial.cli", "movement", str(o), str(c), "--scenarios", "10",
                           "-o", str(out)], capture_output=True, text=True)

@@ -295,6 +295,10 @@ def test_check_names_a_bad_row_of_the_valuation_books(tmp_path):
                                                encoding="utf-8")
     params = tmp_path / "base.yaml"
     params.write_text((ROOT / "params" / "base.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    import shutil
+
+    shutil.copytree(ROOT / "params" / "quarters", tmp_path / "quarters")  # last quarter's close, with its books
+    shutil.copytree(ROOT / "params" / "books" / "2026-09-30", tmp_path / "books" / "2026-09-30")
     scenario = load_params(params)
     assert any("valuation receivables" in line for line in check_books(scenario, params))
     lines = (tmp_path / "books" / "closed_receivables.csv").read_text(encoding="utf-8").splitlines()
