@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -117,12 +116,14 @@ def _fake_run(reports: Path, run_id: str, params: Path, figures: dict, n_scenari
     folder = reports / run_id / scenario.scenario.name
     folder.mkdir(parents=True)
     (folder / "08_quarter_close.json").write_text(json.dumps({"figures": figures}), encoding="utf-8")
-    pd.DataFrame({"params_file": [str(params)], "valuation_date": ["x"], "n_scenarios": [n_scenarios],
+    pd.DataFrame({"params_file": [str(params)], "valuation_date": [scenario.valuation.valuation_date.isoformat()],
+                  "n_scenarios": [n_scenarios],
                   "seed": [seed]}).to_csv(folder / "08_quarter_close_inputs.csv", index=False)
     books = [{"key": k, "path": str((params.parent / getattr(scenario.valuation, k)).resolve()),
               "sha256": sha256(params.parent / getattr(scenario.valuation, k)), "rows": 0}
              for k in ("rent_book_csv", "receivables_csv", "mortgage_book_csv")]
-    manifest = {"run_id": run_id, "started": "2026-12-31T09:00:00", "finished": "2026-12-31T09:05:00", "seconds": 300.0,
+    manifest = {"run_id": run_id, "kind": "batch", "started": "2026-12-31T09:00:00",
+                "finished": "2026-12-31T09:05:00", "seconds": 300.0,
                 "ok": True, "command": ["actuarial", "batch"], "notebooks": [], "notebook_parameters": {},
                 "params": [{"path": str(params), "scenario": scenario.scenario.name, "files": [],
                             "values": scenario.model_dump(mode="json")}], "books": books,
@@ -171,10 +172,10 @@ def test_a_run_whose_book_has_changed_is_refused(quarters, tmp_path):
 def test_quarters_in_the_wrong_order_are_refused_before_any_valuation(quarters):
     _, o, c, _ = quarters
     a, b = (quarter_from_params(p, n_scenarios=10, seed=1) for p in (o, c))
-    with pytest.raises(MovementError, match=r"valued 2026-12-31\) must come before the closing one .*valued "
-                                            r"2026-09-30\); give the earlier one first"):
+    with pytest.raises(MovementError, match=r"valued 2026-12-31\) must come at least a month before the closing one "
+                                            r".*valued 2026-09-30\); give the earlier one first"):
         movement(b, a)
-    with pytest.raises(MovementError, match="must come before"):
+    with pytest.raises(MovementError, match="must come at least a month before"):
         movement(b, b)
 
 
@@ -253,10 +254,12 @@ def test_a_roll_forward_keeps_the_books_rules(base_model):
     again = roll_forward_rent(book, receivables, base_model, 3, seed=2)
     assert rent.equals(again[0]) and closed.equals(again[1])  # one seed, one draw
     assert set(rent["contract_id"]) <= set(book["contract_id"]) and len(rent) < len(book)
-    total = rent["arrears_yen"] / rent["months_subrogated"].replace(0, np.nan)
     merged = rent.merge(book[["contract_id", "start_month"]], on="contract_id", suffixes=("", "_before"))
     assert (merged["start_month"] == merged["start_month_before"] - 3).all()
-    assert ((rent["status"] == "performing") == (rent["arrears_yen"] == 0)).all() or total.notna().any()
+    monthly = (rent["rent_yen"] + rent["management_fee_yen"] + rent["common_fee_yen"] + rent["parking_fee_yen"]
+               * rent["plan"].map({k: p.parking_in_total for k, p in base_model.plans.items()}))
+    assert (rent["arrears_yen"] == rent["months_subrogated"] * monthly).all()  # whole months of the total
+    assert ((rent["status"] == "performing") <= (rent["arrears_yen"] == 0)).all()
     new = closed[closed["receivable_id"].str.startswith("R-")]
     assert len(new) > 0 and (new["months_since_exit"] <= 2).all() and (new["balance_yen"] > 0).all()
     assert set(new["receivable_id"].str[2:]) <= set(book["contract_id"]) - set(rent["contract_id"])
@@ -318,3 +321,33 @@ def test_the_cli_names_an_argument_that_is_neither_a_file_nor_a_run_and_a_missin
     run = subprocess.run([sys.executable, "-m", "actuarial.cli", "runs", "--reports", str(tmp_path / "none")],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "is not a folder of runs" in run.stderr
+
+
+def test_a_step_whose_books_do_not_fit_its_params_is_refused_before_any_valuation(quarters, monkeypatch):
+    import actuarial.movement.bridge as bridge
+    from actuarial.movement import load_books
+
+    _, o, c, _ = quarters
+    opening, closing = (quarter_from_params(p, n_scenarios=4, seed=1) for p in (o, c))
+    books = load_books(closing)
+    books["rent"].loc[books["rent"].index[0], "plan"] = "premium"  # a plan the params do not have
+    with pytest.raises(MovementError, match=r"the new business step cannot be valued: its books do not fit its "
+                                            r"params: .*'premium'"):
+        bridge._check_books("new business", opening.scenario, books)
+
+    def no_valuation(*args, **kwargs):
+        raise AssertionError("valued before the books were checked")
+
+    monkeypatch.setattr(bridge, "_value", no_valuation)
+    monkeypatch.setattr(bridge, "load_books", lambda q: books if q is closing else load_books(q))
+    with pytest.raises(MovementError, match=r"the experience step cannot be valued"):
+        movement(opening, closing)
+
+
+def test_a_roll_forward_without_receivables_keeps_their_column_types(base_model):
+    from actuarial.valuation import validate_receivables
+
+    book, _ = synthetic_inforce_book(300, base_model, seed=6)
+    rent, closed = roll_forward_rent(book, None, base_model, 12, seed=2)
+    validate_receivables(closed)  # whole yen and months, True/False, as the valuation reads them
+    assert len(closed) > 0 and closed["balance_yen"].dtype.kind == "i"

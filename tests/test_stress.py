@@ -49,10 +49,16 @@ def test_a_swing_carries_its_standard_error_and_noise_is_not_called_significant(
     t = stress.tornado(BOOK, MODEL, change=0.5, metric="expected_loss", n_scenarios=200, seed=3,
                        sensitivities=sens).iloc[0]
     assert t["significant"] and t["swing"] > 2 * t["swing_standard_error"] > 0
-    reseeded = {"noise": lambda m, f: dataclasses.replace(m, moveout_hazard=m.moveout_hazard * (1 + f * 1e-6))}
-    n = stress.tornado(BOOK, MODEL, change=0.5, metric="var_99.0%", n_scenarios=200, seed=3,
-                       sensitivities=reseeded).iloc[0]
+    # a material change whose effect on the loss is nil: the JHF refusal share on a book with no JHF cover
+    uninsured = BOOK.assign(insured=False)
+    nil = {"refusals": lambda m, f: dataclasses.replace(m, jhf_refused_share=0.5 + 0.4 * f)}
+    n = stress.tornado(uninsured, MODEL, change=0.5, metric="var_99.0%", n_scenarios=200, seed=3,
+                       sensitivities=nil).iloc[0]
     assert not n["significant"] and n["swing"] <= 2 * n["swing_standard_error"]
+    # and on the insured book the same change moves the tail by more than its error
+    m = stress.tornado(BOOK, MODEL, change=0.5, metric="expected_loss", n_scenarios=200, seed=3,
+                       sensitivities=nil).iloc[0]
+    assert m["significant"] and m["swing_standard_error"] > 0
 
 
 @pytest.mark.parametrize("kwargs, message", [

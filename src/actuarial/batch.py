@@ -302,9 +302,11 @@ def run_batch(params_files=None, notebooks=None, *, jobs: int = 1, scheduler: st
         _write_outputs(partial, run_id, started, params_files, results)
         write_manifest(partial, run_id, params_files=params_files, notebooks=notebooks, overrides=overrides or {},
                        started=started, seconds=time.perf_counter() - clock, results=results)
-    except BaseException as exc:  # Ctrl-C, a lost scheduler: the folder says the run was abandoned
+    except BaseException as exc:  # the folder says the run was abandoned, whatever stopped it
         abandoned = reports / f".{run_id}.abandoned"
         partial.rename(abandoned)
+        if not isinstance(exc, (KeyboardInterrupt, OSError, TimeoutError)):
+            raise  # a defect: its own traceback, the folder already named abandoned
         why = type(exc).__name__ + (f": {exc}" if str(exc) else "")
         raise RunAbandoned(f"the run stopped before it finished ({why}); what it wrote is in {abandoned}") from exc
     final = reports / run_id

@@ -11,8 +11,9 @@ import shutil
 from pathlib import Path
 
 #: The params sections each per-scenario notebook reads (``portfolio.rent`` and
-#: ``portfolio.mortgage``: that book's keys of the portfolio section; ``params_text``: the
-#: files' own text, which the calibration notebook's provenance table shows).
+#: ``portfolio.mortgage``: that book's keys of the portfolio section; the whole ``portfolio``
+#: where its seed makes synthetic books in force; ``params_text``: the files' own text, which
+#: the calibration notebook's provenance table shows).
 _RENT = ("jhf", "rent_plans", "collection", "rent_model")
 READS = {
     "01_product_terms": ("jhf", "mortgage_fee"),
@@ -20,8 +21,8 @@ READS = {
     "03_pricing": (*_RENT, "portfolio.rent"),
     "04_mortgage_portfolio": ("mortgage_model", "mortgage_fee", "portfolio.mortgage"),
     "07_calibration": (*_RENT, "mortgage_model", "params_text"),
-    "08_quarter_close": (*_RENT, "mortgage_model", "mortgage_fee", "valuation"),
-    "09_movement": (*_RENT, "mortgage_model", "mortgage_fee", "valuation", "movement"),
+    "08_quarter_close": (*_RENT, "mortgage_model", "mortgage_fee", "valuation", "portfolio"),
+    "09_movement": (*_RENT, "mortgage_model", "mortgage_fee", "valuation", "portfolio", "movement"),
     "10_experience": (*_RENT, "experience"),
 }
 _PORTFOLIO = {"portfolio.rent": ("seed", "rent_contracts", "rent_insured_share", "rent_book_csv"),

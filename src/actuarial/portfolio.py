@@ -148,13 +148,15 @@ def _scan_rows(path) -> None:
         header = next(reader, None)
         if header is None:
             return  # an empty file: pandas names it
+        if len(header) == 1 and ";" in header[0]:
+            raise ValueError(f"{path}: the header is one column, {header[0][:60]!r}: the file is separated by "
+                             f"semicolons; save it as CSV separated by commas (Excel: 'CSV UTF-8 (comma delimited)')")
         if len(header) > 1 and "" in header:
             i = header.index("") + 1
             raise ValueError(f"{path}: column {i} of the header has no name (a trailing comma from a spreadsheet "
                              f"export?); remove the empty column")
         n, blank = len(header), None
-        for row in reader:
-            line = reader.line_num
+        for line, row in enumerate(reader, start=2):  # a record a row, as a spreadsheet numbers them
             if not any(cell.strip() for cell in row):
                 blank = blank or line  # blank lines at the very end are harmless
                 continue

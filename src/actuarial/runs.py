@@ -192,7 +192,7 @@ def read_manifest(reports_dir, run_id: str) -> dict:
 
 
 #: What every manifest holds, and of which type.
-MANIFEST_KEYS = {"run_id": str, "started": str, "finished": str, "seconds": (int, float), "ok": bool,
+MANIFEST_KEYS = {"run_id": str, "kind": str, "started": str, "finished": str, "seconds": (int, float), "ok": bool,
                  "command": list, "code": dict, "environment": dict, "notebooks": list,
                  "notebook_parameters": dict, "params": list, "books": list}
 
@@ -207,9 +207,15 @@ def check_manifest(manifest, path) -> None:
         if not isinstance(manifest.get(key), kind):
             got = "missing" if key not in manifest else f"a {type(manifest[key]).__name__}"
             raise RunError(f"{path}: not a manifest of a run: {key!r} is {got}")
-    for i, entry in enumerate(manifest["params"]):
-        if not isinstance(entry, dict) or not all(k in entry for k in ("path", "scenario", "files", "values")):
-            raise RunError(f"{path}: not a manifest of a run: params entry {i} lacks path, scenario, files or values")
+    nested = (("params", ("path", "scenario", "files", "values")), ("books", ("key", "path", "sha256", "rows")),
+              ("notebooks", ("stem", "sha256")))
+    for key, needed in nested:
+        for i, entry in enumerate(manifest[key]):
+            if not isinstance(entry, dict) or not all(k in entry for k in needed):
+                raise RunError(f"{path}: not a manifest of a run: {key} entry {i} lacks one of {', '.join(needed)}")
+            files = entry["files"] if key == "params" else []
+            if not all(isinstance(f, dict) and {"path", "sha256"} <= set(f) for f in files):
+                raise RunError(f"{path}: not a manifest of a run: params entry {i} has a file without path or sha256")
 
 
 def _finished(reports: Path) -> list[Path]:
@@ -333,8 +339,8 @@ def describe(manifest: dict) -> str:
                                         or "their defaults"),
              "params:"]
     for p in m["params"]:
-        lines.append(f"  {p['scenario']}: {p['path']} (valuation date {p['valuation_date'] or '-'}, "
-                     f"portfolio seed {p['portfolio_seed']})")
+        lines.append(f"  {p['scenario']}: {p['path']} (valuation date {p.get('valuation_date') or '-'}, "
+                     f"portfolio seed {p.get('portfolio_seed', '-')})")
         lines += [f"    {f['path']}  sha256 {f['sha256']}" for f in p["files"]]
     lines.append("books:" if m["books"] else "books: none (synthetic books)")
     lines += [f"  {b['key']}: {b['path']}, {b['rows']:,d} rows, sha256 {b['sha256']}" for b in m["books"]]

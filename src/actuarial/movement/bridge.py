@@ -137,8 +137,9 @@ def _months_between(opening: Quarter, closing: Quarter) -> int:
     a, b = opening.valuation_date, closing.valuation_date
     months = (b.year - a.year) * 12 + b.month - a.month
     if months < 1:
-        raise MovementError(f"the opening quarter ({opening.label}, valued {a:%Y-%m-%d}) must come before the "
-                            f"closing one ({closing.label}, valued {b:%Y-%m-%d}); give the earlier one first")
+        raise MovementError(f"the opening quarter ({opening.label}, valued {a:%Y-%m-%d}) must come at least a month "
+                            f"before the closing one ({closing.label}, valued {b:%Y-%m-%d}); give the earlier one "
+                            f"first")
     return months
 
 
@@ -150,6 +151,24 @@ def _distinct_books(opening: Quarter, closing: Quarter) -> None:
         if a and b and (opening.folder / a).resolve() == (closing.folder / b).resolve():
             raise MovementError(f"both quarters name the same {key} ({(closing.folder / b).resolve()}); the closing "
                                 f"quarter needs its own books, made at its own date")
+
+
+def _check_books(label: str, scenario: Scenario, books: dict) -> None:
+    """The books of one valuation, checked by the engines against its params (a plan or a
+    grade the params do not have, a receivable out of bounds); :class:`MovementError` naming
+    the step."""
+    from ..simulation.mortgage_book import validate_mortgage_book
+    from ..simulation.rent.inforce import prepare_inforce
+    from ..valuation import check_inforce_book, validate_receivables
+
+    try:
+        check_inforce_book(books["rent"])
+        prepare_inforce(books["rent"], RentModel.from_params(scenario), what="rent book")
+        validate_receivables(books["receivables"])
+        if "mortgage" in books:
+            validate_mortgage_book(books["mortgage"], MortgageModel.from_params(scenario), "mortgage book")
+    except ValueError as exc:
+        raise MovementError(f"the {label} step cannot be valued: its books do not fit its params: {exc}") from None
 
 
 def _hybrid(opening: Scenario, closing: Scenario, sections, valuation_date) -> Scenario:
@@ -226,6 +245,8 @@ def movement(opening: Quarter, closing: Quarter, *, progress=None) -> Movement:
                      after, n, seed))
     if (closing.n_scenarios, closing.seed) != (n, seed):
         plan.append((f"assumptions: {SCENARIOS_STEP}", c, after, closing.n_scenarios, closing.seed))
+    for label, scenario, books, _, _ in plan:  # every book against the params that value it, before any valuation
+        _check_books(label, scenario, books)
     values, rows = [], []
     for label, scenario, books, n_s, s in plan:
         say(f"valuing: {label}")

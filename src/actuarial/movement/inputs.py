@@ -101,10 +101,20 @@ def quarter_from_run(reports_dir, run_id: str, scenario_name: str) -> Quarter:
         path = (folder / name).resolve()
         if not path.exists():
             raise MovementError(f"{label}: its book {path} is missing")
-        if str(path) in recorded_books and sha256(path) != recorded_books[str(path)]:
+        if str(path) not in recorded_books:
+            raise MovementError(f"{label}: its book {path} is not in the run's manifest, so it cannot be checked "
+                                f"against what the run read")
+        if sha256(path) != recorded_books[str(path)]:
             raise MovementError(f"{label}: its book {path} has changed since the run (sha256 "
                                 f"{recorded_books[str(path)][:12]}... now {sha256(path)[:12]}...)")
-    inputs = pd.read_csv(inputs_path).iloc[0]
+    inputs = pd.read_csv(inputs_path, dtype={"valuation_date": str}).iloc[0]
+    if str(inputs["valuation_date"]) != scenario.valuation.valuation_date.isoformat():  # 08 was given another date
+        values = scenario.model_dump(mode="json")
+        values["valuation"]["valuation_date"] = str(inputs["valuation_date"])
+        try:
+            scenario = Scenario.model_validate(values)
+        except ValueError as exc:
+            raise MovementError(f"{label}: its recorded valuation date {inputs['valuation_date']!r}: {exc}") from None
     figures = json.loads(figures_path.read_text(encoding="utf-8"))["figures"]
     recorded = {k: v for k, v in figures.items() if isinstance(v, (int, float)) and math.isfinite(v)}
     return Quarter(scenario, folder, label, int(inputs["n_scenarios"]), int(inputs["seed"]), recorded,
@@ -114,7 +124,7 @@ def quarter_from_run(reports_dir, run_id: str, scenario_name: str) -> Quarter:
 def load_books(quarter: Quarter) -> dict:
     """The quarter's books: ``rent``, ``receivables`` and (with a mortgage model) ``mortgage``,
     read and checked (:func:`~actuarial.portfolio.read_book_csv`); a mortgage book needs a
-    ``loan_id`` column, unique and never empty."""
+    ``loan_id`` column (the engine's check holds it unique and never empty)."""
     from ..portfolio import read_book_csv
     from ..valuation import check_inforce_book
 
@@ -127,13 +137,6 @@ def load_books(quarter: Quarter) -> dict:
         book = read_book_csv(path, "mortgage")
         if "loan_id" not in book.columns:
             raise MovementError(f"{path}: no column 'loan_id'; a movement matches loans by id between quarters")
-        ids = book["loan_id"]
-        bad = ids.isna() | ids.duplicated()
-        if bad.any():
-            row = book.index[bad.to_numpy()][0]
-            raise MovementError(f"{path}: column 'loan_id' in row {row!r}: "
-                                + ("an empty cell" if ids.isna()[row] else f"{ids[row]!r} appears twice")
-                                + "; every loan needs its own id")
         books["mortgage"] = book
     return books
 

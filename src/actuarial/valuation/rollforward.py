@@ -137,15 +137,23 @@ def roll_forward_rent(book: pd.DataFrame, receivables: pd.DataFrame | None, mode
     since = months - exit_month
     rent_at_start = (book["rent_yen"] + book["management_fee_yen"] + book["common_fee_yen"]).to_numpy(np.int64)
     ids = "R-" + book["contract_id"].astype(str).to_numpy(object)
-    new = closed_from_exits(model, ended & (k > 0), k, total, covered, since, np.maximum(state, 0),
-                            book["insured"].to_numpy(bool), rent_at_start, ids)
+    new = closed_from_exits(model, ended & (k > 0) & (since <= write_off_months), k, total, covered, since,
+                            np.maximum(state, 0), book["insured"].to_numpy(bool), rent_at_start, ids)
     old = _age_receivables(receivables, model, months, write_off_months)
-    collecting = (state >= 0) & (state < K)
+    if old.empty:  # no receivables at the opening: the new ones keep their column types
+        return rolled_book(book, state, k, total, gone, months), new
+
+    return rolled_book(book, state, k, total, gone, months), pd.concat([old, new], ignore_index=True)
+
+
+def rolled_book(book, state, k, total, gone, months: int) -> pd.DataFrame:
+    """The contracts still in force, aged ``months``, with their new status and months owed."""
+    collecting = (state >= 0) & (state < len(TRANSIENT_STATES))
     rolled = book.assign(start_month=book["start_month"].to_numpy(np.int64) - months,
                          status=np.where(collecting, np.array(STATES, dtype=object)[np.maximum(state, 0)],
                                          "performing"),
                          months_subrogated=np.where(collecting, k, 0), arrears_yen=np.where(collecting, k * total, 0))
-    return rolled[~gone].reset_index(drop=True), pd.concat([old, new], ignore_index=True)
+    return rolled[~gone].reset_index(drop=True)
 
 
 def _age_receivables(receivables, model: RentModel, months: int, write_off_months: int) -> pd.DataFrame:
