@@ -191,7 +191,7 @@ def test_books_without_ids_or_as_synthetic_books_are_refused(quarters, tmp_path)
         movement(quarter_from_params(o, n_scenarios=10, seed=1), no_ids)
     loans.loc[3, "loan_id"] = loans.loc[2, "loan_id"]
     loans.to_csv(tmp_path / "b" / "mortgage.csv", index=False)
-    with pytest.raises(MovementError, match=r"column 'loan_id' in row 5: '\w+' appears twice"):
+    with pytest.raises(MovementError, match=r"mortgage book column 'loan_id' names a loan twice, got '\w+' in row 5"):
         movement(quarter_from_params(o, n_scenarios=10, seed=1), no_ids)
     (tmp_path / "b" / "mortgage.csv").write_bytes((tmp / "q4" / "mortgage.csv").read_bytes())
     rent = pd.read_csv(tmp / "q4" / "rent.csv").drop(columns="contract_id")
