@@ -194,11 +194,12 @@ def format_metric_errors(errors: pd.DataFrame, n_scenarios: int) -> str:
 
 
 def html_table(df: pd.DataFrame, *, yen=(), pct=(), counts=(), caption: str = "", note: str = "", key: str = "t",
-               tails=(), n_scenarios: int | None = None, level: float = 0.995):
+               tails=(), n_scenarios: int | None = None, level: float = 0.995, decimals: dict | None = None):
     """A table as a finance team reads it, for a notebook to display: HTML (a pandas Styler,
     its element ids fixed by ``key`` so that the output is the same every run), yen with
     thousands separators, ``pct`` columns as percentages to 0.1%, ``counts`` and any other
-    whole-number column with separators, other numbers to 2 places, anything missing as "—",
+    whole-number column with separators, ``decimals`` columns to their places, other numbers
+    to 2 places, anything missing as "—",
     a ``caption`` above and a ``note`` below. Column labels should carry their unit, "(yen)".
     ``tails``: columns that are a quantile at ``level`` (or its mirror) of ``n_scenarios``
     scenarios; from fewer than
@@ -218,6 +219,7 @@ def html_table(df: pd.DataFrame, *, yen=(), pct=(), counts=(), caption: str = ""
 
     formats = {c: "{:,.0f}" if pd.api.types.is_integer_dtype(df[c]) else "{:,.2f}" for c in df.columns
                if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])}
+    formats.update({c: f"{{:,.{n}f}}" for c, n in (decimals or {}).items()})
     formats.update({**{c: "{:,.0f}" for c in yen}, **{c: "{:.1%}" for c in pct}, **{c: "{:,.0f}" for c in counts}})
     styler = (df.style.format({c: f for c, f in formats.items() if c in df.columns}, na_rep="—")
               .set_uuid(key)
