@@ -58,13 +58,12 @@ def tornado(book: pd.DataFrame, model: RentModel, *, change: float = 0.2, metric
     draws = rng.integers(0, n_scenarios, size=(resamples, n_scenarios))
     rows = []
     for name, apply in sens.items():
-        runs = [simulate(book, apply(model, f), n_scenarios, seed).losses for f in (-change, change)]
-        low, high = (float(metrics(r["net_loss"].to_numpy(float), r["fees"].to_numpy(float), levels)[metric])
-                     for r in runs)
-        diffs = [float(metrics(runs[1]["net_loss"].to_numpy(float)[i], runs[1]["fees"].to_numpy(float)[i],
-                               levels)[metric])
-                 - float(metrics(runs[0]["net_loss"].to_numpy(float)[i], runs[0]["fees"].to_numpy(float)[i],
-                                 levels)[metric]) for i in draws]
+        (low_loss, low_fee), (high_loss, high_fee) = (
+            (r["net_loss"].to_numpy(float), r["fees"].to_numpy(float))
+            for r in (simulate(book, apply(model, f), n_scenarios, seed).losses for f in (-change, change)))
+        low, high = (float(metrics(x, f, levels)[metric]) for x, f in ((low_loss, low_fee), (high_loss, high_fee)))
+        diffs = [float(metrics(high_loss[i], high_fee[i], levels)[metric])
+                 - float(metrics(low_loss[i], low_fee[i], levels)[metric]) for i in draws]
         se = float(np.std(diffs, ddof=1)) if resamples > 1 else float("nan")
         rows.append({"assumption": name, "low": low, "high": high, "base": base, "swing": abs(high - low),
                      "swing_standard_error": se, "significant": bool(abs(high - low) > 2 * se)})

@@ -56,7 +56,7 @@ def figure_label(name: str) -> str:
     tail = name.split(":")[-1]
     words = [_WORDS.get(w, w) for w in tail.removesuffix("_yen").split("_")]
     unit = {"yen": " (yen)", "percent": " (%)", "count": "", "number": ""}[figure_kind(tail)]
-    return " ".join(words).replace("simulated mean", "simulated mean") + unit
+    return " ".join(words) + unit
 
 
 def _notebook_of(column: str) -> str:
@@ -97,6 +97,8 @@ def comparison_html(comparison: pd.DataFrame, scenario_order) -> str:
             "<p>— : the figure does not apply to that scenario (its notebook did not run for it).</p>")
 
 
+#: The spreadsheet number format of each kind of figure.
+NUMBER_FORMATS = {"yen": "#,##0", "count": "#,##0", "percent": "0.0%", "number": "0.00"}
 #: What each fixed sheet of ``summary.xlsx`` holds.
 SHEETS = {"comparison": "every key figure (columns, notebook:figure) by scenario (rows)",
           "key_figures": "the same, one row a scenario, notebook and figure",
@@ -120,24 +122,23 @@ def write_workbook(path: Path, comparison: pd.DataFrame, figures: pd.DataFrame, 
         for sheet, _, table in metrics:
             table.to_excel(xl, sheet_name=sheet)
         book = xl.book
+        metric_sheets = {m[0] for m in metrics}
         for ws in book.worksheets:
-            ws.freeze_panes = "B2" if ws.title in ("comparison",) or ws.title in {m[0] for m in metrics} else "A2"
+            ws.freeze_panes = "B2" if ws.title == "comparison" or ws.title in metric_sheets else "A2"
             for i, col in enumerate(ws.iter_cols(min_row=1, max_row=ws.max_row), start=1):
                 head = str(col[0].value or "")
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in col[:200])
                 ws.column_dimensions[get_column_letter(i)].width = min(max(width, len(head)) + 2, 60)
                 if ws.title == "comparison" and i > 1:
-                    fmt = {"yen": "#,##0", "count": "#,##0", "percent": "0.0%", "number": "0.00"}[figure_kind(head)]
+                    fmt = NUMBER_FORMATS[figure_kind(head)]
                     for c in col[1:]:
                         c.number_format = fmt
             if ws.title == "key_figures":
                 for row in ws.iter_rows(min_row=2):
                     figure, value = row[2].value, row[3]
-                    value.number_format = {"yen": "#,##0", "count": "#,##0", "percent": "0.0%",
-                                           "number": "0.00"}[figure_kind(str(figure))]
-            if ws.title in {m[0] for m in metrics}:
+                    value.number_format = NUMBER_FORMATS[figure_kind(str(figure))]
+            if ws.title in metric_sheets:
                 for row in ws.iter_rows(min_row=2):
                     kind = figure_kind(str(row[0].value))
                     for c in row[1:]:
-                        c.number_format = {"yen": "#,##0", "count": "#,##0", "percent": "0.0%",
-                                           "number": "0.00"}[kind]
+                        c.number_format = NUMBER_FORMATS[kind]

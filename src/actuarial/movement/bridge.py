@@ -224,8 +224,7 @@ def movement(opening: Quarter, closing: Quarter, *, progress=None) -> Movement:
     at_close = closing.valuation_date
     changed = _changed_sections(o, c)
     start = _hybrid(o, c, [], at_close)  # the opening assumptions at the closing date
-    for i in range(len(changed)):  # every step's params, checked before anything runs
-        _hybrid(o, c, changed[: i + 1], at_close)
+    steps = [_hybrid(o, c, changed[: i + 1], at_close) for i in range(len(changed))]  # checked before anything runs
     say = progress or (lambda _: None)
     model = RentModel.from_params(o)
     rolled_rent, rolled_receivables = roll_forward_rent(before["rent"], before["receivables"], model, months,
@@ -240,9 +239,8 @@ def movement(opening: Quarter, closing: Quarter, *, progress=None) -> Movement:
     n, seed = opening.n_scenarios, opening.seed
     plan = [("opening", o, before, n, seed), ("unwind", start, rolled, n, seed),
             ("experience", start, kept, n, seed), ("new business", start, after, n, seed)]
-    for i, section in enumerate(changed):
-        plan.append((f"assumptions: {dict(ASSUMPTION_ORDER)[section]}", _hybrid(o, c, changed[: i + 1], at_close),
-                     after, n, seed))
+    for section, scenario in zip(changed, steps, strict=True):
+        plan.append((f"assumptions: {dict(ASSUMPTION_ORDER)[section]}", scenario, after, n, seed))
     if (closing.n_scenarios, closing.seed) != (n, seed):
         plan.append((f"assumptions: {SCENARIOS_STEP}", c, after, closing.n_scenarios, closing.seed))
     for label, scenario, books, _, _ in plan:  # every book against the params that value it, before any valuation
@@ -273,6 +271,9 @@ def _assemble(opening, closing, plan, values, rows, months, before, rolled, kept
         col["model changes"] = (close_fig - series[-1]) + (series[0] - open_fig)
         col["closing"] = close_fig
         bridge[name] = col
+    if opening.code is not None and closing.code is not None and opening.code != closing.code:
+        notes.append(f"the two runs were made by different code ({opening.code} and {closing.code}): the model "
+                     f"changes step holds what each recorded beyond this code's figures")
     for q, rec in ((opening, recorded_open), (closing, recorded_close)):
         if q.recorded is not None:
             lacking = [k for k in names if k not in rec]
@@ -313,15 +314,17 @@ def activity(before: dict, rolled: dict, kept: dict, after: dict) -> pd.DataFram
     """The quarter's movements of the opening book's contracts, as the roll-forward drew them
     (expected) and as the closing book has them (actual), with the new business."""
     rows = {}
+    actual = _rent_counts(before["rent"], kept["rent"])
     for name, e in _rent_counts(before["rent"], rolled["rent"]).items():
-        rows[f"rent: {name}"] = (e, _rent_counts(before["rent"], kept["rent"])[name])
+        rows[f"rent: {name}"] = (e, actual[name])
     rows["rent: new contracts"] = (0, len(after["rent"]) - len(kept["rent"]))
     balance = lambda r: int(r["balance_yen"].sum())  # noqa: E731
     rows["closed receivables (count)"] = (len(rolled["receivables"]), len(kept["receivables"]))
     rows["closed receivables (yen)"] = (balance(rolled["receivables"]), balance(kept["receivables"]))
     if "mortgage" in before:
+        actual = _mortgage_counts(before["mortgage"], kept["mortgage"])
         for name, e in _mortgage_counts(before["mortgage"], rolled["mortgage"]).items():
-            rows[f"mortgage: {name}"] = (e, _mortgage_counts(before["mortgage"], kept["mortgage"])[name])
+            rows[f"mortgage: {name}"] = (e, actual[name])
         rows["mortgage: new loans"] = (0, len(after["mortgage"]) - len(kept["mortgage"]))
     out = pd.DataFrame(rows, index=["expected (roll-forward)", "actual"]).T
     out["actual less expected"] = out["actual"] - out["expected (roll-forward)"]

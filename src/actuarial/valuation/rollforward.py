@@ -97,6 +97,11 @@ def closed_from_exits(model: RentModel, keep, k, total, covered, since, state, i
     return out[out["balance_yen"] > 0].reset_index(drop=True)
 
 
+def _check_months(months) -> None:
+    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or not 1 <= months <= 120:
+        raise ValueError(f"months must be a whole number of months from 1 to 120, got {months!r}")
+
+
 def roll_forward_rent(book: pd.DataFrame, receivables: pd.DataFrame | None, model: RentModel, months: int,
                       seed: int, *, write_off_months: int = WRITE_OFF_MONTHS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(book, receivables)`` ``months`` months on: one draw of what the rent book in force
@@ -113,8 +118,7 @@ def roll_forward_rent(book: pd.DataFrame, receivables: pd.DataFrame | None, mode
       than ``write_off_months`` is written off.
 
     Draws come from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(7,)))``."""
-    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or not 1 <= months <= 120:
-        raise ValueError(f"months must be a whole number of months from 1 to 120, got {months!r}")
+    _check_months(months)
     inforce = prepare_inforce(book, model, what="rent book")
     full = inforce.full
     total, cap, covered = (np.empty_like(a) for a in (full.total, full.cap, full.jhf_covered))
@@ -187,8 +191,7 @@ def roll_forward_mortgage(book: pd.DataFrame, model: MortgageModel, months: int,
     prepayments are not drawn: a loan's balance follows its schedule. Draws come from
     ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(8,)))``, one uniform a loan a
     month."""
-    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or not 1 <= months <= 120:
-        raise ValueError(f"months must be a whole number of months from 1 to 120, got {months!r}")
+    _check_months(months)
     laid = prepare_mortgage_book(book, model, what="mortgage book")
     n = len(book)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(8,)))
