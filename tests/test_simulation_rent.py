@@ -114,6 +114,23 @@ def test_grouped_exact_flows_equal_the_contract_by_contract_version(model, delay
     assert fast["jhf_payout"].sum() > 0 and (fast["jhf_remittance"].sum() > 0) == (delay > 0)
 
 
+def test_a_kept_propagation_is_read_only_and_equals_a_fresh_one(model):
+    """The oracle keeps one start's chain propagation for later calls; what it hands out is
+    read-only, equal to a propagation computed afresh, and keyed by the chain itself: a
+    stressed chain gets its own."""
+    from actuarial.simulation.exact import _chain_masses, chain_masses_batch, start_masses
+
+    kept = _chain_masses(model, -1.0, 8)
+    fresh = start_masses(chain_masses_batch(model, -1.0, 8, [(0, 0)]), 0)
+    for key in ("sub", "repaid", "cured", "cure", "ending_pays", "plan_k"):
+        np.testing.assert_array_equal(kept[key], fresh[key])
+        with pytest.raises(ValueError, match="read-only"):
+            kept[key][0] = 1.0
+    assert np.shares_memory(_chain_masses(model, -1.0, 8)["sub"], kept["sub"])  # the kept one, not recomputed
+    worse = dataclasses.replace(model, chain=model.chain.stressed(0.5))
+    assert _chain_masses(worse, -1.0, 8)["sub"].sum() > kept["sub"].sum()
+
+
 def test_expected_monthly_cash_flow_within_four_standard_errors(model, book, result):
     exact = expected_cash_flows(book, model)
     sub = result.cash_flows[:, LINES.index("subrogation"), :]

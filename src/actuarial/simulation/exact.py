@@ -8,6 +8,8 @@ Gauss-Legendre on ``[-8, 0]`` and ``[0, 8]`` (split at the kink of the good-exit
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
@@ -187,8 +189,26 @@ def _chain_masses(model: RentModel, z: float, cap: int, start: tuple[int, int] =
 
     ``start``, ``subrogate`` and ``ruled_first`` as :func:`_chain_months`.
     """
-    batch = chain_masses_batch(model, z, cap, [start], subrogate, ruled_first)
-    return start_masses(batch, 0)
+    p = model.chain.stressed(model.good_exit_multiplier(z)).matrix
+    key = np.ascontiguousarray(p, dtype=np.float64).tobytes()
+    return start_masses(_propagation_kept(key, p.shape, model.months, model.installment_repayment_months, cap,
+                                          (int(start[0]), int(start[1])), subrogate, ruled_first), 0)
+
+
+@functools.lru_cache(maxsize=512)
+def _propagation_kept(matrix: bytes, shape: tuple, months: int, repayment_months: int, cap: int, start: tuple,
+                      subrogate: bool, ruled_first: bool) -> dict:
+    """:func:`_propagate` of one start, kept for later calls with the same inputs (a pricing
+    grid values several rents on one chain; a valuation, its performing and collecting
+    contracts on the same chain). Keyed by the stressed matrix's bytes and every other input,
+    so an equal key is an equal result; the arrays are read-only, so no caller can change
+    what another reads."""
+    p = np.frombuffer(matrix, dtype=np.float64).reshape(shape)
+    out = _propagate(p, months, repayment_months, cap, [start], subrogate, ruled_first)
+    for v in (*out.values(), *out["entry"].values()):
+        if isinstance(v, np.ndarray):
+            v.flags.writeable = False
+    return out
 
 
 def start_masses(batch: dict, i: int) -> dict:
@@ -202,60 +222,74 @@ def chain_masses_batch(model: RentModel, z: float, cap: int, starts: list, subro
                        ruled_first: bool = True) -> dict:
     """:func:`_chain_masses` for every ``(state, k)`` of ``starts`` in one propagation: each
     mass gains a leading axis, one row a start (the ``owed_*`` vectors do not). The chain is
-    linear, so the starts propagate side by side: the loop runs over months and states once,
-    whatever their number."""
-    T = model.months
+    linear, so the starts propagate side by side, and each month moves every state at once:
+    one matrix product over states, with each state's month rule and exits read from
+    :func:`~actuarial.collection.state_codes` (:func:`_chain_months` walks the same chain one
+    state at a time)."""
+    p = model.chain.stressed(model.good_exit_multiplier(z)).matrix
+    return _propagate(p, model.months, model.installment_repayment_months, cap, starts, subrogate, ruled_first)
+
+
+def _propagate(p: np.ndarray, T: int, repayment_months: int, cap: int, starts: list, subrogate: bool,
+               ruled_first: bool) -> dict:
+    """:func:`chain_masses_batch` given the stressed monthly matrix ``p``, the horizon ``T``
+    and the months an installment plan's month repays."""
     k = np.arange(cap + 1)
-    repaid = np.minimum(k, model.installment_repayment_months)
+    repaid = np.minimum(k, repayment_months)
     repaid_to = k - repaid
     owed_pays, owed_stays = (np.minimum(k + 1, cap) if subrogate else k), k - repaid
     codes = state_codes()
-    p = model.chain.stressed(model.good_exit_multiplier(z)).matrix
+    exits = np.arange(_K, p.shape[1])
+    unhandled = [s2 for s2 in exits if codes.role[s2] not in (ROLE_PAYMENT_EXIT, ROLE_TENANCY_ENDING_EXIT)
+                 and p[:_K, s2].any()]
+    if unhandled:
+        raise ValueError(f"state {unhandled[0]} has role code {codes.role[unhandled[0]]}, which the exact oracle "
+                         f"does not handle")
+    to_payment = p[:_K, exits[codes.role[exits] == ROLE_PAYMENT_EXIT]].sum(axis=1)  # by state: P(a payment exit)
+    to_ending = p[:_K, exits[codes.role[exits] == ROLE_TENANCY_ENDING_EXIT]].sum(axis=1)
+    moves = p[:_K, :_K]
     n = len(starts)
     out = {name: np.zeros((n, T)) for name in ("sub", "repaid", "cured", "cure")}
-    out["entry"] = {code: np.zeros((n, T)) for code in np.unique(codes.entry_cost[codes.entry_cost != NO_COST])}
+    # by entry-cost code, the chance of entering a state that costs it, by state left: a
+    # transient state's cost is due when entered from another state, an exit's always
+    entering = {}
+    for code in np.unique(codes.entry_cost[codes.entry_cost != NO_COST]):
+        into = np.where(codes.entry_cost == code, p[:_K], 0.0)
+        into[np.arange(_K), np.arange(_K)] = 0.0
+        entering[code] = into.sum(axis=1)
+    out["entry"] = {code: np.zeros((n, T)) for code in entering}
     for name in ("ending_pays", "ending_stays", "ending_none", "plan_k", "cure_pays", "cure_stays", "cure_none"):
         out[name] = np.zeros((n, T, cap + 1))
     out["owed_pays"], out["owed_stays"], out["owed_none"] = owed_pays, owed_stays, k
+    pays = ~codes.repays[:_K]
+    ruled = (subrogate | codes.repays[:_K]) & np.ones(_K, bool)
+    kinds = (("pays", pays), ("stays", ~pays))
     dist = np.zeros((n, _K, cap + 1))
     for i, (s0, k0) in enumerate(starts):
         dist[i, s0, k0] = 1.0
     for tau in range(T):
-        new = np.zeros_like(dist)
-        for s in range(_K):
-            w = dist[:, s]
-            if not w.any():
-                continue
-            pays = not codes.repays[s]
-            kind = "none" if tau == 0 and not ruled_first else "pays" if pays else "stays"
-            if kind == "pays":
-                out["sub"][:, tau] += w[:, :cap].sum(axis=1) if subrogate else 0.0
+        occupied = dist.sum(axis=2)  # (start, state)
+        for code, chance in entering.items():
+            out["entry"][code][:, tau] += occupied @ chance
+        first_unruled = tau == 0 and not ruled_first
+        for kind, states in ((("none", np.ones(_K, bool)),) if first_unruled else kinds):
+            w = dist[:, states]
+            paid_off = np.einsum("nsk,s->nk", w, to_payment[states])
+            out["cured"][:, tau] += paid_off @ out[f"owed_{kind}"]
+            out["cure"][:, tau] += paid_off.sum(axis=1)
+            out[f"cure_{kind}"][:, tau] += paid_off
+            out[f"ending_{kind}"][:, tau] += np.einsum("nsk,s->nk", w, to_ending[states])
+            if kind == "pays" and subrogate:
+                out["sub"][:, tau] += w[:, :, :cap].sum(axis=(1, 2))
             elif kind == "stays":
-                out["repaid"][:, tau] += w @ repaid
-                out["plan_k"][:, tau] += w
-            for s2 in np.flatnonzero(p[s]):
-                prob, cost = p[s, s2], codes.entry_cost[s2]
-                if s2 < _K:
-                    if cost and s != s2:  # entered next month
-                        out["entry"][cost][:, tau] += prob * w.sum(axis=1)
-                    continue
-                mass = prob * w
-                if cost:
-                    out["entry"][cost][:, tau] += mass.sum(axis=1)
-                if codes.role[s2] == ROLE_PAYMENT_EXIT:
-                    out["cured"][:, tau] += mass @ out[f"owed_{kind}"]
-                    out["cure"][:, tau] += mass.sum(axis=1)
-                    out[f"cure_{kind}"][:, tau] += mass
-                elif codes.role[s2] == ROLE_TENANCY_ENDING_EXIT:
-                    out[f"ending_{kind}"][:, tau] += mass
-                else:
-                    raise ValueError(f"state {s2} has role code {codes.role[s2]}, which the exact oracle does not "
-                                     f"handle")
-            ruled = (subrogate or codes.repays[s]) and kind != "none"
-            w_after = owed_after_month(w, pays, repaid_to) if ruled else w
-            for s2 in np.flatnonzero(p[s, :_K]):
-                new[:, s2] += p[s, s2] * w_after
-        dist = new
+                in_plan = w.sum(axis=1)
+                out["repaid"][:, tau] += in_plan @ repaid
+                out["plan_k"][:, tau] += in_plan
+        after = dist.copy()
+        if not first_unruled:
+            for subrogates, states in ((True, ruled & pays), (False, ruled & ~pays)):
+                after[:, states] = owed_after_month(dist[:, states], subrogates, repaid_to)
+        dist = np.einsum("nsk,st->ntk", after, moves)
     return out
 
 
