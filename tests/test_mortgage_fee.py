@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actuarial.products.mortgage_fee import (
-    SEED_EXAMPLE,
+    PUBLISHED_EXAMPLE,
     FeeCurve,
     deduction_rate,
     installment_fees,
@@ -43,7 +43,7 @@ def test_seed_refund_and_ratio_columns_exactly(months, unearned, expected_refund
 
 
 def test_package_copy_of_the_seed_table_matches_the_document():
-    assert SEED_EXAMPLE.values.tolist() == [list(row) for row in PUBLISHED]
+    assert PUBLISHED_EXAMPLE.values.tolist() == [list(row) for row in PUBLISHED]
 
 
 @pytest.mark.parametrize("months, rate", [(0, 0.05), (1, 0.05), (12, 0.05), (13, 0.10), (24, 0.10), (25, 0.15),
@@ -297,14 +297,19 @@ def test_curve_bad_input(curve):
 
 
 def test_a_table_the_curve_cannot_fit_is_refused_with_its_worst_point():
-    from actuarial.products.mortgage_fee import SEED_EXAMPLE, SEED_FEE_PAID_YEN, SEED_PRINCIPAL_YEN, SEED_TERM_YEARS
+    from actuarial.products.mortgage_fee import (
+        PUBLISHED_EXAMPLE,
+        PUBLISHED_FEE_PAID_YEN,
+        PUBLISHED_PRINCIPAL_YEN,
+        PUBLISHED_TERM_YEARS,
+    )
 
-    table = dict(zip(SEED_EXAMPLE["months_elapsed"], SEED_EXAMPLE["unearned_fee_yen"], strict=True))
-    args = (SEED_PRINCIPAL_YEN, SEED_TERM_YEARS)
+    table = dict(zip(PUBLISHED_EXAMPLE["months_elapsed"], PUBLISHED_EXAMPLE["unearned_fee_yen"], strict=True))
+    args = (PUBLISHED_PRINCIPAL_YEN, PUBLISHED_TERM_YEARS)
     with pytest.raises(ValueError, match=r"rises from 454,660 yen at month 36 to 500,000 yen at month 48"):
-        FeeCurve.calibrate(*args, SEED_FEE_PAID_YEN, {**table, 48: 500_000})
+        FeeCurve.calibrate(*args, PUBLISHED_FEE_PAID_YEN, {**table, 48: 500_000})
     with pytest.raises(ValueError, match=r"gives months_elapsed 24 twice"):
-        FeeCurve.calibrate(*args, SEED_FEE_PAID_YEN, pd.DataFrame({"months_elapsed": [12, 24, 24],
+        FeeCurve.calibrate(*args, PUBLISHED_FEE_PAID_YEN, pd.DataFrame({"months_elapsed": [12, 24, 24],
                                                                    "unearned_fee_yen": [537_673, 494_965, 494_000]}))
     with pytest.raises(ValueError, match=r"at month 12 \(537,673 yen\) exceeds the fee paid \(300,000 yen\)"):
         FeeCurve.calibrate(*args, 300_000, table)
@@ -312,8 +317,8 @@ def test_a_table_the_curve_cannot_fit_is_refused_with_its_worst_point():
     flat = {12: 537_673, 24: 400_000, 36: 390_000, 48: 380_000, 60: 370_000, 120: 360_000, 180: 350_000}
     with pytest.raises(ValueError, match=r"cannot fit this table: its best fit is off by -\d+\.\d% at month 180 "
                                          r"\(fitted [\d,]+ yen, published 350,000 yen\), more than 2%"):
-        FeeCurve.calibrate(*args, SEED_FEE_PAID_YEN, flat)
+        FeeCurve.calibrate(*args, PUBLISHED_FEE_PAID_YEN, flat)
     with pytest.raises(ValueError, match=r"off by \+\d+\.\d% at month 12 .* published 537,673 yen"):
         FeeCurve.calibrate(*args, 5_000_000, table)
-    fitted = FeeCurve.calibrate(*args, SEED_FEE_PAID_YEN, table)  # the published table itself fits
+    fitted = FeeCurve.calibrate(*args, PUBLISHED_FEE_PAID_YEN, table)  # the published table itself fits
     assert fitted.fit["relative_error"].abs().max() < 1e-4

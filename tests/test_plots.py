@@ -11,10 +11,10 @@ from actuarial.params import load_params
 from actuarial.portfolio import synthetic_mortgage_book, synthetic_rent_book
 from actuarial.products.jhf_insurance import JHFTerms
 from actuarial.products.mortgage_fee import (
-    SEED_EXAMPLE,
-    SEED_FEE_PAID_YEN,
-    SEED_PRINCIPAL_YEN,
-    SEED_TERM_YEARS,
+    PUBLISHED_EXAMPLE,
+    PUBLISHED_FEE_PAID_YEN,
+    PUBLISHED_PRINCIPAL_YEN,
+    PUBLISHED_TERM_YEARS,
     FeeCurve,
 )
 from actuarial.simulation import MortgageModel, RentModel, simulate
@@ -33,8 +33,8 @@ FIGURES = {
     "jhf_payout_by_months": lambda: plots.jhf_payout_by_months(
         tables.jhf_payout_grid(JHFTerms(), rents_yen=[80_000, 150_000], months_unpaid=range(1, 16)), title="t"),
     "refund_curve": lambda: plots.refund_curve(
-        FeeCurve.calibrate(SEED_PRINCIPAL_YEN, SEED_TERM_YEARS, SEED_FEE_PAID_YEN, SEED_EXAMPLE), SEED_EXAMPLE,
-        title="t"),
+        FeeCurve.calibrate(PUBLISHED_PRINCIPAL_YEN, PUBLISHED_TERM_YEARS, PUBLISHED_FEE_PAID_YEN, PUBLISHED_EXAMPLE),
+        PUBLISHED_EXAMPLE, title="t"),
     "funnel_comparison": lambda: plots.funnel_comparison(BASE.collection.chain().funnel(), title="t"),
     "loss_distributions": lambda: plots.loss_distributions({"a": _rent_result().losses["net_loss"]}, title="t"),
     "monthly_cash_flows": lambda: plots.monthly_cash_flows(_rent_result(), title="t"),
@@ -88,3 +88,16 @@ def test_a_figure_has_a_title_labelled_axes_and_units(name):
             assert any(u in labels for u in UNITS), f"{name}: no unit in {labels!r}"
     finally:
         plt.close(fig)
+
+
+def test_the_cash_flow_range_is_drawn_only_from_enough_scenarios():
+    """A 0.5%-99.5% range from 500 scenarios would be a guess: the chart says so instead."""
+    cash = pd.DataFrame({"expected_yen": [-1e6, 2e6], "q0.5_yen": [-5e6, -1e6], "q99.5_yen": [1e6, 4e6]},
+                        index=["FY2027/03 Q4", "FY2028/03 Q1"])
+    thin = plots.quarterly_cash_flows(cash, title="t", n_scenarios=500)
+    texts = [t.get_text() for t in thin.axes[0].texts]
+    assert texts == ["0.5%-99.5% range not drawn: 500 scenarios, a 99.5% quantile needs 2,000"]
+    assert not thin.axes[0].collections  # no range lines
+    plenty = plots.quarterly_cash_flows(cash, title="t", n_scenarios=2_000)
+    assert len(plenty.axes[0].collections) == 1 and not plenty.axes[0].texts
+    plt.close("all")

@@ -52,12 +52,23 @@ def test_an_empty_run_has_an_empty_comparison(tmp_path):
     assert reporting.comparison_table(figures).empty
 
 
+def _cells(shown) -> list[list[str]]:
+    """The text of each body row of a shown table: its label, then its cells."""
+    import re
+
+    rows = re.findall(r"<tr>(.*?)</tr>", shown.data, flags=re.S)
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, flags=re.S)]
+            for r in rows[1:]]
+
+
 def test_tables_and_metrics_are_formatted_explicitly():
-    df = pd.DataFrame({"loss": [1234567.4, -89.6], "ratio": [0.62599, 0.1], "z": [1.23456789, 2.0]}, index=["a", "b"])
-    text = reporting.format_table(df, yen_columns=["loss"], pct_columns=["ratio"], decimals={"z": 2})
-    assert text.splitlines() == ["       loss  ratio    z", "a 1,234,567 62.60% 1.23", "b       -90 10.00% 2.00"]
-    lines = reporting.format_metrics(pd.Series({"expected_loss": 90_974_006.7, "loss_ratio": 0.626})).splitlines()
-    assert lines == ["   expected_loss:         90,974,007", "      loss_ratio:             62.60%"]
+    df = pd.DataFrame({"loss (yen)": [1234567.4, -89.6], "ratio": [0.62599, float("nan")], "z": [1.23456789, 2.0]},
+                      index=["a", "b"])
+    shown = reporting.html_table(df, yen=["loss (yen)"], pct=["ratio"], decimals={"z": 3}, key="k1", note="why")
+    assert _cells(shown) == [["a", "1,234,567", "62.6%", "1.235"], ["b", "-90", "—", "2.000"]]
+    assert "T_k1" in shown.data and shown.data.endswith("<p style='font-size: 90%'>why</p>")
+    one = reporting.metrics_html(pd.Series({"expected_loss": 90_974_006.7, "loss_ratio": 0.626}), key="k2")
+    assert _cells(one) == [["Expected loss (yen)", "90,974,007"], ["Loss ratio (%)", "62.6%"]]
 
 
 def test_a_figure_given_twice_for_one_scenario_is_refused(tmp_path):
@@ -79,8 +90,8 @@ def test_a_scenario_name_that_is_not_one_word_writes_nothing(tmp_path, name):
 def test_collecting_a_folder_that_is_not_there_and_formatting_a_non_table_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"run_dir '.*no_run' is not a folder"):
         reporting.collect_key_figures(tmp_path / "no_run")
-    with pytest.raises(ValueError, match="table must be a pandas DataFrame .*got Series"):
-        reporting.format_metrics_table(pd.Series({"expected_loss": 1.0}))
+    with pytest.raises(ValueError, match="table must be a pandas DataFrame .*or Series, got list"):
+        reporting.metrics_html([1.0], key="k")
 
 
 def test_a_tail_figure_from_too_few_scenarios_is_shown_as_words_not_a_number():
@@ -91,20 +102,27 @@ def test_a_tail_figure_from_too_few_scenarios_is_shown_as_words_not_a_number():
     rng = np.random.default_rng(1)
     losses, fees = rng.gamma(2.0, 1e6, 1_500), np.full(1_500, 2e6)
     m = metrics(losses, fees)
-    text = reporting.format_metrics(m)
-    assert "var_99.0%:" in text and "not enough scenarios" not in text.split("var_99.0%:")[1].splitlines()[0]
-    assert "var_99.5%: not enough scenarios (1,500; needs 2,000)" in text
-    assert "tvar_99.9%: not enough scenarios (1,500; needs 10,000)" in text
-    assert f"{m['expected_loss']:,.0f}" in text  # the level-free figures stay numbers
+    m.attrs["n_scenarios"] = 1_500
+    rows = {r[0]: r[1:] for r in _cells(reporting.metrics_html(m, key="m"))}
+    assert rows["VaR 99.0% (yen)"] == [f"{m['var_99.0%']:,.0f}"]
+    assert rows["VaR 99.5% (yen)"] == ["not enough scenarios (1,500; needs 2,000)"]
+    assert rows["TVaR 99.9% (yen)"] == ["not enough scenarios (1,500; needs 10,000)"]
+    assert rows["Expected loss (yen)"] == [f"{m['expected_loss']:,.0f}"]  # the level-free figures stay numbers
     table = pd.DataFrame({"a": m, "b": metrics(losses[:900], fees[:900])})
     table.attrs["n_scenarios"] = {"a": 1_500, "b": 900}
-    lines = {line.split()[0]: line for line in reporting.format_metrics_table(table).splitlines()[1:8]}
-    assert "not enough scenarios (900; needs 1,000)" in lines["var_99.0%"]
-    assert f"{m['var_99.0%']:,.0f}" in lines["var_99.0%"]
+    shown = reporting.metrics_html(table, key="t")
+    rows = {r[0]: r[1:] for r in _cells(shown)}
+    assert rows["VaR 99.0% (yen)"] == [f"{m['var_99.0%']:,.0f}", "not enough scenarios (900; needs 1,000)"]
+    assert "10 / (1 - p) scenarios" in shown.data
     errors = metric_errors(losses, fees).drop(index="loss_ratio")
-    shown = reporting.format_metric_errors(errors, 1_500)
-    assert "not enough scenarios (1,500; needs 2,000)" in shown and f"{errors.loc['sd', 'estimate']:,.0f}" in shown
-    assert "10 / (1 - p) scenarios" in shown
+    shown = reporting.metric_errors_html(errors, 1_500, key="e")
+    rows = {r[0]: r[1:] for r in _cells(shown)}
+    assert rows["VaR 99.5% (yen)"] == ["not enough scenarios (1,500; needs 2,000)", "—", "—", "—", "—"]
+    assert rows["Standard deviation (yen)"][:2] == [f"{errors.loc['sd', 'estimate']:,.0f}",
+                                                    f"{errors.loc['sd', 'standard_error']:,.0f}"]
+    assert "10 / (1 - p) scenarios" in shown.data
+    plenty = reporting.metrics_html(table[["a"]].rename(columns={"a": "x"}), key="p")
+    assert "not enough" not in plenty.data  # no count recorded for run x: every figure is shown
 
 
 def test_the_batch_refuses_a_single_scenario(tmp_path, capsys):

@@ -193,14 +193,24 @@ def allowance_ratios(allowance: pd.DataFrame, *, title: str):
                    "allowance, % of the receivable", legend=False)
 
 
-def quarterly_cash_flows(cash: pd.DataFrame, *, title: str, quarters: int = 12):
+def quarterly_cash_flows(cash: pd.DataFrame, *, title: str, quarters: int = 12, n_scenarios: int | None = None):
     """The expected net cash flow of each fiscal quarter (bars, million yen) with the
-    Monte Carlo's 0.5%-99.5% range, for the first ``quarters`` quarters."""
+    Monte Carlo's 0.5%-99.5% range, for the first ``quarters`` quarters. From fewer
+    ``n_scenarios`` than a 99.5% quantile needs (:func:`~actuarial.risk.scenarios_needed`)
+    the range is not drawn, and the chart says why."""
+    from .risk import scenarios_needed
+
     shown = cash.iloc[:quarters]
     fig, ax = plt.subplots(figsize=(9, 4.5))
     x = np.arange(len(shown))
     ax.bar(x, shown["expected_yen"] / 1e6, color="tab:blue", alpha=0.8, label="expected")
-    ax.vlines(x, shown["q0.5_yen"] / 1e6, shown["q99.5_yen"] / 1e6, color="black", label="0.5%-99.5% of scenarios")
+    needed = scenarios_needed(0.995)
+    if n_scenarios is None or n_scenarios >= needed:
+        ax.vlines(x, shown["q0.5_yen"] / 1e6, shown["q99.5_yen"] / 1e6, color="black",
+                  label="0.5%-99.5% of scenarios")
+    else:
+        ax.text(0.01, 0.02, f"0.5%-99.5% range not drawn: {n_scenarios:,d} scenarios, a 99.5% quantile needs "
+                            f"{needed:,d}", transform=ax.transAxes, fontsize=8, color="dimgrey")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xticks(x, shown.index, rotation=30, ha="right", fontsize=8)
     fig = _finish(fig, ax, title, "fiscal quarter", "net cash flow, million yen", legend=False)

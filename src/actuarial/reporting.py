@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from pathlib import Path
@@ -23,25 +24,10 @@ def result_figures(result: SimulationResult, prefix: str = "") -> dict:
 
 def metrics_table(results: dict[str, SimulationResult]) -> pd.DataFrame:
     """Metrics of several results side by side, one column per name (each run's scenario
-    count in ``attrs["n_scenarios"]``, for :func:`format_metrics_table`)."""
+    count in ``attrs["n_scenarios"]``, for :func:`metrics_html`)."""
     table = pd.DataFrame({name: r.metrics() for name, r in results.items()})
     table.attrs["n_scenarios"] = {name: r.n_scenarios for name, r in results.items()}
     return table
-
-
-def format_table(df: pd.DataFrame, *, yen_columns=(), pct_columns=(), decimals: dict | None = None) -> str:
-    """Text of a table with explicit number formats (stable for nbval): yen with thousands
-    separators, percentages to 0.01%, anything else as ``decimals`` says (default 4 places)."""
-    decimals = decimals or {}
-    fmt = {}
-    for c in df.columns:
-        if c in yen_columns:
-            fmt[c] = "{:,.0f}".format
-        elif c in pct_columns:
-            fmt[c] = "{:.2%}".format
-        elif pd.api.types.is_float_dtype(df[c]):
-            fmt[c] = f"{{:,.{decimals.get(c, 4)}f}}".format
-    return df.to_string(formatters=fmt)
 
 
 def write_key_figures(output_dir: str | Path, name: str, scenario: str, figures: dict,
@@ -132,32 +118,54 @@ def comparison_table(figures: pd.DataFrame) -> pd.DataFrame:
     return wide.pivot_table(index="scenario", columns="column", values="value", aggfunc="first").sort_index()
 
 
-def format_metrics_table(table: pd.DataFrame) -> str:
-    """Text of :func:`metrics_table`: one metric a row, one run a column, so that a run adds
-    a column of about 15 characters rather than widening every row; yen with thousands
-    separators, the loss ratio as a percentage to 0.01%.
-
-    >>> print(format_metrics_table(pd.DataFrame({"base": [90_974_006.7, 0.626], "recession": [1.8e8, 1.2735]},
-    ...                                         index=["expected_loss", "loss_ratio"])))
-                         base    recession
-    expected_loss  90,974,007  180,000,000
-    loss_ratio         62.60%      127.35%
-    """
+def metrics_html(table, *, key: str, caption: str = "", note: str = ""):
+    """:func:`metrics_table` (or one run's :meth:`~actuarial.simulation.SimulationResult.metrics`,
+    a Series) as HTML for a notebook: a metric a row under a label with its unit, a run a
+    column, yen with thousands separators, the loss ratio as a percentage to 0.1%; a VaR or
+    TVaR from too few scenarios (``attrs["n_scenarios"]``,
+    :func:`~actuarial.risk.too_few_scenarios`) as the words that say so, with a note why."""
+    if isinstance(table, pd.Series):
+        one = table.to_frame(name="value")
+        one.attrs["n_scenarios"] = {"value": table.attrs.get("n_scenarios")}
+        table = one
     if not isinstance(table, pd.DataFrame):
-        raise ValueError(f"table must be a pandas DataFrame (metrics_table), got {type(table).__name__}")
+        raise ValueError(f"table must be a pandas DataFrame (metrics_table) or Series, got {type(table).__name__}")
     counts = table.attrs.get("n_scenarios", {})
-    text = {run: [_metric_text(k, v, counts.get(run)) for k, v in table[run].items()] for run in table.columns}
-    out = pd.DataFrame(text, index=table.index).to_string()
-    return out + _thin_note(table.index, counts.values())
+    shown = pd.DataFrame({run: [_metric_text(k, v, counts.get(run)) for k, v in table[run].items()]
+                          for run in table.columns}, index=[_metric_label(k) for k in table.index])
+    return _styled(shown, {}, key, caption, _joined(note, _thin_note(table.index, counts.values())))
 
 
-def format_metrics(metrics: pd.Series) -> str:
-    """One metric a line: yen with separators, the loss ratio as a percentage; a VaR or TVaR
-    from too few scenarios (``attrs["n_scenarios"]``, :func:`~actuarial.risk.too_few_scenarios`)
-    as the words that say so."""
-    n = metrics.attrs.get("n_scenarios")
-    lines = [f"{k:>16}: {_metric_text(k, v, n):>18}" for k, v in metrics.items()]
-    return "\n".join(lines) + _thin_note(metrics.index, [n])
+def metric_errors_html(errors: pd.DataFrame, n_scenarios: int, *, key: str, caption: str = "", note: str = ""):
+    """:func:`~actuarial.risk.metric_errors` (money rows) as HTML: each metric's estimate, its
+    Monte Carlo standard error and 95% interval, yen with separators; a VaR or TVaR from too
+    few scenarios says so in place of its figures ("—" beside it)."""
+    from .risk import too_few_scenarios
+
+    columns = ["estimate (yen)", "standard error (yen)", "95% interval from (yen)", "to (yen)", "interval"]
+    rows = {}
+    for name, row in errors.iterrows():
+        thin = too_few_scenarios(name, n_scenarios)
+        rows[_metric_label(name)] = ([thin, "—", "—", "—", "—"] if thin else
+                                     [_yen_text(row[c]) for c in ("estimate", "standard_error", "lower", "upper")]
+                                     + [row["interval"]])
+    shown = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    return _styled(shown, {}, key, caption, _joined(note, _thin_note(errors.index, [n_scenarios])))
+
+
+def _metric_label(name: str) -> str:
+    from .workbook import figure_label
+
+    label = figure_label(name)
+    return label[:1].upper() + label[1:]
+
+
+def _yen_text(value) -> str:
+    return "—" if pd.isna(value) else f"{value:,.0f}"
+
+
+def _joined(*notes) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 def _metric_text(name: str, value: float, n_scenarios) -> str:
@@ -166,31 +174,18 @@ def _metric_text(name: str, value: float, n_scenarios) -> str:
     thin = too_few_scenarios(name, n_scenarios) if n_scenarios is not None else None
     if thin:
         return thin
-    return f"{value:.2%}" if name == "loss_ratio" else f"{value:,.0f}"
+    if pd.isna(value):
+        return "—"
+    return f"{value:.1%}" if name == "loss_ratio" else f"{value:,.0f}"
 
 
 def _thin_note(names, counts) -> str:
     from .risk import too_few_scenarios
 
     if any(too_few_scenarios(k, n) for k in names for n in counts if n is not None):
-        return ("\n(a VaR or TVaR at level p is shown from about 10 / (1 - p) scenarios on: fewer put under ten "
-                "scenarios beyond it, and its figure is mostly noise; the key-figure files keep the number)")
+        return ("a VaR or TVaR at level p is shown from about 10 / (1 - p) scenarios on: fewer put under ten "
+                "scenarios beyond it, and its figure is mostly noise; the key-figure files keep the number")
     return ""
-
-
-def format_metric_errors(errors: pd.DataFrame, n_scenarios: int) -> str:
-    """:func:`~actuarial.risk.metric_errors` (money rows) as text: yen with separators; a VaR
-    or TVaR from too few scenarios says so in place of its figures."""
-    from .risk import too_few_scenarios
-
-    rows = {}
-    for name, row in errors.iterrows():
-        thin = too_few_scenarios(name, n_scenarios)
-        rows[name] = ([thin, "", "", "", ""] if thin else
-                      [f"{row[c]:,.0f}" for c in ("estimate", "standard_error", "lower", "upper")] + [row["interval"]])
-    out = pd.DataFrame.from_dict(rows, orient="index",
-                                 columns=["estimate", "standard_error", "lower", "upper", "interval"]).to_string()
-    return out + _thin_note(errors.index, [n_scenarios])
 
 
 def html_table(df: pd.DataFrame, *, yen=(), pct=(), counts=(), caption: str = "", note: str = "", key: str = "t",
@@ -204,8 +199,6 @@ def html_table(df: pd.DataFrame, *, yen=(), pct=(), counts=(), caption: str = ""
     ``tails``: columns that are a quantile at ``level`` (or its mirror) of ``n_scenarios``
     scenarios; from fewer than
     :func:`~actuarial.risk.scenarios_needed` they show "—" and the note says why."""
-    from IPython.display import HTML
-
     from .risk import scenarios_needed
 
     if tails and n_scenarios is not None and n_scenarios < scenarios_needed(level):
@@ -221,15 +214,25 @@ def html_table(df: pd.DataFrame, *, yen=(), pct=(), counts=(), caption: str = ""
                if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])}
     formats.update({c: f"{{:,.{n}f}}" for c, n in (decimals or {}).items()})
     formats.update({**{c: "{:,.0f}" for c in yen}, **{c: "{:.1%}" for c in pct}, **{c: "{:,.0f}" for c in counts}})
+    return _styled(df, formats, key, caption, note)
+
+
+def _styled(df: pd.DataFrame, formats: dict, key: str, caption: str, note: str):
+    """``df`` as the notebooks show every table: a Styler with its element ids fixed by
+    ``key``, numbers right-aligned, "—" for a missing value, a caption above, a note below."""
+    from IPython.display import HTML
+
     styler = (df.style.format({c: f for c, f in formats.items() if c in df.columns}, na_rep="—")
               .set_uuid(key)
               .set_table_styles([{"selector": "td", "props": "text-align: right; padding: 2px 10px;"},
                                  {"selector": "th", "props": "text-align: left; padding: 2px 10px;"},
                                  {"selector": "caption", "props": "caption-side: top; text-align: left; "
                                                                   "font-weight: bold;"}]))
+    if pd.api.types.is_integer_dtype(df.index):
+        styler = styler.format_index("{:,}")  # rents, months: whole numbers with separators
     if caption:
         styler = styler.set_caption(caption)
     body = styler.to_html()
     if note:
-        body += f"<p style='font-size: 90%'>{note}</p>"
+        body += f"<p style='font-size: 90%'>{html.escape(note, quote=False)}</p>"
     return HTML(body)

@@ -40,13 +40,13 @@ def refund_table(*, months_elapsed, unearned_fee_yen, fee_paid_yen, transfer_fee
 
     The published table (Zenkoku Hosho fee disclosure), from its unearned fees:
 
-    >>> from actuarial.products.mortgage_fee import SEED_EXAMPLE, SEED_FEE_PAID_YEN
-    >>> t = refund_table(months_elapsed=SEED_EXAMPLE["months_elapsed"],
-    ...                  unearned_fee_yen=SEED_EXAMPLE["unearned_fee_yen"], fee_paid_yen=SEED_FEE_PAID_YEN)
+    >>> from actuarial.products.mortgage_fee import PUBLISHED_EXAMPLE, PUBLISHED_FEE_PAID_YEN
+    >>> t = refund_table(months_elapsed=PUBLISHED_EXAMPLE["months_elapsed"],
+    ...                  unearned_fee_yen=PUBLISHED_EXAMPLE["unearned_fee_yen"], fee_paid_yen=PUBLISHED_FEE_PAID_YEN)
     >>> t[["refund_yen", "refund_ratio_pct"]].values.tolist()[:3]
     [[510789.0, 88.2], [445468.0, 76.9], [386461.0, 66.8]]
     >>> bool((t[["refund_yen", "refund_ratio_pct"]].values
-    ...       == SEED_EXAMPLE[["refund_yen", "refund_ratio_pct"]].values).all())
+    ...       == PUBLISHED_EXAMPLE[["refund_yen", "refund_ratio_pct"]].values).all())
     True
     """
     kwargs = {} if schedule is None else {"schedule": schedule}
@@ -62,20 +62,24 @@ def refund_table(*, months_elapsed, unearned_fee_yen, fee_paid_yen, transfer_fee
 
 
 def fee_curve_parameters(curve: FeeCurve) -> pd.DataFrame:
-    """The curve's parameters and fit summary as a two-column table."""
+    """The curve's parameters and fit summary as a two-column table a person reads.
+
+    >>> fee_curve_parameters(FeeCurve(30_000_000, 30, 0.0015, 0.01, 0.01, 1))["parameter"].tolist()[:3]
+    ['principal (yen)', 'term (years)', 'fee, annual rate']
+    """
     rows = [
-        ("principal_yen", f"{curve.principal_yen:,d}"),
-        ("term_years", f"{curve.term_years:d}"),
-        ("fee_annual_rate", f"{curve.fee_annual_rate:.6%}"),
-        ("loan_annual_rate", f"{curve.loan_annual_rate:.4%}"),
-        ("discount_annual_rate", f"{curve.discount_annual_rate:.4%}"),
-        ("month_offset", f"{curve.month_offset:d}"),
-        ("lump_sum_yen", f"{curve.lump_sum():,d}"),
+        ("principal (yen)", f"{curve.principal_yen:,d}"),
+        ("term (years)", f"{curve.term_years:d}"),
+        ("fee, annual rate", f"{curve.fee_annual_rate:.6%}"),
+        ("loan, annual rate", f"{curve.loan_annual_rate:.4%}"),
+        ("discount, annual rate", f"{curve.discount_annual_rate:.4%}"),
+        ("the loan month counted as month", f"{curve.month_offset:d}"),
+        ("lump sum (yen)", f"{curve.lump_sum():,d}"),
     ]
     if curve.fit is not None:
         rows += [
-            ("max |relative error|", f"{np.abs(curve.fit['relative_error']).max():.4%}"),
-            ("RMSE (yen)", f"{np.sqrt(np.mean(curve.fit['residual_yen'] ** 2)):,.2f}"),
+            ("largest relative error of the fit", f"{np.abs(curve.fit['relative_error']).max():.4%}"),
+            ("root mean square error of the fit (yen)", f"{np.sqrt(np.mean(curve.fit['residual_yen'] ** 2)):,.2f}"),
         ]
     return pd.DataFrame(rows, columns=["parameter", "value"])
 

@@ -17,7 +17,7 @@ NOTEBOOK_TITLES = {"01": "Product terms", "02": "Rent portfolio", "03": "Pricing
                    "05": "Stress and capital", "07": "Calibration", "08": "Quarter close", "09": "Movement",
                    "10": "Experience study"}
 _WORDS = {"var": "VaR", "tvar": "TVaR", "jhf": "JHF", "sd": "standard deviation", "ae": "A/E", "mc": "simulated",
-          "q995": "99.5% quantile", "ecl": "ECL", "se": "standard errors", "abs": "absolute", "z": "z"}
+          "q995": "99.5% quantile", "ecl": "ECL", "pv": "present value", "se": "standard errors", "abs": "absolute", "z": "z"}
 _YEN_NAMES = ("expected_loss", "sd", "expected_profit", "exact_expected_loss")
 _COUNTS = ("steps", "history_rows", "parameters_assumed", "parameters_fitted", "parameters_sourced",
            "jhf_cells_where_insuring_pays")
@@ -95,6 +95,23 @@ def comparison_html(comparison: pd.DataFrame, scenario_order) -> str:
                     f"{cells}</tr>")
     return (f"<table class='figures'><tr><th>figure</th>{head}</tr>{''.join(rows)}</table>"
             "<p>— : the figure does not apply to that scenario (its notebook did not run for it).</p>")
+
+
+def labelled(comparison: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The comparison (scenarios x ``notebook:figure``) with its columns as (notebook title,
+    readable label) pairs, for :func:`~actuarial.reporting.html_table`, and the columns of
+    each kind (:func:`figure_kind`).
+
+    >>> shown, kinds = labelled(pd.DataFrame({"02:loss_ratio": [0.5]}, index=["base"]))
+    >>> shown.columns.tolist(), kinds["percent"]
+    ([('02 Rent portfolio', 'loss ratio (%)')], [('02 Rent portfolio', 'loss ratio (%)')])
+    """
+    columns = [(_notebook_of(c), figure_label(c)) for c in comparison.columns]
+    kinds = {kind: [label for c, label in zip(comparison.columns, columns, strict=True) if figure_kind(c) == kind]
+             for kind in NUMBER_FORMATS}
+    shown = comparison.copy()
+    shown.columns = pd.MultiIndex.from_tuples(columns)
+    return shown, kinds
 
 
 #: The spreadsheet number format of each kind of figure.

@@ -77,12 +77,14 @@ def bridge_figures(figures: dict) -> dict:
     return picked
 
 
-def figure_label(name: str) -> str:
-    """A bridged figure's name as a person reads it.
+def bridge_label(name: str) -> str:
+    """A bridged figure's name as a person reads it (the movement's own words: the bridge
+    names its figures by product and stage, where :func:`~actuarial.workbook.figure_label`
+    spells out any key figure word by word).
 
-    >>> figure_label("provision_rent_stage_2_booked_yen")
+    >>> bridge_label("provision_rent_stage_2_booked_yen")
     'provision booked, rent, stage 2'
-    >>> figure_label("credit_loss_mortgage_q995_yen")
+    >>> bridge_label("credit_loss_mortgage_q995_yen")
     'lifetime credit loss, mortgage, 99.5% quantile'
     """
     words = {"receivables_yen": "receivables (rent and mortgage)", "allowance_yen": "allowance (rent and mortgage)",
@@ -103,7 +105,7 @@ def figure_label(name: str) -> str:
 
 
 def readable_bridge(bridge: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The bridge with readable figure labels (:func:`figure_label`) and short step names:
+    """The bridge with readable figure labels (:func:`bridge_label`) and short step names:
     the assumption steps numbered ``assumptions 1``, ``2``..., with the legend of what each
     is."""
     names, legend = {}, []
@@ -112,7 +114,7 @@ def readable_bridge(bridge: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             names[col] = f"assumptions {len(legend) + 1}"
             legend.append(f"assumptions {len(legend) + 1}: {col[len('assumptions: '):]}")
     table = bridge.rename(columns=names)
-    table.index = [figure_label(n) for n in table.index]
+    table.index = [bridge_label(n) for n in table.index]
     return table, legend
 
 

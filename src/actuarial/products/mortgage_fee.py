@@ -36,11 +36,11 @@ from .common import check_count, check_rate, check_yen, is_array, rate_fraction,
 
 #: Cancellation deduction, Zenkoku Hosho fee disclosure (2025-04-01): (last month of the band, rate);
 #: ``None`` closes the last band. Months elapsed count the loan month as month 1.
-SEED_DEDUCTION_SCHEDULE: tuple[tuple[int | None, float], ...] = ((12, 0.05), (24, 0.10), (36, 0.15), (None, 0.25))
+PUBLISHED_DEDUCTION_SCHEDULE: tuple[tuple[int | None, float], ...] = ((12, 0.05), (24, 0.10), (36, 0.15), (None, 0.25))
 
 #: The published worked example: 30,000,000 yen over 30 years, lump-sum fee 578,910 yen,
 #: full prepayment; months elapsed -> (unearned fee, refund before transfer fee, ratio %).
-SEED_EXAMPLE = pd.DataFrame(
+PUBLISHED_EXAMPLE = pd.DataFrame(
     {
         "months_elapsed": [12, 24, 36, 48, 60, 120, 180],
         "unearned_fee_yen": [537_673, 494_965, 454_660, 416_654, 380_849, 231_775, 125_749],
@@ -48,9 +48,9 @@ SEED_EXAMPLE = pd.DataFrame(
         "refund_ratio_pct": [88.2, 76.9, 66.8, 54.0, 49.3, 30.0, 16.3],
     }
 )
-SEED_PRINCIPAL_YEN = 30_000_000
-SEED_TERM_YEARS = 30
-SEED_FEE_PAID_YEN = 578_910
+PUBLISHED_PRINCIPAL_YEN = 30_000_000
+PUBLISHED_TERM_YEARS = 30
+PUBLISHED_FEE_PAID_YEN = 578_910
 
 
 # -- cancellation deduction and refund --------------------------------------------------------
@@ -74,7 +74,7 @@ def validate_schedule(schedule) -> tuple[tuple[int | None, float], ...]:
     return bands
 
 
-def deduction_rate(months_elapsed, schedule=SEED_DEDUCTION_SCHEDULE):
+def deduction_rate(months_elapsed, schedule=PUBLISHED_DEDUCTION_SCHEDULE):
     """Cancellation deduction rate (保証解約料) for months elapsed since the loan was made.
 
     Published schedule: 5% up to month 12, 10% for 13-24, 15% for 25-36, 25% from 37.
@@ -95,7 +95,7 @@ def _band_index(months, schedule):
     return np.searchsorted(edges, months, side="left"), bands
 
 
-def refund(*, unearned_fee, months_elapsed, transfer_fee=0, schedule=SEED_DEDUCTION_SCHEDULE):
+def refund(*, unearned_fee, months_elapsed, transfer_fee=0, schedule=PUBLISHED_DEDUCTION_SCHEDULE):
     """Refund (返戻保証料) of an unearned lump-sum fee, in yen.
 
     Defined as ``kept = floor(unearned_fee x (1 - deduction_rate(months_elapsed)))``; the
@@ -312,7 +312,7 @@ class FeeCurve:
         """Lump-sum fee paid at the start: ``floor(sum_k a_k v^(k-1))`` in yen."""
         return math.floor(float(self._discounted(self.yearly_amounts()).sum()) + 1e-6)
 
-    def refund(self, months_elapsed, *, transfer_fee=0, schedule=SEED_DEDUCTION_SCHEDULE):
+    def refund(self, months_elapsed, *, transfer_fee=0, schedule=PUBLISHED_DEDUCTION_SCHEDULE):
         """Refund on full prepayment (全部繰上返済) at ``months_elapsed``, in yen."""
         return refund(unearned_fee=self.unearned_yen(months_elapsed), months_elapsed=months_elapsed,
                       transfer_fee=transfer_fee, schedule=schedule)
@@ -367,7 +367,7 @@ class FeeCurve:
         return t, float(self.balances()[t])
 
     def partial_prepayment(self, *, months_elapsed, prepaid_yen, transfer_fee=0,
-                           schedule=SEED_DEDUCTION_SCHEDULE) -> FeeChange:
+                           schedule=PUBLISHED_DEDUCTION_SCHEDULE) -> FeeChange:
         """Partial prepayment keeping the term (一部繰上返済, payment reduced).
 
         The balance falls from ``B`` to ``B - prepaid`` and is re-amortised over the same
@@ -382,7 +382,7 @@ class FeeCurve:
         return self._change("partial_prepayment", months_elapsed, path, transfer_fee, schedule)
 
     def term_shortening(self, *, months_elapsed, new_term_years, transfer_fee=0,
-                        schedule=SEED_DEDUCTION_SCHEDULE) -> FeeChange:
+                        schedule=PUBLISHED_DEDUCTION_SCHEDULE) -> FeeChange:
         """Shortening the term (返済期間の短縮) without prepaying: the balance is re-amortised
         over the shorter remaining term, and the unearned fee that removes is refunded."""
         t, b = self._balance_at(months_elapsed)
@@ -393,7 +393,7 @@ class FeeCurve:
         return self._change("term_shortening", months_elapsed, self._reamortised(b, n_new - t), transfer_fee, schedule)
 
     def partial_prepayment_shortening(self, *, months_elapsed, prepaid_yen, transfer_fee=0,
-                                      schedule=SEED_DEDUCTION_SCHEDULE) -> FeeChange:
+                                      schedule=PUBLISHED_DEDUCTION_SCHEDULE) -> FeeChange:
         """Partial prepayment with term shortening (返済期間の短縮を伴う一部繰上返済).
 
         The monthly payment stays the same, so the lower balance is paid off sooner.
@@ -426,7 +426,7 @@ class FeeCurve:
         if n_new <= self.term_months:
             raise ValueError(f"new_term_years={new_term_years} must be longer than {self.term_years}")
         return self._change("term_extension", months_elapsed, self._reamortised(b, n_new - t), 0,
-                            SEED_DEDUCTION_SCHEDULE)
+                            PUBLISHED_DEDUCTION_SCHEDULE)
 
     # -- calibration -------------------------------------------------------------------------------
     @classmethod

@@ -58,7 +58,7 @@ from ..products.common import (
     is_real,
 )
 from ..products.mortgage_fee import (
-    SEED_DEDUCTION_SCHEDULE,
+    PUBLISHED_DEDUCTION_SCHEDULE,
     validate_schedule,
 )
 from .distributed import check_run_arguments, progress_bar, run_scenarios
@@ -97,7 +97,7 @@ class MortgageModel:
     schedule_loan_rate: float = 0.0798494
     schedule_discount_rate: float = 0.0499544
     installment_annual_rate: float = 0.002
-    deduction_schedule: tuple = SEED_DEDUCTION_SCHEDULE
+    deduction_schedule: tuple = PUBLISHED_DEDUCTION_SCHEDULE
     transfer_fee_yen: int = 0
     months: int = 420
     refund_lag_months: int = 2  # a refund is paid this many months after its event (概ね2ヵ月程度)
