@@ -203,22 +203,32 @@ def check_scenario_books(scenario, params_file, strict: bool) -> None:
         print(f"actuarial batch: warning: {w.message}", file=sys.stderr)
 
 
-def plan(params_files, notebooks, overrides: dict, run_dir: Path, *, strict: bool = False) -> list[dict]:
-    """Validate everything (params, and every CSV book they name) and list the tasks; raises
-    :class:`BatchError` before anything runs."""
+def _scenarios(params_files, strict: bool) -> dict:
+    """Each params file, loaded and its books checked, by resolved path; raises
+    :class:`BatchError` for a file given twice or a scenario name used twice."""
     scenarios = {}
     for f in params_files:
         try:
             s = load_params(f)
         except ParamsError as exc:
             raise BatchError(str(exc)) from None
+        if Path(f).resolve() in scenarios:
+            raise BatchError(f"{f}: given twice; name each params file once")
         check_scenario_books(s, f, strict)
-        if s.scenario.name in {v.scenario.name for v in scenarios.values()}:
-            raise BatchError(f"{f}: scenario name {s.scenario.name!r} is used by another params file")
+        other = next((g for g, v in scenarios.items() if v.scenario.name == s.scenario.name), None)
+        if other is not None:
+            raise BatchError(f"{f}: scenario name {s.scenario.name!r} is used by another params file ({other})")
         if s.scenario.name in RUN_FOLDERS.values():
             raise BatchError(f"{f}: scenario name {s.scenario.name!r} is the name of a run's own folder "
                              f"({', '.join(RUN_FOLDERS.values())}); choose another")
         scenarios[Path(f).resolve()] = s
+    return scenarios
+
+
+def plan(params_files, notebooks, overrides: dict, run_dir: Path, *, strict: bool = False) -> list[dict]:
+    """Validate everything (params, and every CSV book they name) and list the tasks; raises
+    :class:`BatchError` before anything runs."""
+    scenarios = _scenarios(params_files, strict)
     unknown = [n for n in notebooks if n not in NOTEBOOKS]
     if unknown:
         raise BatchError(f"unknown notebook {unknown[0]!r}; known: {', '.join(NOTEBOOKS)}")

@@ -17,12 +17,14 @@ number is not a number).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .collection import STATES, TRANSIENT_STATES, CollectionChain
 from .products.common import MAX_SENSITIVITY, SUBROGATION_ITEMS, rate_fraction
@@ -42,7 +44,18 @@ Months = Annotated[int, Field(ge=0, le=600, strict=True)]  # up to 50 years
 Sensitivity = Annotated[float, Field(ge=0.0, le=MAX_SENSITIVITY, strict=True)]
 #: A cost as months of a contract's monthly total (0 to 120).
 CostMonths = Annotated[float, Field(ge=0.0, le=120.0, allow_inf_nan=False)]
-LooseDate = Annotated[dt.date, Field(strict=False)]
+def _not_a_number(value):
+    """A date written as a number (an Excel serial date, ``46387``) is refused, not read as
+    seconds since 1970."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(f"{value!r} is a number, not a date; write YYYY-MM-DD (an Excel date number?)")
+    return value
+
+
+LooseDate = Annotated[dt.date, BeforeValidator(_not_a_number), Field(strict=False)]
+#: A fee charged as a yearly rate on a loan's balance: at most 5% a year (a guarantee fee is a
+#: fraction of a percent; 0.2 written for 0.2% is refused).
+FeeRate = Annotated[float, Field(ge=0.0, le=0.05, strict=True)]
 #: The default stage-3 states (kept in step with actuarial.valuation.settings, which tests check).
 STAGE_3_STATES = ("final_notice", "suit", "judgment", "execution", "broken_promise", "final_notice_after_break")
 
@@ -121,7 +134,7 @@ class MortgageFeeParams(_Model):
     deduction_schedule: list[DeductionBand]
     transfer_fee_yen: Yen = 0
     administration_fee_yen: Yen = 0
-    installment_annual_rate: Probability = 0.002
+    installment_annual_rate: FeeRate = 0.002
     refund_lag_months: Months = 2
 
     @field_validator("deduction_schedule")
@@ -199,7 +212,7 @@ class MortgageModelParams(_Model):
     recovery_delay_months: Months = 12
     forced_sale_discount: Probability
     house_price_sensitivity: Sensitivity = 0.0
-    fee_annual_rate: Probability
+    fee_annual_rate: FeeRate
     schedule_loan_rate: Annotated[float, Field(ge=0.0, lt=1.0, strict=True)]
     schedule_discount_rate: Annotated[float, Field(gt=-0.5, lt=1.0, strict=True)]
     subrogation_after_months_delinquent: Annotated[int, Field(ge=1, le=60, strict=True)] = 6
@@ -240,7 +253,7 @@ class ValuationParams(_Model):
     one of ``synthetic_loans`` mortgage loans
     (:func:`~actuarial.valuation.synthetic.synthetic_inforce_mortgage_book`)."""
 
-    valuation_date: LooseDate
+    valuation_date: Annotated[LooseDate, Field(ge=dt.date(2000, 1, 1), le=dt.date(2099, 12, 31))]  # a typo'd year
     fiscal_year_end_month: Annotated[int, Field(ge=1, le=12, strict=True)] = 3
     ageing_edges_months: list[Annotated[int, Field(ge=1, le=600, strict=True)]] = [3, 12]
     stage_2_months_owed: Annotated[int, Field(ge=1, le=600, strict=True)] = 1
@@ -367,7 +380,7 @@ def read_yaml(path: str | Path) -> dict:
     except ParamsError as exc:
         raise ParamsError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+        raise ParamsError(f"{path}: {_yaml_problem(text, exc)}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -375,6 +388,27 @@ def read_yaml(path: str | Path) -> dict:
                 f"params file" if Path(path).suffix.lower() in (".csv", ".xlsx", ".txt") else "")
         raise ParamsError(f"{path}: must hold a mapping of sections, got {type(data).__name__}{hint}")
     return data
+
+
+def _yaml_problem(text: str, exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: where (line and column), what the parser says, and
+    the usual cause when the line shows it (a tab, a full-width colon or space)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    lines = text.splitlines()
+    where, hint = "", ""
+    if mark is not None:
+        where = f"line {mark.line + 1}, column {mark.column + 1}: "
+        near = [lines[i] for i in (mark.line - 1, mark.line) if 0 <= i < len(lines)]
+        if any("\t" in line[: len(line) - len(line.lstrip())] for line in near):
+            hint = "; a tab indents the line: YAML indents with spaces"
+        elif any("：" in line for line in near):
+            hint = "; a full-width colon '：' (write ':' and a space)"
+        elif any("\u3000" in line for line in near):
+            hint = "; a full-width space (write an ordinary space)"
+        else:
+            hint = "; check the indentation: a key is indented as far as the others of its section"
+    return f"not valid YAML: {where}{problem}{hint}"
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -396,6 +430,10 @@ def resolve(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
     if not isinstance(parent, str):
         raise ParamsError(f"{path}: extends = {parent!r}: must be a file name")
     parent_path = (path.parent / parent).resolve()
+    if not parent_path.is_file():
+        near = difflib.get_close_matches(parent, sorted(p.name for p in path.parent.glob("*.yaml")), n=1)
+        raise ParamsError(f"{path}: extends = {parent!r}: no such file in {path.parent}"
+                          + (f"; did you mean {near[0]!r}?" if near else ""))
     return _merge(_anchor_books(resolve(parent_path, _chain + (path,)), parent_path.parent), data)
 
 
@@ -420,20 +458,41 @@ def _anchor_books(data: dict, folder: Path) -> dict:
 
 
 def _format(path: Path, err: ValidationError) -> str:
+    """One line for the first problem, unknown keys first (a misspelt key also makes the key
+    it meant missing), each with the nearest known key; then how many more."""
     lines = []
-    for e in err.errors():
+    errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    for e in errors:
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-", "literal[")))
         value = e.get("input")
         shown = "{...}" if isinstance(value, dict) else repr(value)
         if e["type"] == "missing":
             shown = "(missing)"
-        msg = e["msg"]
+        msg = re.sub(r"datetime\.date\((\d+), (\d+), (\d+)\)",
+                     lambda m: f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}", e["msg"])
         if e["type"] == "extra_forbidden":
-            msg = "unknown key"
+            msg = "unknown key" + _nearest_key(e["loc"])
+        elif e["type"] in ("less_than", "less_than_equal") and str(e["loc"][-1]).endswith(("rate", "_ratio")):
+            msg += " (a rate is a fraction: 0.002 for 0.2%)"
         lines.append(f"{path}: {loc or '(top level)'} = {shown}: {msg}")
     head = lines[0]
     more = f"\n  ({len(lines) - 1} more: " + "; ".join(lines[1:]) + ")" if len(lines) > 1 else ""
     return head + more
+
+
+def _nearest_key(loc: tuple) -> str:
+    """``; did you mean 'x'?`` for an unknown key at ``loc``, from the keys its section knows."""
+    model = Scenario
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        if field is None:
+            return ""
+        inner = [a for a in typing.get_args(field.annotation) if isinstance(a, type)] or [field.annotation]
+        model = next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if model is None:
+            return ""
+    near = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f"; did you mean {near[0]!r}?" if near else ""
 
 
 def load_params(path: str | Path) -> Scenario:

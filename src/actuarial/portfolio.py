@@ -137,6 +137,31 @@ def known_columns(kind: str) -> tuple[str, ...]:
             "history": (*HISTORY_COLUMNS, "grade", "origination")}[kind]
 
 
+#: The range in which a book's figure is plausible, by book and column, with what a figure
+#: outside it most likely is: amounts in thousands of yen or 万円, a rate written as a
+#: percentage, a date where months are wanted. :func:`read_book_csv` refuses a figure outside.
+PLAUSIBLE = {
+    "rent": {"rent_yen": (1_000, 10_000_000, "a monthly rent in whole yen, not thousands (49 for 49,000 yen?)"),
+             "start_month": (-600, 600, "months from the valuation date, at most 50 years (an Excel date?)")},
+    "mortgage": {"principal_yen": (100_000, 10_000_000_000, "whole yen, not 万円 (3920 for 39,200,000 yen?)"),
+                 "annual_interest_rate": (0.0, 0.10, "a loan's rate as a fraction: 0.014 for 1.4%")},
+    "receivables": {"months_since_exit": (0, 600, "months, at most 50 years")},
+}
+
+
+def _implausible(path, kind: str, book: pd.DataFrame) -> None:
+    """Refuse the first figure outside :data:`PLAUSIBLE`, naming the file, column, row and value."""
+    for column, (lo, hi, meant) in PLAUSIBLE.get(kind, {}).items():
+        if column not in book:
+            continue
+        values = pd.to_numeric(book[column], errors="coerce").to_numpy(dtype=float)
+        bad = (values < lo) | (values > hi)  # NaN is the engine's to name
+        if bad.any():
+            row, i = first_row(book, bad)
+            raise ValueError(f"{path}: column {column!r} in row {row}: {plain(book[column].iloc[i])!r} is outside "
+                             f"the plausible {lo:,} to {hi:,}: {meant}")
+
+
 def _scan_rows(path) -> None:
     """Every row of a CSV file has the header's number of fields, and none is blank but at
     the end (a blank line would shift the row numbers every message gives); the header names
@@ -151,6 +176,9 @@ def _scan_rows(path) -> None:
         if len(header) == 1 and ";" in header[0]:
             raise ValueError(f"{path}: the header is one column, {header[0][:60]!r}: the file is separated by "
                              f"semicolons; save it as CSV separated by commas (Excel: 'CSV UTF-8 (comma delimited)')")
+        if len(header) == 1 and "\t" in header[0]:
+            raise ValueError(f"{path}: the header is one column holding tabs: the file is separated by tabs (Excel's "
+                             f"'Text (Tab delimited)'); save it as 'CSV UTF-8 (comma delimited)'")
         if len(header) > 1 and "" in header:
             i = header.index("") + 1
             raise ValueError(f"{path}: column {i} of the header has no name (a trailing comma from a spreadsheet "
@@ -215,7 +243,10 @@ def read_book_csv(path, kind: str, *, strict: bool = False) -> pd.DataFrame:
     number (``85,000``) in an amount or month column is an error, and so are a file
     separated by semicolons and a header naming a column twice. A column no engine reads
     (:func:`known_columns`; ``start_mnth`` for ``start_month``) is named with the nearest
-    known name: a warning, or an error when ``strict``. The engine's checks
+    known name: a warning, or an error when ``strict``. A figure outside its plausible range
+    (:data:`PLAUSIBLE`: a rent of 1,000 to 10,000,000 yen, a principal from 100,000 yen, a
+    loan rate up to 10%, start months within 50 years) is refused: most often a unit
+    mistake. The engine's checks
     (:func:`~actuarial.simulation.rent.validate_portfolio`, :func:`check_books`) then name
     any other bad value."""
     from pathlib import Path
@@ -238,7 +269,8 @@ def read_book_csv(path, kind: str, *, strict: bool = False) -> pd.DataFrame:
                          f"sheet as 'CSV UTF-8')")
     try:  # a row with one field too many must not turn the first column into the index
         _scan_rows(path)
-        book = pd.read_csv(path, index_col=False, dtype=text if kind == "history" else None)
+        book = pd.read_csv(path, index_col=False, dtype=text if kind == "history" else None,
+                           keep_default_na=False, na_values=[""])  # 'N/A' is named as written, not as empty
     except UnicodeDecodeError:
         raise ValueError(f"{path}: cannot read the {kind} book: it is not UTF-8 text (from Excel, save it as "
                          f"'CSV UTF-8')") from None
@@ -270,6 +302,7 @@ def read_book_csv(path, kind: str, *, strict: bool = False) -> pd.DataFrame:
         if bad.any():
             fail("insured", "True/False", bad)
         book["insured"] = flags.astype(bool)
+    _implausible(path, kind, book)
     return book
 
 
@@ -278,14 +311,16 @@ def _check_opening(scenario, params_path) -> str:
     books; raises ``ValueError`` naming it."""
     from pathlib import Path
 
-    from .movement import MovementError, opening_params_path, quarter_from_params
+    from .movement import MovementError, Quarter, opening_params_path, quarter_from_params
+    from .movement.bridge import months_between
 
     opening = opening_params_path(scenario, params_path)
     if opening.resolve() == Path(params_path).resolve():
         raise ValueError(f"{params_path}: movement.opening_params names the file itself; name last quarter's "
                          f"params file")
     try:
-        quarter_from_params(opening, n_scenarios=2, seed=0)
+        months_between(quarter_from_params(opening, n_scenarios=2, seed=0),
+                       Quarter(scenario, Path(params_path).parent, str(params_path), 2, 0))
     except MovementError as exc:
         raise ValueError(f"{params_path}: movement.opening_params: {exc}") from None
     return f"movement from {scenario.movement.opening_params}"
@@ -340,7 +375,7 @@ def check_books(scenario, params_path, *, strict: bool = True) -> list[str]:
                 check(book)
             except ValueError as exc:
                 raise ValueError(f"{path}: {exc}") from None
-            found.append(f"valuation {kind} {name}: {len(book):,d} rows")
+            found.append(f"valuation {kind} {name}: {len(book):,d} row{'' if len(book) == 1 else 's'}")
     if v is not None and scenario.mortgage_model is not None and v.mortgage_book_csv:
         path = base / v.mortgage_book_csv
         book = read_book_csv(path, "mortgage", strict=strict)
@@ -361,5 +396,5 @@ def check_books(scenario, params_path, *, strict: bool = True) -> list[str]:
             prepare_history(history)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
-        found.append(f"experience history {e.history_csv}: {len(history):,d} rows")
+        found.append(f"experience history {e.history_csv}: {len(history):,d} row{'' if len(history) == 1 else 's'}")
     return found

@@ -17,7 +17,8 @@ NOTEBOOK_TITLES = {"01": "Product terms", "02": "Rent portfolio", "03": "Pricing
                    "05": "Stress and capital", "07": "Calibration", "08": "Quarter close", "09": "Movement",
                    "10": "Experience study"}
 _WORDS = {"var": "VaR", "tvar": "TVaR", "jhf": "JHF", "sd": "standard deviation", "ae": "A/E", "mc": "simulated",
-          "q995": "99.5% quantile", "ecl": "ECL", "pv": "present value", "se": "standard errors", "abs": "absolute", "z": "z"}
+          "q995": "99.5% quantile", "ecl": "ECL", "pv": "present value", "se": "standard errors", "abs": "absolute",
+          "z": "z"}
 _YEN_NAMES = ("expected_loss", "sd", "expected_profit", "exact_expected_loss")
 _COUNTS = ("steps", "history_rows", "parameters_assumed", "parameters_fitted", "parameters_sourced",
            "jhf_cells_where_insuring_pays")

@@ -135,13 +135,23 @@ class Movement:
     notes: list
 
 
-def _months_between(opening: Quarter, closing: Quarter) -> int:
+#: The longest movement: ten years (the roll-forward's limit).
+MAX_MOVEMENT_MONTHS = 120
+
+
+def months_between(opening: Quarter, closing: Quarter) -> int:
+    """The months from the opening quarter's date to the closing one's: 1 to
+    :data:`MAX_MOVEMENT_MONTHS`, or :class:`MovementError` naming both quarters and dates."""
     a, b = opening.valuation_date, closing.valuation_date
     months = (b.year - a.year) * 12 + b.month - a.month
     if months < 1:
         raise MovementError(f"the opening quarter ({opening.label}, valued {a:%Y-%m-%d}) must come at least a month "
                             f"before the closing one ({closing.label}, valued {b:%Y-%m-%d}); give the earlier one "
                             f"first")
+    if months > MAX_MOVEMENT_MONTHS:
+        raise MovementError(f"the closing quarter ({closing.label}, valued {b:%Y-%m-%d}) is {months} months after "
+                            f"the opening one ({opening.label}, valued {a:%Y-%m-%d}); a movement bridges at most "
+                            f"{MAX_MOVEMENT_MONTHS} months (is a date mistyped?)")
     return months
 
 
@@ -216,7 +226,7 @@ def movement(opening: Quarter, closing: Quarter, *, progress=None) -> Movement:
     """The bridge from ``opening`` to ``closing`` (module docstring). Everything is checked
     (dates in order, books readable with ids, the same products on both sides) before the
     first valuation."""
-    months = _months_between(opening, closing)
+    months = months_between(opening, closing)
     if (opening.scenario.mortgage_model is None) != (closing.scenario.mortgage_model is None):
         raise MovementError("one quarter has a mortgage book and the other has not; a movement bridges the same "
                             "products on both sides")

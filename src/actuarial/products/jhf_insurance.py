@@ -133,6 +133,9 @@ class JHFTerms:
             check_yen("cap_yen", self.cap_yen)
         if self.contract_amount_yen is not None:
             check_yen("contract_amount_yen", self.contract_amount_yen)
+        if isinstance(self.covered_items, str):
+            raise ValueError(f"covered_items must be a list of items, e.g. ('rent',), got the string "
+                             f"{self.covered_items!r}")
         items = tuple(self.covered_items)
         unknown = [i for i in items if i not in SUBROGATION_ITEMS]
         if unknown:

@@ -449,6 +449,9 @@ class FeeCurve:
         fee = check_yen("fee_paid", fee_paid)
         if fee <= 0:
             raise ValueError(f"fee_paid must be positive, got {fee_paid!r}")
+        if fee >= p:
+            raise ValueError(f"fee_paid {fee:,} yen is not below the principal {p:,} yen; both are whole yen (a "
+                             f"principal in 万円?)")
         months, published = _table(table)
         if np.any(months > n * 12):
             raise ValueError(f"table has months_elapsed beyond the term ({n * 12}): {months.max()}")
