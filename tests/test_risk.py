@@ -171,3 +171,19 @@ def test_simulated_run_reports_its_errors():
 def test_bad_input_names_the_argument_and_value(call, needle):
     with pytest.raises(ValueError, match=needle):
         call()
+
+
+def test_the_normal_distribution_equals_scipy_stats_to_the_bit():
+    """The package reads Phi, its inverse and the density from actuarial.normal (fast to
+    import); they are scipy.stats.norm's values exactly, so no figure moves."""
+    import numpy as np
+    from scipy.stats import norm as stats_norm
+
+    from actuarial.normal import norm
+
+    x = np.linspace(-9, 9, 1001)
+    p = np.linspace(0, 1, 1001)
+    np.testing.assert_array_equal(norm.cdf(x), stats_norm.cdf(x))
+    np.testing.assert_array_equal(norm.ppf(p), stats_norm.ppf(p))
+    np.testing.assert_array_equal(norm.pdf(x), stats_norm.pdf(x))
+    assert norm.ppf(0.0) == -np.inf and np.isnan(norm.ppf(1.5))

@@ -37,7 +37,8 @@ import re
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom, norm
+
+from .normal import norm
 
 #: The VaR and TVaR levels of :func:`metrics` by default.
 DEFAULT_LEVELS = (0.99, 0.995, 0.999)
@@ -114,6 +115,8 @@ def var_interval(losses, level: float, confidence: float = 0.95) -> tuple[float,
     q = _probability(level, "level")
     tail = (1.0 - _probability(confidence, "confidence")) / 2.0
     n = len(x)
+    from scipy.stats import binom  # here: scipy.stats is slow to import
+
     r = int(binom.ppf(tail, n, q))
     s = int(binom.ppf(1.0 - tail, n, q)) + 1
     lower = float(x[r - 1]) if r >= 1 else -math.inf

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from ..collection import STATES, TRANSIENT_STATES
 from .history import ENDINGS, PERFORMING
@@ -63,6 +62,8 @@ def exposure(steps: pd.DataFrame, by=("from",)) -> pd.DataFrame:
 
 def _interval(actual: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(actual, dtype=float)
+    from scipy.stats import chi2  # here: scipy.stats is slow to import
+
     low = np.where(a > 0, chi2.ppf(0.025, 2 * a) / 2, 0.0)
     high = chi2.ppf(0.975, 2 * a + 2) / 2
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import norm
 
 from ..collection import ROLE_PAYMENT_EXIT, ROLE_TENANCY_ENDING_EXIT, TRANSIENT_STATES, state_codes
+from ..normal import norm
 from .rent import LINES, RentModel, prepare_book
 
 _K = len(TRANSIENT_STATES)

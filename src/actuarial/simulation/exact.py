@@ -12,7 +12,6 @@ import functools
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from ..collection import (
     NO_COST,
@@ -21,6 +20,7 @@ from ..collection import (
     TRANSIENT_STATES,
     state_codes,
 )
+from ..normal import norm
 from ..products.common import is_real, rate_fraction, require_frame
 from .exact_mortgage import (  # noqa: F401  (the mortgage oracle, re-exported where the rent one is)
     expected_mortgage_cash_flows,

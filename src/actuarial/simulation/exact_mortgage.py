@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
 
 from ..products.common import check_count
 from ..products.mortgage_fee import refund
@@ -36,6 +35,8 @@ def partial_count_probabilities(model: MortgageModel) -> np.ndarray:
     >>> partial_count_probabilities(m).round(4).tolist()  # q = 0.5
     [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.25, 0.5, 0.25]]
     """
+    from scipy.stats import binom  # here: scipy.stats is slow to import
+
     T, q = model.months, model.partial_prepayment_rate
     if q == 0:
         return np.ones((T, 1))

@@ -48,8 +48,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from ..normal import norm
 from ..products.common import (
     MAX_SENSITIVITY,
     check_count,

@@ -26,7 +26,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from ..collection import (
     FIRST_STATE,
@@ -39,6 +38,7 @@ from ..collection import (
     TRANSIENT_STATES,
     check_state_rules,
 )
+from ..normal import norm
 from .rent import (
     LINES,
     RentModel,

@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from ...collection import ROLE_PAYMENT_EXIT, state_codes
+from ...normal import norm
 from ...products.common import rate_fraction
 from ..distributed import check_run_arguments, progress_bar, run_scenarios
 from ..result import SimulationResult

@@ -8,9 +8,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.stats import norm
 
 from ...collection import ROLE_PAYMENT_EXIT, ROLE_TENANCY_ENDING_EXIT, TRANSIENT_STATES, CollectionChain, state_codes
+from ...normal import norm
 from ...products.common import check_count, check_rate
 from ...products.rent_guarantee import FeePlan
 from .model import RentModel

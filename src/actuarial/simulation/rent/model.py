@@ -8,9 +8,9 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from scipy.stats import norm
 
 from ...collection import COST_EXECUTION, COST_SUIT, NO_COST, CollectionChain, state_codes
+from ...normal import norm
 from ...products.common import MAX_SENSITIVITY, check_count, check_rate, check_yen, is_real, rate_fraction
 from ...products.jhf_insurance import JHFTerms
 from ...products.rent_guarantee import FeePlan
