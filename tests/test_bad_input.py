@@ -118,7 +118,7 @@ def test_check_refuses_a_valuation_date_the_movement_cannot_bridge(tmp_path, cap
     path = _params(tmp_path, "  valuation_date: 2026-12-31", f"  valuation_date: {date}")
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "base.yaml: movement.opening_params: " in err and message in err
+    assert f"base.yaml: valuation.valuation_date {date} against movement.opening_params: " in err and message in err
 
 
 def test_a_fee_curve_with_the_principal_in_man_yen_is_named():
@@ -144,3 +144,14 @@ def test_the_batch_refuses_a_params_file_given_twice(tmp_path, capsys):
     assert batch.main([base, base, "--notebooks", "01_product_terms", "--reports", str(tmp_path)]) == 2
     assert "base.yaml: given twice; name each params file once" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_performing_history_row_that_owes_is_refused(tmp_path):
+    from actuarial.experience import prepare_history, read_history
+
+    path = tmp_path / "history.csv"
+    path.write_text("contract_id,month,status,months_owed\nC1,2026-07,performing,0\nC1,2026-08,performing,2\n",
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match=r"column 'months_owed' in row 3: a performing contract owes nothing, got 2 "
+                                         r"months"):
+        prepare_history(read_history(path), str(path))

@@ -319,10 +319,14 @@ def _check_opening(scenario, params_path) -> str:
         raise ValueError(f"{params_path}: movement.opening_params names the file itself; name last quarter's "
                          f"params file")
     try:
-        months_between(quarter_from_params(opening, n_scenarios=2, seed=0),
-                       Quarter(scenario, Path(params_path).parent, str(params_path), 2, 0))
+        last = quarter_from_params(opening, n_scenarios=2, seed=0)
     except MovementError as exc:
         raise ValueError(f"{params_path}: movement.opening_params: {exc}") from None
+    try:
+        months_between(last, Quarter(scenario, Path(params_path).parent, str(params_path), 2, 0))
+    except MovementError as exc:
+        raise ValueError(f"{params_path}: valuation.valuation_date {scenario.valuation.valuation_date} against "
+                         f"movement.opening_params: {exc}") from None
     return f"movement from {scenario.movement.opening_params}"
 
 

@@ -112,6 +112,11 @@ def prepare_history(frame: pd.DataFrame, what: str = "history") -> History:
         row, i = first_row(frame, owed > 1200)
         raise ValueError(f"{what} column 'months_owed' in row {row!r}: {owed[i]} months is beyond any tenancy "
                          f"(at most 1,200)")
+    owing = (status_code == HISTORY_STATUSES.index(PERFORMING)) & (owed > 0)
+    if owing.any():
+        row, i = first_row(frame, owing)
+        raise ValueError(f"{what} column 'months_owed' in row {row!r}: a performing contract owes nothing, got "
+                         f"{owed[i]} months; a contract that owes is in a collection state")
     month = _months(frame, "month", what)
     codes, ids = pd.factorize(frame["contract_id"])
     order = np.argsort(codes, kind="stable")  # each contract's rows together, in the file's order
