@@ -77,8 +77,10 @@ def _params(tmp_path, old: str, new: str) -> Path:
 @pytest.mark.parametrize("old, new, message", [
     ("  coverage_ratio: ", "\tcoverage_ratio: ", "not valid YAML: line 11, column 1: found character '\\t' that "
                                                   "cannot start any token; a tab indents the line"),
-    ("  coverage_ratio: 0.70", "  coverage_ratio：0.70", "a full-width colon '：' (write ':' and a space)"),
-    ("  coverage_ratio: ", "   coverage_ratio: ", "check the indentation"),
+    ("  coverage_ratio: 0.70", "  coverage_ratio：0.70",
+     "a full-width colon '：' (write ':' and a space), in line 11: 'coverage_ratio：0.70'"),
+    ("  coverage_ratio: ", "   coverage_ratio: ", "check the indentation of line 10 ('effective_from: 2023-04-01') "
+                                                   "and line 11 ('coverage_ratio: 0.70')"),
     ("  valuation_date: 2026-12-31", "  valuation_date: 46387",
      "valuation.valuation_date = 46387: Value error, 46387 is a number, not a date; write YYYY-MM-DD"),
     ("  valuation_date: 2026-12-31", "  valuation_date: 1926-12-31",

@@ -392,23 +392,25 @@ def read_yaml(path: str | Path) -> dict:
 
 def _yaml_problem(text: str, exc: yaml.YAMLError) -> str:
     """One line for a YAML syntax error: where (line and column), what the parser says, and
-    the usual cause when the line shows it (a tab, a full-width colon or space)."""
+    the usual cause with the line that shows it (a tab, a full-width colon or space, or a key
+    indented unlike its neighbours)."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return f"not valid YAML: {problem}"
     lines = text.splitlines()
-    where, hint = "", ""
-    if mark is not None:
-        where = f"line {mark.line + 1}, column {mark.column + 1}: "
-        near = [lines[i] for i in (mark.line - 1, mark.line) if 0 <= i < len(lines)]
-        if any("\t" in line[: len(line) - len(line.lstrip())] for line in near):
-            hint = "; a tab indents the line: YAML indents with spaces"
-        elif any("：" in line for line in near):
-            hint = "; a full-width colon '：' (write ':' and a space)"
-        elif any("\u3000" in line for line in near):
-            hint = "; a full-width space (write an ordinary space)"
-        else:
-            hint = "; check the indentation: a key is indented as far as the others of its section"
-    return f"not valid YAML: {where}{problem}{hint}"
+    near = [i for i in (mark.line - 1, mark.line) if 0 <= i < len(lines)]
+    causes = (("a tab indents the line: YAML indents with spaces",
+               lambda line: "\t" in line[: len(line) - len(line.lstrip())]),
+              ("a full-width colon '：' (write ':' and a space)", lambda line: "：" in line),
+              ("a full-width space (write an ordinary space)", lambda line: "\u3000" in line))
+    hint = next((f"; {why}, in line {i + 1}: {lines[i].strip()[:50]!r}" for why, test in causes for i in near
+                 if test(lines[i])), "")
+    shown = [i for i in near if lines[i].split("#")[0].strip()]
+    if not hint and shown:
+        which = " and ".join(f"line {i + 1} ({lines[i].split('#')[0].strip()[:40]!r})" for i in shown)
+        hint = f"; check the indentation of {which}: a key is indented as far as the others of its section"
+    return f"not valid YAML: line {mark.line + 1}, column {mark.column + 1}: {problem}{hint}"
 
 
 def _merge(base: dict, over: dict) -> dict:
