@@ -404,8 +404,8 @@ def _yaml_problem(text: str, exc: yaml.YAMLError) -> str:
                lambda line: "\t" in line[: len(line) - len(line.lstrip())]),
               ("a full-width colon '：' (write ':' and a space)", lambda line: "：" in line),
               ("a full-width space (write an ordinary space)", lambda line: "\u3000" in line))
-    hint = next((f"; {why}, in line {i + 1}: {lines[i].strip()[:50]!r}" for why, test in causes for i in near
-                 if test(lines[i])), "")
+    hint = next((f"; {why}, in line {i + 1}: {lines[i].split('#')[0].strip()[:50]!r}" for why, test in causes
+                 for i in near if test(lines[i])), "")
     shown = [i for i in near if lines[i].split("#")[0].strip()]
     if not hint and shown:
         which = " and ".join(f"line {i + 1} ({lines[i].split('#')[0].strip()[:40]!r})" for i in shown)
