@@ -351,3 +351,16 @@ def test_a_roll_forward_without_receivables_keeps_their_column_types(base_model)
     rent, closed = roll_forward_rent(book, None, base_model, 12, seed=2)
     validate_receivables(closed)  # whole yen and months, True/False, as the valuation reads them
     assert len(closed) > 0 and closed["balance_yen"].dtype.kind == "i"
+
+
+def test_the_changed_assumptions_are_listed_by_step_with_both_values():
+    """The shipped quarters differ in two assumptions; each is listed under the step that
+    applies it, with last quarter's value and this quarter's."""
+    from actuarial.movement import changed_values
+
+    root = Path(__file__).resolve().parents[1]
+    changes = changed_values(load_params(root / "params/quarters/base_2026-09-30.yaml"),
+                             load_params(root / "params/base.yaml"))
+    assert changes.values.tolist() == [
+        ["assumptions: rent model: hazards, economy, recovery", "rent_model.recovery_rate", "0.25", "0.3"],
+        ["assumptions: mortgage model", "mortgage_model.forced_sale_discount", "0.25", "0.3"]]

@@ -25,6 +25,7 @@ import html
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -120,7 +121,7 @@ def _environment(name: str, value: str):
 #: Added to each report's HTML: JupyterLab's style wraps long output lines anywhere, even
 #: inside a number, so a wide table became unreadable; in a report they scroll instead.
 REPORT_CSS = """<style>
-.jp-OutputArea-output pre { white-space: pre; word-break: normal; overflow-wrap: normal; overflow-x: auto; }
+.jp-OutputArea-output pre { white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; }
 </style>
 """
 
@@ -161,6 +162,10 @@ def _export_html(executed: Path) -> None:
 
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(str(executed), as_version=4))
+    title = f"{executed.parent.name} — {executed.stem.replace('_', ' ')}"  # the scenario, then the notebook
+    body = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", body, count=1, flags=re.S)
+    body = re.sub(r"(<body[^>]*>)", r"\1<p style='margin: 8px 16px'><a href='../index.html'>&larr; the run's index</a>"
+                  f" · {html.escape(title)}</p>", body, count=1)
     executed.with_suffix(".html").write_text(body.replace("</head>", REPORT_CSS + "</head>", 1), encoding="utf-8")
 
 

@@ -92,7 +92,11 @@ def loss_distributions(losses: dict, *, title: str, level: float = 0.995):
         ax.hist(x, bins=60, alpha=0.45, color=f"C{i}", label=name)
         ax.axvline(np.quantile(x, level, method="inverted_cdf"), color=f"C{i}", linestyle="--",
                    label=f"{name}: VaR {level:.1%}")
-    return _finish(fig, ax, title, "net loss over the horizon (million yen)", "scenarios")
+    fig = _finish(fig, ax, title, "net loss over the horizon (million yen)", "scenarios", legend=len(losses) <= 2)
+    if len(losses) > 2:  # beside the plot, not over the data
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
+    return fig
 
 
 def monthly_cash_flows(result, *, title: str):
@@ -208,9 +212,9 @@ def quarterly_cash_flows(cash: pd.DataFrame, *, title: str, quarters: int = 12, 
     if n_scenarios is None or n_scenarios >= needed:
         ax.vlines(x, shown["q0.5_yen"] / 1e6, shown["q99.5_yen"] / 1e6, color="black",
                   label="0.5%-99.5% of scenarios")
-    else:
-        ax.text(0.01, 0.02, f"0.5%-99.5% range not drawn: {n_scenarios:,d} scenarios, a 99.5% quantile needs "
-                            f"{needed:,d}", transform=ax.transAxes, fontsize=8, color="dimgrey")
+    else:  # said in the legend, beside the plot, where it covers no bar
+        ax.plot([], [], " ", label=f"0.5%-99.5% range not drawn:\n{n_scenarios:,d} scenarios, a 99.5%\nquantile "
+                                   f"needs {needed:,d}")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xticks(x, shown.index, rotation=30, ha="right", fontsize=8)
     fig = _finish(fig, ax, title, "fiscal quarter", "net cash flow, million yen", legend=False)
@@ -249,6 +253,15 @@ def waterfall(steps: pd.Series, *, title: str, ylabel: str):
     ax.bar(len(values) - 1, values[-1], color="#4c72b0")
     ax.set_xticks(range(len(labels)), [label.replace(": ", ":\n") for label in labels], rotation=30, ha="right",
                   fontsize=8)
+    tops = np.concatenate([[values[0], values[-1]], values[0] + np.cumsum(values[1:-1])])
+    bottom, top = min(0.0, tops.min()), max(0.0, tops.max())
+    ax.set_ylim(bottom - 0.05 * (top - bottom), top + 0.12 * (top - bottom))  # room for the labels
+    running = values[0]
+    for i, v in enumerate(values):  # each bar's amount, in million yen, above it
+        end = v if i in (0, len(values) - 1) else running + v
+        running = running if i in (0, len(values) - 1) else running + v
+        ax.annotate(f"{v / 1e6:+,.1f}M" if 0 < i < len(values) - 1 else f"{v / 1e6:,.1f}M", (i, max(end, end - v)),
+                    textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
     from matplotlib.patches import Patch
 
     _finish(fig, ax, title, "step", ylabel, legend=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,9 +18,11 @@ KEY_METRICS = ("expected_loss", "sd", "var_99.5%", "tvar_99.5%", "var_99.9%", "l
 
 
 def result_figures(result: SimulationResult, prefix: str = "") -> dict:
-    """The key metrics of a simulation as a flat dict of floats (``prefix`` names the view)."""
+    """The key metrics of a simulation as a flat dict of floats (``prefix`` names the view),
+    with the scenario count they come from (``n_scenarios``: the index shows a tail figure
+    only from enough scenarios)."""
     m = result.metrics()
-    return {f"{prefix}{k}": float(m[k]) for k in KEY_METRICS}
+    return {f"{prefix}{k}": float(m[k]) for k in KEY_METRICS} | {f"{prefix}n_scenarios": float(result.n_scenarios)}
 
 
 def metrics_table(results: dict[str, SimulationResult]) -> pd.DataFrame:
@@ -70,7 +73,7 @@ def write_scenario_figures(output_dir: str | Path, name: str, figures: dict[str,
 def _write_figures(path: Path, name: str, scenario: str, figures: dict) -> Path:
     """Write one key-figures JSON through a temporary file, so that a file that exists is whole."""
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
-    text = json.dumps({"notebook": name, "scenario": scenario, "figures": clean}, indent=2, sort_keys=True) + "\n"
+    text = json.dumps({"figures": clean, "notebook": name, "scenario": scenario}, indent=2) + "\n"  # figures in order
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
@@ -115,7 +118,8 @@ def comparison_table(figures: pd.DataFrame) -> pd.DataFrame:
         same = wide[(wide["scenario"] == scenario) & (wide["column"] == column)]
         raise ValueError(f"key figure {column!r} of scenario {scenario!r} is given {len(same)} times, by "
                          f"{', '.join(same['notebook'])}")
-    return wide.pivot_table(index="scenario", columns="column", values="value", aggfunc="first").sort_index()
+    table = wide.pivot_table(index="scenario", columns="column", values="value", aggfunc="first").sort_index()
+    return table[list(dict.fromkeys(wide["column"]))]  # each notebook's figures in the order it wrote them
 
 
 def metrics_html(table, *, key: str, caption: str = "", note: str = ""):
@@ -183,8 +187,8 @@ def _thin_note(names, counts) -> str:
     from .risk import too_few_scenarios
 
     if any(too_few_scenarios(k, n) for k in names for n in counts if n is not None):
-        return ("a VaR or TVaR at level p is shown from about 10 / (1 - p) scenarios on: fewer put under ten "
-                "scenarios beyond it, and its figure is mostly noise; the key-figure files keep the number")
+        return ("a VaR or TVaR at level p needs about 10 / (1 - p) scenarios, so that ten lie beyond it; from fewer "
+                "it is mostly noise and is not shown (the key-figure files keep the number)")
     return ""
 
 
@@ -217,12 +221,34 @@ def html_table(df: pd.DataFrame, *, yen=(), pct=(), counts=(), caption: str = ""
     return _styled(df, formats, key, caption, note)
 
 
+def readable(label):
+    """A machine label (``expected_net_loss_yen``, ``emergency_contact``) as a person reads it
+    (``expected net loss (yen)``, ``emergency contact``); any other label as it is.
+
+    >>> [readable(x) for x in ("median_loss_yen", "difference_in_se", "refund_ratio_pct", "Rent (yen)", 3)]
+    ['median loss (yen)', 'difference in standard errors', 'refund ratio (%)', 'Rent (yen)', 3]
+    """
+    from .workbook import _WORDS
+
+    if not (isinstance(label, str) and "_" in label and re.fullmatch(r"[a-z0-9_.%]+", label)):
+        return label
+    unit = " (yen)" if label.endswith("_yen") else " (%)" if label.endswith("_pct") else ""
+    words = label.removesuffix("_yen").removesuffix("_pct").split("_")
+    return " ".join(_WORDS.get(w, w) for w in words) + unit
+
+
 def _styled(df: pd.DataFrame, formats: dict, key: str, caption: str, note: str):
     """``df`` as the notebooks show every table: a Styler with its element ids fixed by
-    ``key``, numbers right-aligned, "—" for a missing value, a caption above, a note below."""
+    ``key``, machine labels of rows and columns made readable (:func:`readable`), numbers
+    right-aligned, "—" for a missing value, a caption above, a note below."""
     from IPython.display import HTML
 
+    if any(n is not None for n in df.index.names):
+        df = df.rename_axis(index=[readable(n) for n in df.index.names])
+    if any(n is not None for n in df.columns.names):
+        df = df.rename_axis(columns=[readable(n) for n in df.columns.names])
     styler = (df.style.format({c: f for c, f in formats.items() if c in df.columns}, na_rep="—")
+              .format_index(readable, axis=1)
               .set_uuid(key)
               .set_table_styles([{"selector": "td", "props": "text-align: right; padding: 2px 10px;"},
                                  {"selector": "th", "props": "text-align: left; padding: 2px 10px;"},
@@ -230,6 +256,8 @@ def _styled(df: pd.DataFrame, formats: dict, key: str, caption: str, note: str):
                                                                   "font-weight: bold;"}]))
     if pd.api.types.is_integer_dtype(df.index):
         styler = styler.format_index("{:,}")  # rents, months: whole numbers with separators
+    else:
+        styler = styler.format_index(readable, axis=0)
     if caption:
         styler = styler.set_caption(caption)
     body = styler.to_html()

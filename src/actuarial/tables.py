@@ -70,9 +70,9 @@ def fee_curve_parameters(curve: FeeCurve) -> pd.DataFrame:
     rows = [
         ("principal (yen)", f"{curve.principal_yen:,d}"),
         ("term (years)", f"{curve.term_years:d}"),
-        ("fee, annual rate", f"{curve.fee_annual_rate:.6%}"),
-        ("loan, annual rate", f"{curve.loan_annual_rate:.4%}"),
-        ("discount, annual rate", f"{curve.discount_annual_rate:.4%}"),
+        ("fee, annual rate", f"{curve.fee_annual_rate:.4%}"),
+        ("schedule's loan rate (a shape of the curve, not a borrower's rate)", f"{curve.loan_annual_rate:.2%}"),
+        ("schedule's discount rate (a shape of the curve)", f"{curve.discount_annual_rate:.2%}"),
         ("the loan month counted as month", f"{curve.month_offset:d}"),
         ("lump sum (yen)", f"{curve.lump_sum():,d}"),
     ]

@@ -7,6 +7,7 @@ stay in the CSV and JSON files."""
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,11 @@ NOTEBOOK_TITLES = {"01": "Product terms", "02": "Rent portfolio", "03": "Pricing
 _WORDS = {"var": "VaR", "tvar": "TVaR", "jhf": "JHF", "sd": "standard deviation", "ae": "A/E", "mc": "simulated",
           "q995": "99.5% quantile", "ecl": "ECL", "pv": "present value", "se": "standard errors", "abs": "absolute",
           "z": "z"}
+#: Figures whose name alone would mislead, with what they are.
+_LABELS = {"delinquent_share": "contracts with a missed rent within the horizon (%)",
+           "n_scenarios": "scenarios simulated", "with_jhf_n_scenarios": "scenarios simulated",
+           "without_jhf_n_scenarios": "scenarios simulated (without JHF)",
+           "jhf_cells_where_insuring_pays": "JHF value grid: cells where insuring pays"}
 _YEN_NAMES = ("expected_loss", "sd", "expected_profit", "exact_expected_loss")
 _COUNTS = ("steps", "history_rows", "parameters_assumed", "parameters_fitted", "parameters_sourced",
            "jhf_cells_where_insuring_pays")
@@ -35,7 +41,7 @@ def figure_kind(name: str) -> str:
     if tail.endswith("_yen") or tail.startswith("swing_") or any(
             tail == n or tail.endswith("_" + n) for n in _YEN_NAMES) or "var_" in tail:
         return "yen"
-    if tail in _COUNTS:
+    if tail in _COUNTS or tail.endswith("n_scenarios"):
         return "count"
     if tail.startswith("ae_") or "multiplier" in tail or "in_se" in tail or "abs_z" in tail:
         return "number"
@@ -55,6 +61,8 @@ def figure_label(name: str) -> str:
     'loss ratio (%)'
     """
     tail = name.split(":")[-1]
+    if tail in _LABELS:
+        return _LABELS[tail]
     words = [_WORDS.get(w, w) for w in tail.removesuffix("_yen").split("_")]
     unit = {"yen": " (yen)", "percent": " (%)", "count": "", "number": ""}[figure_kind(tail)]
     return " ".join(words) + unit
@@ -71,31 +79,76 @@ def _shown(value, kind: str) -> str:
     if kind == "yen" or kind == "count":
         return f"{value:,.0f}"
     if kind == "percent":
-        return f"{value:.1%}"
+        return f"{value:.3%}" if 0 < abs(value) < 0.01 else f"{value:.1%}"  # a fee rate of 0.161% keeps its digits
     return f"{value:,.2f}"
+
+
+#: Notes on a notebook's figures that the index shows under its title.
+NOTEBOOK_NOTES = {"05": "every scenario's assumptions on the first scenario file's book, so that they differ by the "
+                        "assumptions alone (a scenario's own book is under 02); the swings are the first scenario's",
+                  "09": "the bridge from last quarter's close, for the scenario files that name one"}
+_TAIL = re.compile(r"(?:^|_)(?:t?var_(\d+(?:\.\d+)?)%|q(\d+))(?:_|$)")
+
+
+def tail_level(name: str) -> float | None:
+    """The level of a tail figure (a VaR, a TVaR or a quantile) from its name, else None.
+
+    >>> [tail_level(n) for n in ("with_jhf_tvar_99.9%", "credit_loss_rent_q995_yen", "expected_loss")]
+    [0.999, 0.995, None]
+    """
+    m = _TAIL.search(name.split(":")[-1])
+    if m is None:
+        return None
+    return round(float(m[1]) / 100, 6) if m[1] else float(f"0.{m[2]}")
+
+
+def _thin(comparison: pd.DataFrame, column: str) -> pd.Series:
+    """By scenario: whether the tail figure ``column`` comes from too few scenarios, read
+    from the ``n_scenarios`` its notebook wrote beside it (a figure without one is shown)."""
+    from .risk import scenarios_needed
+
+    level = tail_level(column)
+    if level is None:
+        return pd.Series(False, index=comparison.index)
+    number, name = column.split(":", 1)
+    view = _TAIL.split(name)[0]
+    view = view + "_" if view and not view.endswith("_") else view
+    for count in (f"{number}:{view}n_scenarios", f"{number}:n_scenarios"):
+        if count in comparison.columns:
+            return comparison[count] < scenarios_needed(level)
+    return pd.Series(False, index=comparison.index)
 
 
 def comparison_html(comparison: pd.DataFrame, scenario_order) -> str:
     """The comparison (scenarios x ``notebook:figure``) as an HTML table a person reads: a
-    column a scenario in ``scenario_order``, a row a figure under its notebook's title, units
-    in the labels, a missing figure as "—"."""
+    column a scenario in ``scenario_order``, a row a figure under its notebook's title (and
+    its note, :data:`NOTEBOOK_NOTES`), units in the labels, a missing figure as "—", and a
+    VaR, TVaR or quantile from too few scenarios as "—" with a note."""
     if comparison.empty:
         return "<p>No key figures.</p>"
     order = [s for s in scenario_order if s in comparison.index]
     order += [s for s in comparison.index if s not in order]
     table = comparison.loc[order]
     head = "".join(f"<th>{html.escape(s)}</th>" for s in order)
-    rows, group = [], None
+    rows, group, thin_any = [], None, False
     for column in table.columns:
         if _notebook_of(column) != group:
             group = _notebook_of(column)
-            rows.append(f"<tr class='group'><th colspan='{len(order) + 1}'>{html.escape(group)}</th></tr>")
+            note = NOTEBOOK_NOTES.get(column.split(":")[0])
+            note = f"<br><span class='note'>{html.escape(note)}</span>" if note else ""
+            rows.append(f"<tr class='group'><th colspan='{len(order) + 1}'>{html.escape(group)}{note}</th></tr>")
         kind = figure_kind(column)
-        cells = "".join(f"<td>{_shown(v, kind)}</td>" for v in table[column])
+        thin = _thin(table, column)
+        thin_any |= bool(thin.any())
+        cells = "".join(f"<td>{'—' if t else _shown(v, kind)}</td>" for v, t in zip(table[column], thin, strict=True))
         rows.append(f"<tr><th class='label' title='{html.escape(column)}'>{html.escape(figure_label(column))}</th>"
                     f"{cells}</tr>")
-    return (f"<table class='figures'><tr><th>figure</th>{head}</tr>{''.join(rows)}</table>"
-            "<p>— : the figure does not apply to that scenario (its notebook did not run for it).</p>")
+    notes = "<p>— : the figure does not apply to that scenario (its notebook did not run for it, or reports it for "
+    notes += "one scenario only).</p>"
+    if thin_any:
+        notes += ("<p>— in a VaR, TVaR or quantile row: not enough scenarios for that level (about 10 / (1 − p) are "
+                  "needed); the CSV and JSON files keep the number.</p>")
+    return f"<table class='figures'><tr><th>figure</th>{head}</tr>{''.join(rows)}</table>{notes}"
 
 
 def labelled(comparison: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

@@ -222,6 +222,28 @@ def _changed_sections(opening: Scenario, closing: Scenario) -> list[str]:
     return out
 
 
+def _flat(value, prefix: str) -> dict:
+    if isinstance(value, dict):
+        return {k: v for key, inner in value.items() for k, v in _flat(inner, f"{prefix}.{key}").items()}
+    return {prefix: value}
+
+
+def changed_values(opening: Scenario, closing: Scenario) -> pd.DataFrame:
+    """Every assumption that differs between the quarters, by the step that applies it
+    (:data:`ASSUMPTION_ORDER`): the params key, its opening value and its closing value
+    (a list or a value one side lacks shown as written, "—" when absent)."""
+    a, b = opening.model_dump(mode="json"), closing.model_dump(mode="json")
+    rows = []
+    for section, label in ASSUMPTION_ORDER:
+        x, y = _flat(a.get(section) or {}, section), _flat(b.get(section) or {}, section)
+        for key in sorted(set(x) | set(y), key=lambda k: (k not in x, k)):
+            if key.split(".")[-1] in NOT_ASSUMPTIONS or x.get(key, "—") == y.get(key, "—"):
+                continue
+            rows.append({"step": f"assumptions: {label}", "key": key, "opening": str(x.get(key, "—")),
+                         "closing": str(y.get(key, "—"))})
+    return pd.DataFrame(rows, columns=["step", "key", "opening", "closing"])
+
+
 def movement(opening: Quarter, closing: Quarter, *, progress=None) -> Movement:
     """The bridge from ``opening`` to ``closing`` (module docstring). Everything is checked
     (dates in order, books readable with ids, the same products on both sides) before the

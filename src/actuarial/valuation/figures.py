@@ -117,6 +117,7 @@ class Valuation:
             out[f"credit_loss_{product}_expected_yen"] = float(row["expected_yen"])
             out[f"credit_loss_{product}_mc_mean_yen"] = float(row["mc_mean_yen"])
             out[f"credit_loss_{product}_q995_yen"] = float(row["q995_yen"])
+        out["n_scenarios"] = float(self.n_scenarios)  # what the simulated figures come from
         return out
 
 
