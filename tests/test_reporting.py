@@ -138,3 +138,16 @@ def reporting_root():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[1]
+
+
+def test_the_comparison_keeps_each_notebooks_order_of_figures(tmp_path):
+    """The index lists notebooks by number, and each notebook's figures in the order it wrote
+    them (a bridge from opening to closing), not alphabetically."""
+    reporting.write_key_figures(tmp_path / "all", "05_stress_and_capital", "base", {"var_99.5%": 3.0})
+    reporting.write_key_figures(tmp_path / "base", "09_movement", "base",
+                                {"allowance_opening_yen": 1.0, "allowance_unwind_yen": 2.0,
+                                 "allowance_closing_yen": 3.0})
+    reporting.write_key_figures(tmp_path / "base", "02_rent_portfolio", "base", {"sd": 1.0, "expected_loss": 2.0})
+    table = reporting.comparison_table(reporting.collect_key_figures(tmp_path))
+    assert list(table.columns) == ["02:sd", "02:expected_loss", "05:var_99.5%", "09:allowance_opening_yen",
+                                   "09:allowance_unwind_yen", "09:allowance_closing_yen"]

@@ -119,7 +119,8 @@ def comparison_table(figures: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"key figure {column!r} of scenario {scenario!r} is given {len(same)} times, by "
                          f"{', '.join(same['notebook'])}")
     table = wide.pivot_table(index="scenario", columns="column", values="value", aggfunc="first").sort_index()
-    return table[list(dict.fromkeys(wide["column"]))]  # each notebook's figures in the order it wrote them
+    columns = sorted(dict.fromkeys(wide["column"]), key=lambda c: c.split(":", 1)[0])  # stable: by notebook, then
+    return table[columns]  # in the order each notebook wrote its figures
 
 
 def metrics_html(table, *, key: str, caption: str = "", note: str = ""):
