@@ -364,3 +364,22 @@ def test_the_changed_assumptions_are_listed_by_step_with_both_values():
     assert changes.values.tolist() == [
         ["assumptions: rent model: hazards, economy, recovery", "rent_model.recovery_rate", "0.25", "0.3"],
         ["assumptions: mortgage model", "mortgage_model.forced_sale_discount", "0.25", "0.3"]]
+
+
+def test_the_quarters_activity_measures_each_gap_in_square_roots_of_the_expected_count():
+    """(actual - expected) / sqrt(expected) for counts; nothing for the yen balance or a count
+    expected 0 (new business)."""
+    from actuarial.movement.bridge import activity
+
+    ids = [f"C{i}" for i in range(4)]
+    book = pd.DataFrame({"contract_id": ids, "status": "performing", "months_subrogated": 0})
+    receivables = pd.DataFrame({"receivable_id": ["R1"], "balance_yen": [1000]})
+    rolled = {"rent": book.iloc[:3], "receivables": receivables}
+    kept = {"rent": book.iloc[:2], "receivables": receivables}
+    after = {"rent": pd.concat([book.iloc[:2], book.iloc[:1].assign(contract_id="N1")]), "receivables": receivables}
+    out = activity({"rent": book, "receivables": receivables}, rolled, kept, after)
+    gap = out["gap (square roots of expected)"]
+    row = out.loc["rent: contracts in force"]
+    assert gap["rent: contracts in force"] == round((row["actual"] - row["expected (roll-forward)"])
+                                                     / row["expected (roll-forward)"] ** 0.5, 1)
+    assert pd.isna(gap["closed receivables (yen)"]) and pd.isna(gap["rent: new contracts"])

@@ -346,7 +346,9 @@ def _mortgage_counts(start: pd.DataFrame, end: pd.DataFrame) -> dict:
 
 def activity(before: dict, rolled: dict, kept: dict, after: dict) -> pd.DataFrame:
     """The quarter's movements of the opening book's contracts, as the roll-forward drew them
-    (expected) and as the closing book has them (actual), with the new business."""
+    (expected) and as the closing book has them (actual), with the new business; and for a
+    count, the gap in units of its Poisson noise, ``(actual - expected) / sqrt(expected)``
+    (beyond about 3, more than chance; none for the balance in yen or a count expected 0)."""
     rows = {}
     actual = _rent_counts(before["rent"], kept["rent"])
     for name, e in _rent_counts(before["rent"], rolled["rent"]).items():
@@ -363,4 +365,8 @@ def activity(before: dict, rolled: dict, kept: dict, after: dict) -> pd.DataFram
     out = pd.DataFrame(rows, index=["expected (roll-forward)", "actual"]).T
     out["actual less expected"] = out["actual"] - out["expected (roll-forward)"]
     out.index.name = "movement"
-    return out.astype(np.int64)
+    out = out.astype(np.int64)
+    expected = out["expected (roll-forward)"].to_numpy(float)
+    gap = out["actual less expected"] / np.sqrt(np.where(expected > 0, expected, np.nan))
+    out["gap (square roots of expected)"] = gap.where(~out.index.str.endswith("(yen)")).round(1)
+    return out

@@ -112,6 +112,8 @@ class Valuation:
         for product, rows in (("rent", ~mortgage), ("mortgage", mortgage)):
             if product in self.higher_of.index:
                 out[f"allowance_{product}_yen"] = float(a.loc[rows, "allowance_yen"].sum())
+                out[f"allowance_ratio_{product}"] = float(a.loc[rows, "allowance_yen"].sum()
+                                                          / max(a.loc[rows, "receivable_yen"].sum(), 1))
                 out[f"allowance_{product}_mc_mean_yen"] = float(a.loc[rows, "mc_allowance_yen"].sum())
         for product, row in self.credit_loss().iterrows():
             out[f"credit_loss_{product}_expected_yen"] = float(row["expected_yen"])
