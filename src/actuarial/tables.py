@@ -133,3 +133,32 @@ def loss_per_claim(claims: pd.DataFrame, edges_yen=RENT_BAND_EDGES_YEN) -> pd.Da
                         "max_loss_yen": loss.max()})
     out.index.name = "monthly total (yen)"
     return out
+
+
+#: The columns of :func:`~actuarial.pricing.break_even_fees` that are the same on each of a
+#: plan's rows (one row a fee component).
+PLAN_COLUMNS = ("expected_net_loss_yen", "standard_error_yen", "required_fees_yen", "current_fees_yen",
+                "fee_multiplier")
+
+
+def break_even_tables(fees: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`~actuarial.pricing.break_even_fees` as two tables a person reads: one row a
+    plan (its loss, fees and multiplier, the columns it has of :data:`PLAN_COLUMNS`), and one
+    row a fee component with its current and break-even terms as text in their own unit (a
+    ``_yen`` component in yen, a rate as a percentage, "—" where no value within the search
+    bound meets the target).
+
+    >>> fees = pd.DataFrame({"plan": ["p", "p"], "component": ["initial_rate", "renewal_yen"],
+    ...                      "fee_multiplier": [1.5, 1.5], "current": [0.5, 10000.0], "break_even": [0.75, 15000.0]})
+    >>> plans, terms = break_even_tables(fees)
+    >>> plans.to_dict("index"), terms.values.tolist()
+    ({'p': {'fee_multiplier': 1.5}}, [['50.00%', '75.00%'], ['10,000 yen', '15,000 yen']])
+    """
+    require_frame(fees, ("plan", "component", "current", "break_even"), "break-even fees")
+    plans = fees.groupby("plan", sort=False)[[c for c in PLAN_COLUMNS if c in fees.columns]].first()
+    terms = fees.set_index(["plan", "component"])[["current", "break_even"]].copy()
+    in_yen = terms.index.get_level_values("component").str.endswith("_yen")
+    for c in terms.columns:
+        terms[c] = ["—" if pd.isna(v) else f"{v:,.0f} yen" if yen else f"{v:.2%}"  # NaN: out of its search bound
+                    for v, yen in zip(terms[c], in_yen, strict=True)]
+    return plans, terms
