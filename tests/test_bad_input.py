@@ -157,3 +157,21 @@ def test_a_performing_history_row_that_owes_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"column 'months_owed' in row 3: a performing contract owes nothing, got 2 "
                                          r"months"):
         prepare_history(read_history(path), str(path))
+
+
+def test_the_report_helpers_name_what_they_were_given_wrong():
+    """A table without the columns it needs is named; a label or name that is not a string
+    is shown as it is, not parsed."""
+    import pandas as pd
+
+    from actuarial.reporting import readable
+    from actuarial.risk import tail_level, too_few_scenarios
+    from actuarial.tables import break_even_tables
+
+    with pytest.raises(ValueError, match="break-even fees is missing column 'component'"):
+        break_even_tables(pd.DataFrame({"plan": ["p"], "current": [0.5], "break_even": [0.6]}))
+    with pytest.raises(ValueError, match="break-even fees must be a pandas DataFrame"):
+        break_even_tables([1, 2])
+    assert readable(None) is None and readable(("a_b",)) == ("a_b",)
+    assert tail_level(3) is None and tail_level("var_abc%") is None
+    assert too_few_scenarios("var_99.5%", 0) == "not enough scenarios (0; needs 2,000)"

@@ -86,6 +86,15 @@ def test_the_steps_add_up_to_the_yen_and_every_step_moves(quarters):
     # fees earned in the quarter, new fees written by the new business
     assert b.loc["unearned_fees_mortgage_yen", "unwind"] < 0 < b.loc["unearned_fees_mortgage_yen", "new business"]
     assert m.activity.loc["rent: new contracts", "actual"] == 30 and m.months == 3
+    # the key figures summarise each figure's bridge and still add up, the assumption steps as one
+    from actuarial.movement import summary_figures
+
+    summary = summary_figures(b)
+    for name in ("allowance", "credit_loss_mortgage_expected"):
+        steps = [summary[f"{name}_{s}_yen"] for s in ("unwind", "experience", "new_business", "assumptions",
+                                                       "model_changes")]
+        assert summary[f"{name}_opening_yen"] + sum(steps) == summary[f"{name}_closing_yen"]
+        assert summary[f"{name}_assumptions_yen"] == b.loc[f"{name}_yen", [rent_step, mortgage_step]].sum()
 
 
 def _close_figures(path: Path, n_scenarios: int, seed: int) -> dict:

@@ -103,3 +103,15 @@ def test_the_cash_flow_range_is_drawn_only_from_enough_scenarios():
     assert sorted(t.get_text() for t in plenty.axes[0].get_legend().get_texts()) == ["0.5%-99.5% of scenarios",
                                                                                       "expected"]
     plt.close("all")
+
+
+def test_a_waterfall_stacks_each_step_on_the_running_total_and_labels_it():
+    fig = plots.waterfall(pd.Series([5e6, 1e6, -2e6, 3e5, 4.3e6],
+                                    index=["opening", "unwind", "experience", "assumptions: x", "closing"]),
+                          title="t", ylabel="provision (yen)")
+    ax = fig.axes[0]
+    assert [(p.get_y(), p.get_height()) for p in ax.patches] == [(0, 5e6), (5e6, 1e6), (6e6, -2e6), (4e6, 3e5),
+                                                                 (0, 4.3e6)]
+    assert [t.get_text() for t in ax.texts] == ["5.0M", "+1.0M", "-2.0M", "+0.3M", "4.3M"]
+    assert ax.get_ylim()[1] > 6e6  # room above the tallest bar for its label
+    plt.close(fig)

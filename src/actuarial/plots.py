@@ -241,27 +241,23 @@ def vintage_curves(curves: pd.DataFrame, *, title: str, expected: pd.Series | No
 
 def waterfall(steps: pd.Series, *, title: str, ylabel: str):
     """A bridge as a waterfall: the first and last entries (opening, closing) as full bars,
-    each step between as a bar from the running total, rises and falls coloured apart."""
+    each step between as a bar from the running total, rises and falls coloured apart, and
+    each bar's amount in million yen above it."""
     fig, ax = plt.subplots(figsize=(9, 5))
     labels = list(steps.index)
     values = steps.to_numpy(dtype=float)
-    running = values[0]
-    ax.bar(0, values[0], color="#4c72b0")
-    for i, v in enumerate(values[1:-1], start=1):
-        ax.bar(i, v, bottom=running, color="#c44e52" if v > 0 else "#55a868")
-        running += v
-    ax.bar(len(values) - 1, values[-1], color="#4c72b0")
+    last = len(values) - 1
+    # each bar's bottom: 0 for the opening and closing, the running total before a step
+    bottoms = np.concatenate([[0.0], values[0] + np.cumsum(values[1:-1]) - values[1:-1], [0.0]])
+    for i, (v, b) in enumerate(zip(values, bottoms, strict=True)):
+        ax.bar(i, v, bottom=b, color="#4c72b0" if i in (0, last) else "#c44e52" if v > 0 else "#55a868")
+        ax.annotate(f"{v / 1e6:,.1f}M" if i in (0, last) else f"{v / 1e6:+,.1f}M", (i, max(b, b + v)),
+                    textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
     ax.set_xticks(range(len(labels)), [label.replace(": ", ":\n") for label in labels], rotation=30, ha="right",
                   fontsize=8)
-    tops = np.concatenate([[values[0], values[-1]], values[0] + np.cumsum(values[1:-1])])
-    bottom, top = min(0.0, tops.min()), max(0.0, tops.max())
+    ends = np.concatenate([bottoms, bottoms + values])
+    bottom, top = min(0.0, ends.min()), max(0.0, ends.max())
     ax.set_ylim(bottom - 0.05 * (top - bottom), top + 0.12 * (top - bottom))  # room for the labels
-    running = values[0]
-    for i, v in enumerate(values):  # each bar's amount, in million yen, above it
-        end = v if i in (0, len(values) - 1) else running + v
-        running = running if i in (0, len(values) - 1) else running + v
-        ax.annotate(f"{v / 1e6:+,.1f}M" if 0 < i < len(values) - 1 else f"{v / 1e6:,.1f}M", (i, max(end, end - v)),
-                    textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
     from matplotlib.patches import Patch
 
     _finish(fig, ax, title, "step", ylabel, legend=False)

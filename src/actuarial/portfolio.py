@@ -162,17 +162,19 @@ def _implausible(path, kind: str, book: pd.DataFrame) -> None:
                              f"the plausible {lo:,} to {hi:,}: {meant}")
 
 
-def _scan_rows(path) -> None:
-    """Every row of a CSV file has the header's number of fields, and none is blank but at
-    the end (a blank line would shift the row numbers every message gives); the header names
-    no empty column. Raises ``ValueError`` naming the row as a spreadsheet numbers it."""
+def _scan_rows(path) -> list[str] | None:
+    """The header of a CSV file, once every row has the header's number of fields and none
+    is blank but at the end (a blank line would shift the row numbers every message gives);
+    the header names each column once, and none empty, and is not one column holding
+    semicolons or tabs (another separator). Raises ``ValueError`` naming the row as a
+    spreadsheet numbers it; None for an empty file (pandas names it)."""
     import csv
 
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None:
-            return  # an empty file: pandas names it
+            return None
         if len(header) == 1 and ";" in header[0]:
             raise ValueError(f"{path}: the header is one column, {header[0][:60]!r}: the file is separated by "
                              f"semicolons; save it as CSV separated by commas (Excel: 'CSV UTF-8 (comma delimited)')")
@@ -183,6 +185,12 @@ def _scan_rows(path) -> None:
             i = header.index("") + 1
             raise ValueError(f"{path}: column {i} of the header has no name (a trailing comma from a spreadsheet "
                              f"export?); remove the empty column")
+        seen = {}
+        for i, name in enumerate(header, start=1):
+            if name in seen:
+                raise ValueError(f"{path}: the header names column {name!r} twice (columns {seen[name]} and {i}); "
+                                 f"each column once")
+            seen[name] = i
         n, blank = len(header), None
         for line, row in enumerate(reader, start=2):  # a record a row, as a spreadsheet numbers them
             if not any(cell.strip() for cell in row):
@@ -197,30 +205,17 @@ def _scan_rows(path) -> None:
             if len(row) < n:
                 raise ValueError(f"{path}: row {line} has {len(row)} fields where the header has {n}: a cell is "
                                  f"missing")
+    return header
 
 
-def _header_problems(path, kind: str, columns, strict: bool) -> None:
-    """A header the engines cannot read as meant: one column holding semicolons (a file
-    separated by semicolons), a name given twice, or a column no engine reads (a typo: named
-    with the nearest known name; a warning, an error when ``strict``)."""
-    import csv
+def _unread_columns(path, kind: str, columns, strict: bool) -> None:
+    """A column no engine reads (a typo: named with the nearest known name): a warning, an
+    error when ``strict``."""
     import difflib
     import warnings
 
-    names = list(columns)
-    if len(names) == 1 and ";" in str(names[0]):
-        raise ValueError(f"{path}: the header is one column, {str(names[0])[:60]!r}: the file is separated by "
-                         f"semicolons; save it as CSV separated by commas (Excel: 'CSV UTF-8 (comma delimited)')")
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        header = next(csv.reader(f), [])
-    seen = {}
-    for i, name in enumerate(header, start=1):
-        if name in seen:
-            raise ValueError(f"{path}: the header names column {name!r} twice (columns {seen[name]} and {i}); "
-                             f"each column once")
-        seen[name] = i
     known = known_columns(kind)
-    for name in names:
+    for name in columns:
         if name not in known:
             near = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
             hint = f"; did you mean {near[0]!r}?" if near else f"; the columns read are {', '.join(known)}"
@@ -277,7 +272,7 @@ def read_book_csv(path, kind: str, *, strict: bool = False) -> pd.DataFrame:
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"{path}: cannot read the {kind} book: {exc}") from None
 
-    _header_problems(path, kind, book.columns, strict)
+    _unread_columns(path, kind, book.columns, strict)
     # rows numbered as a spreadsheet shows the file (the header is row 1), so that every
     # error, here or in the engine's checks, names the row the user sees
     book.index = pd.RangeIndex(2, len(book) + 2, name="row")

@@ -229,13 +229,12 @@ def readable(label):
     >>> [readable(x) for x in ("median_loss_yen", "difference_in_se", "refund_ratio_pct", "Rent (yen)", 3)]
     ['median loss (yen)', 'difference in standard errors', 'refund ratio (%)', 'Rent (yen)', 3]
     """
-    from .workbook import _WORDS
+    from .workbook import spelled
 
     if not (isinstance(label, str) and "_" in label and re.fullmatch(r"[a-z0-9_.%]+", label)):
         return label
     unit = " (yen)" if label.endswith("_yen") else " (%)" if label.endswith("_pct") else ""
-    words = label.removesuffix("_yen").removesuffix("_pct").split("_")
-    return " ".join(_WORDS.get(w, w) for w in words) + unit
+    return spelled(label.removesuffix("_yen").removesuffix("_pct")) + unit
 
 
 def _styled(df: pd.DataFrame, formats: dict, key: str, caption: str, note: str):

@@ -190,17 +190,35 @@ def scenarios_needed(level: float) -> int:
     return math.ceil(round(10.0 / (1.0 - level), 6))  # rounded first: 0.999 is not exact in binary
 
 
+#: A tail figure's name: a VaR or TVaR at ``q``% (``with_jhf_var_99.5%``) or a quantile
+#: (``credit_loss_rent_q995_yen``).
+TAIL_NAME = re.compile(r"(?:^|_)(?:t?var_(\d+(?:\.\d+)?)%|q(\d+))(?:_|$)")
+
+
+def tail_level(name: str) -> float | None:
+    """The level of a tail figure (:data:`TAIL_NAME`) from its name, else None.
+
+    >>> [tail_level(n) for n in ("with_jhf_tvar_99.9%", "credit_loss_rent_q995_yen", "expected_loss")]
+    [0.999, 0.995, None]
+    """
+    m = TAIL_NAME.search(name) if isinstance(name, str) else None
+    if m is None:
+        return None
+    return round(float(m[1]) / 100, 6) if m[1] else float(f"0.{m[2]}")
+
+
 def too_few_scenarios(name: str, n_scenarios: int) -> str | None:
-    """For a VaR or TVaR named as :func:`metrics` names it, from fewer scenarios than
-    :func:`scenarios_needed`: the text a report shows instead of the number; else None.
+    """For a tail figure (:func:`tail_level`: a VaR or TVaR as :func:`metrics` names it, or a
+    quantile), from fewer scenarios than :func:`scenarios_needed`: the text a report shows
+    instead of the number; else None.
 
     >>> too_few_scenarios("var_99.5%", 1000), too_few_scenarios("var_99.5%", 2000), too_few_scenarios("sd", 5)
     ('not enough scenarios (1,000; needs 2,000)', None, None)
     """
-    levels = metric_levels(name) if isinstance(name, str) and name.startswith(("var_", "tvar_")) else ()
-    if not levels or n_scenarios >= scenarios_needed(levels[0]):
+    level = tail_level(name)
+    if level is None or n_scenarios >= scenarios_needed(level):
         return None
-    return f"not enough scenarios ({n_scenarios:,d}; needs {scenarios_needed(levels[0]):,d})"
+    return f"not enough scenarios ({n_scenarios:,d}; needs {scenarios_needed(level):,d})"
 
 
 #: The metrics of :func:`metrics` that have no level.

@@ -7,16 +7,14 @@ stay in the CSV and JSON files."""
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 
 import pandas as pd
 
 #: Each notebook's number and the title its figures are grouped under.
 NOTEBOOK_TITLES = {"01": "Product terms", "02": "Rent portfolio", "03": "Pricing", "04": "Mortgage portfolio",
-                   "06": "Batch summary",
-                   "05": "Stress and capital", "07": "Calibration", "08": "Quarter close", "09": "Movement",
-                   "10": "Experience study"}
+                   "05": "Stress and capital", "06": "Batch summary", "07": "Calibration", "08": "Quarter close",
+                   "09": "Movement", "10": "Experience study"}
 _WORDS = {"var": "VaR", "tvar": "TVaR", "jhf": "JHF", "sd": "standard deviation", "ae": "A/E", "mc": "simulated",
           "q995": "99.5% quantile", "ecl": "ECL", "pv": "present value", "se": "standard errors", "abs": "absolute",
           "z": "z"}
@@ -28,6 +26,15 @@ _LABELS = {"delinquent_share": "contracts with a missed rent within the horizon 
 _YEN_NAMES = ("expected_loss", "sd", "expected_profit", "exact_expected_loss")
 _COUNTS = ("steps", "history_rows", "parameters_assumed", "parameters_fitted", "parameters_sourced",
            "jhf_cells_where_insuring_pays")
+
+
+def spelled(snake: str) -> str:
+    """A snake_case name's words, with the abbreviations spelled out (:data:`_WORDS`).
+
+    >>> spelled("with_jhf_var_99.5%")
+    'with JHF VaR 99.5%'
+    """
+    return " ".join(_WORDS.get(w, w) for w in snake.split("_"))
 
 
 def figure_kind(name: str) -> str:
@@ -63,9 +70,8 @@ def figure_label(name: str) -> str:
     tail = name.split(":")[-1]
     if tail in _LABELS:
         return _LABELS[tail]
-    words = [_WORDS.get(w, w) for w in tail.removesuffix("_yen").split("_")]
     unit = {"yen": " (yen)", "percent": " (%)", "count": "", "number": ""}[figure_kind(tail)]
-    return " ".join(words) + unit
+    return spelled(tail.removesuffix("_yen")) + unit
 
 
 def _notebook_of(column: str) -> str:
@@ -87,31 +93,16 @@ def _shown(value, kind: str) -> str:
 NOTEBOOK_NOTES = {"05": "every scenario's assumptions on the first scenario file's book, so that they differ by the "
                         "assumptions alone (a scenario's own book is under 02); the swings are the first scenario's",
                   "09": "the bridge from last quarter's close, for the scenario files that name one"}
-_TAIL = re.compile(r"(?:^|_)(?:t?var_(\d+(?:\.\d+)?)%|q(\d+))(?:_|$)")
-
-
-def tail_level(name: str) -> float | None:
-    """The level of a tail figure (a VaR, a TVaR or a quantile) from its name, else None.
-
-    >>> [tail_level(n) for n in ("with_jhf_tvar_99.9%", "credit_loss_rent_q995_yen", "expected_loss")]
-    [0.999, 0.995, None]
-    """
-    m = _TAIL.search(name.split(":")[-1])
-    if m is None:
-        return None
-    return round(float(m[1]) / 100, 6) if m[1] else float(f"0.{m[2]}")
-
-
 def _thin(comparison: pd.DataFrame, column: str) -> pd.Series:
     """By scenario: whether the tail figure ``column`` comes from too few scenarios, read
     from the ``n_scenarios`` its notebook wrote beside it (a figure without one is shown)."""
-    from .risk import scenarios_needed
+    from .risk import TAIL_NAME, scenarios_needed, tail_level
 
-    level = tail_level(column)
+    level = tail_level(column.split(":")[-1])
     if level is None:
         return pd.Series(False, index=comparison.index)
     number, name = column.split(":", 1)
-    view = _TAIL.split(name)[0]
+    view = TAIL_NAME.split(name)[0]  # with_jhf: the run the figure is of
     view = view + "_" if view and not view.endswith("_") else view
     for count in (f"{number}:{view}n_scenarios", f"{number}:n_scenarios"):
         if count in comparison.columns:

@@ -9,6 +9,7 @@ from .bridge import (
     changed_values,
     movement,
     readable_bridge,
+    summary_figures,
     to_yen,
 )
 from .inputs import (
@@ -22,4 +23,4 @@ from .inputs import (
 
 __all__ = ["ASSUMPTION_ORDER", "Movement", "MovementError", "Quarter", "bridge_figures", "bridge_label",
            "changed_values", "load_books", "movement", "opening_params_path", "quarter_from_params", "quarter_from_run",
-           "readable_bridge", "to_yen"]
+           "readable_bridge", "summary_figures", "to_yen"]

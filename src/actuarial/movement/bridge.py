@@ -222,6 +222,37 @@ def _changed_sections(opening: Scenario, closing: Scenario) -> list[str]:
     return out
 
 
+#: The bridged figures the batch's key figures carry, with the steps each is summarised by.
+SUMMARY_FIGURES = ("allowance_yen", "provision_booked_yen", "unearned_fees_rent_yen", "unearned_fees_mortgage_yen",
+                   "credit_loss_rent_expected_yen", "credit_loss_rent_q995_yen", "credit_loss_mortgage_expected_yen",
+                   "credit_loss_mortgage_q995_yen")
+SUMMARY_STEPS = ("opening", "unwind", "experience", "new business", "assumptions", "model changes", "closing")
+
+
+def summary_figures(bridge: pd.DataFrame) -> dict:
+    """The key figures of a movement: for each of :data:`SUMMARY_FIGURES` the bridge has,
+    ``<figure>_<step>_yen`` for each of :data:`SUMMARY_STEPS` in order, the assumption steps
+    summed into one (so that the figures still add up from opening to closing).
+
+    >>> bridge = pd.DataFrame({"opening": [10], "unwind": [-1], "experience": [2], "new business": [3],
+    ...                        "assumptions: a": [1], "assumptions: b": [-2], "model changes": [0], "closing": [13]},
+    ...                       index=["allowance_yen"])
+    >>> summary_figures(bridge)
+    {'allowance_opening_yen': 10, 'allowance_unwind_yen': -1, 'allowance_experience_yen': 2, \
+'allowance_new_business_yen': 3, 'allowance_assumptions_yen': -1, 'allowance_model_changes_yen': 0, \
+'allowance_closing_yen': 13}
+    """
+    assumptions = [c for c in bridge.columns if c.startswith("assumptions")]
+    out = {}
+    for name in SUMMARY_FIGURES:
+        if name in bridge.index:
+            row = bridge.loc[name]
+            for step in SUMMARY_STEPS:
+                value = row[assumptions].sum() if step == "assumptions" else row[step]
+                out[f"{name.removesuffix('_yen')}_{step.replace(' ', '_')}_yen"] = int(value)
+    return out
+
+
 def _flat(value, prefix: str) -> dict:
     if isinstance(value, dict):
         return {k: v for key, inner in value.items() for k, v in _flat(inner, f"{prefix}.{key}").items()}

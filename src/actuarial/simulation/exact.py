@@ -262,7 +262,7 @@ def _propagate(p: np.ndarray, T: int, repayment_months: int, cap: int, starts: l
         out[name] = np.zeros((n, T, cap + 1))
     out["owed_pays"], out["owed_stays"], out["owed_none"] = owed_pays, owed_stays, k
     pays = ~codes.repays[:_K]
-    ruled = (subrogate | codes.repays[:_K]) & np.ones(_K, bool)
+    ruled = subrogate | codes.repays[:_K]  # a state whose month changes the months owed
     kinds = (("pays", pays), ("stays", ~pays))
     dist = np.zeros((n, _K, cap + 1))
     for i, (s0, k0) in enumerate(starts):
